@@ -1,0 +1,41 @@
+// The two AEADs cmkfs uses, both from OpenSSL 3 EVP:
+//  - AES-256-GCM for file contents, symlink targets and xattr values
+//    (random 96-bit nonce per encryption, 128-bit tag);
+//  - AES-SIV (RFC 5297) for names: deterministic, so a name can be looked up
+//    by encrypting it again.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+#include <vector>
+
+namespace cmkfs::crypto {
+
+inline constexpr size_t kGcmKeySize = 32;
+inline constexpr size_t kGcmNonceSize = 12;
+inline constexpr size_t kGcmTagSize = 16;
+inline constexpr size_t kSivTagSize = 16;
+
+// Encrypts plain into out_cipher (same size) and writes the tag.
+void gcm_seal(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
+              std::span<const uint8_t> aad, std::span<const uint8_t> plain,
+              std::span<uint8_t> out_cipher, std::span<uint8_t> out_tag);
+
+// Decrypts and verifies; returns false (and leaves out_plain unspecified but
+// wiped) when the tag does not match.
+[[nodiscard]] bool gcm_open(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
+                            std::span<const uint8_t> aad, std::span<const uint8_t> cipher,
+                            std::span<const uint8_t> tag, std::span<uint8_t> out_plain);
+
+// AES-SIV. key is 32 (AES-128-SIV) or 64 bytes (AES-256-SIV). The result is
+// V (16-byte synthetic IV) || C, as in RFC 5297.
+std::vector<uint8_t> siv_seal(std::span<const uint8_t> key,
+                              std::initializer_list<std::span<const uint8_t>> aad,
+                              std::span<const uint8_t> plain);
+// Returns false when authentication fails or input is shorter than the tag.
+[[nodiscard]] bool siv_open(std::span<const uint8_t> key,
+                            std::initializer_list<std::span<const uint8_t>> aad,
+                            std::span<const uint8_t> sealed, std::vector<uint8_t> &out_plain);
+
+}  // namespace cmkfs::crypto

@@ -1,0 +1,92 @@
+#include "util/file_io.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "util/errors.h"
+
+namespace cmkfs {
+
+size_t pread_full(int fd, std::span<uint8_t> buf, off_t offset) {
+    size_t done = 0;
+    while (done < buf.size()) {
+        ssize_t n = ::pread(fd, buf.data() + done, buf.size() - done,
+                            offset + static_cast<off_t>(done));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("pread");
+        }
+        if (n == 0) break;
+        done += static_cast<size_t>(n);
+    }
+    return done;
+}
+
+void pwrite_full(int fd, std::span<const uint8_t> buf, off_t offset) {
+    size_t done = 0;
+    while (done < buf.size()) {
+        ssize_t n = ::pwrite(fd, buf.data() + done, buf.size() - done,
+                             offset + static_cast<off_t>(done));
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            throw_errno("pwrite");
+        }
+        done += static_cast<size_t>(n);
+    }
+}
+
+std::vector<uint8_t> read_file_at(int dirfd, const std::string &name) {
+    UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+    if (!fd) throw_errno("open " + name);
+    std::vector<uint8_t> out;
+    uint8_t chunk[8192];
+    for (off_t off = 0;;) {
+        size_t n = pread_full(fd.get(), chunk, off);
+        out.insert(out.end(), chunk, chunk + n);
+        off += static_cast<off_t>(n);
+        if (n < sizeof chunk) break;
+    }
+    return out;
+}
+
+std::string read_text_file(const std::string &path) {
+    auto bytes = read_file_at(AT_FDCWD, path);
+    return std::string(bytes.begin(), bytes.end());
+}
+
+void write_file_atomic(int dirfd, const std::string &name, std::span<const uint8_t> data,
+                       mode_t mode) {
+    const std::string tmp = name + ".tmp";
+    {
+        UniqueFd fd(::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+        if (!fd) throw_errno("create " + tmp);
+        pwrite_full(fd.get(), data, 0);
+        if (::fsync(fd.get()) != 0) throw_errno("fsync " + tmp);
+    }
+    if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) throw_errno("rename " + tmp);
+    int syncfd = dirfd;
+    UniqueFd cwd;
+    if (dirfd == AT_FDCWD) {
+        auto slash = name.rfind('/');
+        std::string dir = slash == std::string::npos ? "." : name.substr(0, slash + 1);
+        cwd = open_dir(dir);
+        syncfd = cwd.get();
+    }
+    if (::fsync(syncfd) != 0) throw_errno("fsync directory of " + name);
+}
+
+void write_text_file_atomic(const std::string &path, const std::string &text, mode_t mode) {
+    write_file_atomic(AT_FDCWD, path,
+                      std::span(reinterpret_cast<const uint8_t *>(text.data()), text.size()), mode);
+}
+
+UniqueFd open_dir(const std::string &path) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw_errno("open directory " + path);
+    return fd;
+}
+
+}  // namespace cmkfs

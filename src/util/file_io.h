@@ -1,0 +1,31 @@
+// Whole-buffer file I/O helpers that retry on EINTR and short transfers.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "util/unique_fd.h"
+
+namespace cmkfs {
+
+// Reads up to buf.size() bytes at offset; returns bytes read (short only at EOF).
+size_t pread_full(int fd, std::span<uint8_t> buf, off_t offset);
+// Writes all of buf at offset or throws SystemError.
+void pwrite_full(int fd, std::span<const uint8_t> buf, off_t offset);
+
+// Reads a small whole file relative to dirfd (AT_FDCWD for paths).
+std::vector<uint8_t> read_file_at(int dirfd, const std::string &name);
+std::string read_text_file(const std::string &path);
+
+// Writes a file crash-safely: temp file, fsync, rename over `name`, fsync dir.
+void write_file_atomic(int dirfd, const std::string &name, std::span<const uint8_t> data,
+                       mode_t mode);
+void write_text_file_atomic(const std::string &path, const std::string &text, mode_t mode);
+
+UniqueFd open_dir(const std::string &path);
+
+}  // namespace cmkfs
