@@ -1,0 +1,128 @@
+// The declarative description of one volume and its mount: plain structs, a
+// YAML loader whose every diagnostic names file:line:column (1-based) and the
+// key path, and the parser for our own `-o` mount options.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/errors.h"
+
+namespace cmkfs::config {
+
+// Which key provider wraps the volume key.
+struct ProviderConfig {
+    // "local", "pkcs11", "azure-keyvault", "exec", ... or an absolute path to a .so.
+    std::optional<std::string> name;
+    // Non-secret key=value strings handed to the plugin as they are.
+    std::map<std::string, std::string> options;
+    bool operator==(const ProviderConfig &) const = default;
+};
+
+struct KeyConfig {
+    // Key id of the customer-managed key; version-less means "latest" (auto-rotation).
+    std::optional<std::string> key_encryption_key;
+    // The identity the provider authenticates as.
+    std::optional<std::string> identity;
+    bool operator==(const KeyConfig &) const = default;
+};
+
+inline constexpr std::chrono::seconds kMinCheckInterval{1};
+
+struct RevocationConfig {
+    // How often the key is checked with the provider; at least kMinCheckInterval.
+    std::chrono::seconds check_interval{30};
+    // How long an unavailable provider (network, timeout, 5xx) is tolerated before locking.
+    std::chrono::seconds unavailable_grace{300};
+    bool operator==(const RevocationConfig &) const = default;
+};
+
+struct LoggingConfig {
+    std::string level = "info";  // debug | info | warn | error
+    // Daemon log file; when unset a background mount logs to syslog.
+    std::optional<std::string> file;
+    // Also send the log to syslog, whatever else is chosen.
+    bool syslog = false;
+    // Audit log of every wrap/unwrap/check (written by the keys layer).
+    std::optional<std::string> audit_file;
+    bool operator==(const LoggingConfig &) const = default;
+};
+
+inline constexpr unsigned kMaxThreads = 64;
+
+struct MountConfig {
+    std::optional<std::string> backing;
+    std::optional<std::string> mountpoint;
+    std::vector<std::string> fuse_options;  // passed to libfuse as they are
+    bool allow_other = false;
+    bool foreground = false;
+    bool wait_for_key = false;  // mount locked and wait when the key is unreachable at start
+    unsigned threads = 0;       // 0 = libfuse default; at most kMaxThreads
+    bool operator==(const MountConfig &) const = default;
+};
+
+struct Config {
+    std::string source;  // the file it was read from, or "" when built otherwise
+    ProviderConfig provider;
+    KeyConfig key;
+    RevocationConfig revocation;
+    LoggingConfig logging;
+    MountConfig mount;
+    bool operator==(const Config &) const = default;
+};
+
+// A configuration the user must fix. what() is
+//   "<file>:<line>:<column>: <key.path>: <expected>, got <actual>"
+// or, without a position (line() == 0), "<file>: <key.path>: <expected>, got <actual>";
+// or "<file>: <detail>" when there is no key either (e.g. unreadable file).
+class ConfigError : public cmkfs::UsageError {
+public:
+    ConfigError(std::string file, int line, int column, std::string key_path,
+                std::string detail);
+    ConfigError(std::string file, std::string detail);
+
+    const std::string &file() const noexcept { return file_; }
+    int line() const noexcept { return line_; }      // 1-based; 0 = no position
+    int column() const noexcept { return column_; }  // 1-based; 0 = no position
+    const std::string &key_path() const noexcept { return key_path_; }
+    const std::string &detail() const noexcept { return detail_; }  // "<expected>, got <actual>"
+
+private:
+    std::string file_;
+    int line_ = 0;
+    int column_ = 0;
+    std::string key_path_;
+    std::string detail_;
+};
+
+// Reads and validates a YAML config file; cfg.source is set to `path`.
+Config load_config_file(const std::string &path);
+// Same, from text; `source_name` is used in messages and stored in cfg.source.
+Config parse_config(const std::string &yaml_text, const std::string &source_name);
+// YAML text that parse_config reads back into an equal Config (source aside).
+std::string to_yaml(const Config &cfg);
+
+// "30s", "5m", "1h", "1h30m", "1h30m15s", or a plain integer (seconds). Units
+// appear at most once, in the order h, m, s. Throws std::invalid_argument.
+std::chrono::seconds parse_duration(std::string_view text);
+// The shortest form parse_duration reads back: "0s", "45s", "5m", "1h30m".
+std::string format_duration(std::chrono::seconds d);
+
+// Log level names accepted in the config and by -o log_level.
+bool is_log_level(std::string_view name);
+
+// Applies one of our own `-o` options to cfg and returns true:
+//   check_interval=DUR, unavailable_grace=DUR, allow_other, log_level=L,
+//   config=PATH (the caller reads the file first; ignored here).
+// Returns false for anything else, which the caller passes on to FUSE.
+// Throws ConfigError (file "-o") for a bad value of one of ours.
+bool apply_dash_o(Config &cfg, std::string_view option);
+// Splits a comma-separated -o argument ("\," escapes a comma), applies ours,
+// and returns the rest, in order, for FUSE.
+std::vector<std::string> apply_dash_o_list(Config &cfg, std::string_view options);
+
+}  // namespace cmkfs::config

@@ -1,0 +1,83 @@
+// Our own `-o` mount options; everything else belongs to FUSE.
+#include <stdexcept>
+
+#include "config/config.h"
+
+namespace cmkfs::config {
+
+namespace {
+const std::string kSource = "-o";
+
+[[noreturn]] void bad(std::string_view name, const std::string &expected, std::string_view got) {
+    throw ConfigError(kSource, 0, 0, std::string(name), expected + ", got \"" + std::string(got) + "\"");
+}
+
+std::chrono::seconds duration_value(std::string_view name, std::string_view value,
+                                    std::chrono::seconds min) {
+    std::chrono::seconds d{};
+    try {
+        d = parse_duration(value);
+    } catch (const std::invalid_argument &) {
+        bad(name, "expected a duration such as 30s, 5m or 1h30m", value);
+    }
+    if (d < min) bad(name, "expected a duration of at least " + format_duration(min), value);
+    return d;
+}
+}  // namespace
+
+bool apply_dash_o(Config &cfg, std::string_view option) {
+    const size_t eq = option.find('=');
+    const std::string_view name = option.substr(0, eq);
+    const bool has_value = eq != std::string_view::npos;
+    const std::string_view value = has_value ? option.substr(eq + 1) : std::string_view();
+
+    if (name == "allow_other") {
+        if (has_value) bad(name, "expected allow_other without a value", option);
+        cfg.mount.allow_other = true;
+        return true;
+    }
+    const bool ours = name == "check_interval" || name == "unavailable_grace" ||
+                      name == "log_level" || name == "config";
+    if (!ours) return false;
+    if (!has_value || value.empty()) bad(name, "expected " + std::string(name) + "=VALUE", option);
+
+    if (name == "check_interval") {
+        cfg.revocation.check_interval = duration_value(name, value, kMinCheckInterval);
+    } else if (name == "unavailable_grace") {
+        cfg.revocation.unavailable_grace = duration_value(name, value, std::chrono::seconds(0));
+    } else if (name == "log_level") {
+        if (!is_log_level(value)) bad(name, "expected one of debug, info, warn, error", value);
+        cfg.logging.level = std::string(value);
+    }
+    // config=PATH was read by the caller before the other options were applied.
+    return true;
+}
+
+std::vector<std::string> apply_dash_o_list(Config &cfg, std::string_view options) {
+    std::vector<std::string> for_fuse;
+    std::string raw;        // as given, escapes kept: what FUSE must see
+    std::string unescaped;  // what we interpret
+    auto flush = [&] {
+        if (!raw.empty() && !apply_dash_o(cfg, unescaped)) for_fuse.push_back(raw);
+        raw.clear();
+        unescaped.clear();
+    };
+    for (size_t i = 0; i < options.size(); ++i) {
+        const char c = options[i];
+        if (c == ',') {
+            flush();
+            continue;
+        }
+        raw += c;
+        if (c == '\\' && i + 1 < options.size()) {
+            raw += options[++i];
+            unescaped += options[i];
+            continue;
+        }
+        unescaped += c;
+    }
+    flush();
+    return for_fuse;
+}
+
+}  // namespace cmkfs::config
