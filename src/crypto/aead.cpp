@@ -48,6 +48,13 @@ int to_int(size_t n) {
     return static_cast<int>(n);
 }
 
+// OpenSSL's AES-SIV treats an update with a null input as "finish": an empty
+// AAD component must still come with a non-null pointer to be authenticated.
+const uint8_t *nonnull(std::span<const uint8_t> s) {
+    static const uint8_t empty = 0;
+    return s.data() != nullptr ? s.data() : &empty;
+}
+
 void check_gcm_args(std::span<const uint8_t> key, std::span<const uint8_t> nonce, size_t tag) {
     if (key.size() != kGcmKeySize || nonce.size() != kGcmNonceSize || tag != kGcmTagSize)
         throw std::invalid_argument("AES-GCM: bad key, nonce or tag size");
@@ -94,13 +101,16 @@ bool gcm_open(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
 std::vector<uint8_t> siv_seal(std::span<const uint8_t> key,
                               std::initializer_list<std::span<const uint8_t>> aad,
                               std::span<const uint8_t> plain) {
+    // OpenSSL 3.0 skips a zero-length AES-SIV encryption, so the tag of an
+    // empty plaintext would never be computed. Names are never empty.
+    if (plain.empty()) throw std::invalid_argument("AES-SIV: empty plaintext");
     EVP_CIPHER_CTX *ctx = thread_ctx();
     std::vector<uint8_t> out(kSivTagSize + plain.size());
     int len = 0;
     if (EVP_EncryptInit_ex2(ctx, aes_siv(key.size()), key.data(), nullptr, nullptr) != 1)
         throw_openssl("AES-SIV init");
     for (auto a : aad)
-        if (EVP_EncryptUpdate(ctx, nullptr, &len, a.data(), to_int(a.size())) != 1)
+        if (EVP_EncryptUpdate(ctx, nullptr, &len, nonnull(a), to_int(a.size())) != 1)
             throw_openssl("AES-SIV aad");
     if (EVP_EncryptUpdate(ctx, out.data() + kSivTagSize, &len, plain.data(),
                           to_int(plain.size())) != 1 ||
@@ -112,7 +122,11 @@ std::vector<uint8_t> siv_seal(std::span<const uint8_t> key,
 
 bool siv_open(std::span<const uint8_t> key, std::initializer_list<std::span<const uint8_t>> aad,
               std::span<const uint8_t> sealed, std::vector<uint8_t> &out_plain) {
-    if (sealed.size() < kSivTagSize) return false;
+    // Nothing sealed by siv_seal is this short (it refuses empty plaintexts).
+    if (sealed.size() <= kSivTagSize) {
+        out_plain.clear();
+        return false;
+    }
     EVP_CIPHER_CTX *ctx = thread_ctx();
     out_plain.assign(sealed.size() - kSivTagSize, 0);
     int len = 0;
@@ -121,7 +135,7 @@ bool siv_open(std::span<const uint8_t> key, std::initializer_list<std::span<cons
                             const_cast<uint8_t *>(sealed.data())) != 1)
         throw_openssl("AES-SIV init");
     for (auto a : aad)
-        if (EVP_DecryptUpdate(ctx, nullptr, &len, a.data(), to_int(a.size())) != 1)
+        if (EVP_DecryptUpdate(ctx, nullptr, &len, nonnull(a), to_int(a.size())) != 1)
             throw_openssl("AES-SIV aad");
     bool ok = EVP_DecryptUpdate(ctx, out_plain.data(), &len, sealed.data() + kSivTagSize,
                                 to_int(out_plain.size())) == 1;

@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <string>
 
 #include "util/errors.h"
 
@@ -57,25 +59,49 @@ std::string read_text_file(const std::string &path) {
     return std::string(bytes.begin(), bytes.end());
 }
 
+namespace {
+
+// Creates a temporary beside `name` that is ours alone: O_EXCL and O_NOFOLLOW,
+// so a leftover from a crash (with the wrong mode), a symlink planted there or
+// a concurrent writer can never lend us their file. The name is unique per
+// process and call; a collision (pid reuse after a crash) just takes the next.
+UniqueFd create_temporary(int dirfd, const std::string &name, mode_t mode, std::string &tmp) {
+    static std::atomic<unsigned long> counter{0};
+    for (int attempt = 0;; ++attempt) {
+        tmp = name + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+        UniqueFd fd(::openat(dirfd, tmp.c_str(),
+                             O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
+        if (fd) return fd;
+        if (errno != EEXIST || attempt == 100) throw_errno("create " + tmp);
+    }
+}
+
+// The directory that holds `name` (relative to dirfd), for the final fsync.
+UniqueFd parent_of(int dirfd, const std::string &name) {
+    auto slash = name.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : name.substr(0, slash + 1);
+    UniqueFd fd(::openat(dirfd, dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!fd) throw_errno("open directory of " + name);
+    return fd;
+}
+
+}  // namespace
+
 void write_file_atomic(int dirfd, const std::string &name, std::span<const uint8_t> data,
                        mode_t mode) {
-    const std::string tmp = name + ".tmp";
-    {
-        UniqueFd fd(::openat(dirfd, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
-        if (!fd) throw_errno("create " + tmp);
+    std::string tmp;
+    UniqueFd fd = create_temporary(dirfd, name, mode, tmp);
+    try {
         pwrite_full(fd.get(), data, 0);
         if (::fsync(fd.get()) != 0) throw_errno("fsync " + tmp);
+        fd.reset();
+        if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) throw_errno("rename " + tmp);
+    } catch (...) {
+        ::unlinkat(dirfd, tmp.c_str(), 0);  // never leave the temporary behind
+        throw;
     }
-    if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) throw_errno("rename " + tmp);
-    int syncfd = dirfd;
-    UniqueFd cwd;
-    if (dirfd == AT_FDCWD) {
-        auto slash = name.rfind('/');
-        std::string dir = slash == std::string::npos ? "." : name.substr(0, slash + 1);
-        cwd = open_dir(dir);
-        syncfd = cwd.get();
-    }
-    if (::fsync(syncfd) != 0) throw_errno("fsync directory of " + name);
+    UniqueFd parent = parent_of(dirfd, name);
+    if (::fsync(parent.get()) != 0) throw_errno("fsync directory of " + name);
 }
 
 void write_text_file_atomic(const std::string &path, const std::string &text, mode_t mode) {

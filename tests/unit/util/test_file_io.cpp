@@ -1,0 +1,236 @@
+// Whole-buffer I/O and crash-safe file replacement (util/file_io.h).
+#include <catch2/catch.hpp>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/test_seed.h"
+#include "unit/util/temp_dir.h"
+#include "util/errors.h"
+#include "util/file_io.h"
+
+using cmkfs::UniqueFd;
+using cmkfs::test::TempDir;
+using Bytes = std::vector<uint8_t>;
+
+namespace {
+
+Bytes seeded_bytes(size_t n, uint64_t stream) {
+    auto rng = cmkfs::test::rng(stream);
+    Bytes b(n);
+    for (auto &x : b) x = static_cast<uint8_t>(rng());
+    return b;
+}
+
+UniqueFd open_rw(const std::string &path) {
+    UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+    REQUIRE(fd);
+    return fd;
+}
+
+mode_t mode_of(const std::string &path) {
+    struct stat st {};
+    REQUIRE(::lstat(path.c_str(), &st) == 0);
+    return st.st_mode & 07777;
+}
+
+Bytes as_bytes(const std::string &s) { return Bytes(s.begin(), s.end()); }
+
+// Runs f and returns the errno of the SystemError it throws (0 if none).
+template <class F>
+int errno_thrown(F &&f) {
+    try {
+        f();
+    } catch (const cmkfs::SystemError &e) {
+        return e.error_number();
+    }
+    return 0;
+}
+
+// Restores the process umask on scope exit.
+struct UmaskGuard {
+    explicit UmaskGuard(mode_t m) : old(::umask(m)) {}
+    ~UmaskGuard() { ::umask(old); }
+    mode_t old;
+};
+
+}  // namespace
+
+TEST_CASE("pwrite_full and pread_full move whole buffers at offsets", "[file_io]") {
+    TempDir dir;
+    UniqueFd fd = open_rw(dir / "data");
+    const Bytes data = seeded_bytes(3 * 1024 * 1024 + 17, 401);  // several kernel transfers
+
+    cmkfs::pwrite_full(fd.get(), data, 4096);
+    Bytes back(data.size());
+    CHECK(cmkfs::pread_full(fd.get(), back, 4096) == data.size());
+    CHECK(back == data);
+
+    SECTION("the gap before the offset reads as zeros") {
+        Bytes head(4096, 0xAA);
+        CHECK(cmkfs::pread_full(fd.get(), head, 0) == 4096);
+        CHECK(head == Bytes(4096, 0));
+    }
+    SECTION("a read across EOF is short, and at EOF returns 0") {
+        const off_t end = 4096 + static_cast<off_t>(data.size());
+        Bytes tail(100);
+        CHECK(cmkfs::pread_full(fd.get(), tail, end - 10) == 10);
+        CHECK(Bytes(tail.begin(), tail.begin() + 10) == Bytes(data.end() - 10, data.end()));
+        CHECK(cmkfs::pread_full(fd.get(), tail, end) == 0);
+        CHECK(cmkfs::pread_full(fd.get(), tail, end + 1000) == 0);
+    }
+    SECTION("overwriting in the middle changes only that range") {
+        const Bytes patch(10, 0x5A);
+        cmkfs::pwrite_full(fd.get(), patch, 4096 + 100);
+        Bytes mid(30);
+        REQUIRE(cmkfs::pread_full(fd.get(), mid, 4096 + 90) == 30);
+        CHECK(Bytes(mid.begin(), mid.begin() + 10) == Bytes(data.begin() + 90, data.begin() + 100));
+        CHECK(Bytes(mid.begin() + 10, mid.begin() + 20) == patch);
+        CHECK(Bytes(mid.begin() + 20, mid.end()) == Bytes(data.begin() + 110, data.begin() + 120));
+    }
+    SECTION("empty buffers are no-ops") {
+        cmkfs::pwrite_full(fd.get(), {}, 0);
+        CHECK(cmkfs::pread_full(fd.get(), {}, 0) == 0);
+    }
+}
+
+TEST_CASE("pread_full and pwrite_full report failures as SystemError", "[file_io]") {
+    TempDir dir;
+    { open_rw(dir / "ro"); }
+    UniqueFd ro(::open((dir / "ro").c_str(), O_RDONLY | O_CLOEXEC));
+    REQUIRE(ro);
+    Bytes buf(8, 1);
+    CHECK(errno_thrown([&] { cmkfs::pwrite_full(ro.get(), buf, 0); }) == EBADF);
+    CHECK(errno_thrown([&] { (void)cmkfs::pread_full(-1, buf, 0); }) == EBADF);
+    int p[2];
+    REQUIRE(::pipe(p) == 0);
+    UniqueFd r(p[0]), w(p[1]);
+    CHECK(errno_thrown([&] { (void)cmkfs::pread_full(r.get(), buf, 0); }) == ESPIPE);
+    try {
+        cmkfs::pwrite_full(ro.get(), buf, 0);
+    } catch (const cmkfs::SystemError &e) {
+        CHECK(std::string(e.what()).find(std::strerror(EBADF)) != std::string::npos);
+    }
+}
+
+TEST_CASE("read_file_at reads whole files of any size and refuses symlinks", "[file_io]") {
+    TempDir dir;
+    UniqueFd dfd = cmkfs::open_dir(dir.path());
+    for (size_t size : {size_t{0}, size_t{1}, size_t{8191}, size_t{8192}, size_t{8193},
+                        size_t{16384}, size_t{100000}}) {
+        INFO("size " << size);
+        const Bytes data = seeded_bytes(size, 402 + size);
+        UniqueFd fd = open_rw(dir / "f");
+        REQUIRE(::ftruncate(fd.get(), 0) == 0);
+        cmkfs::pwrite_full(fd.get(), data, 0);
+        CHECK(cmkfs::read_file_at(dfd.get(), "f") == data);
+        CHECK(cmkfs::read_file_at(AT_FDCWD, dir / "f") == data);
+    }
+    REQUIRE(::symlink("f", (dir / "link").c_str()) == 0);
+    CHECK(errno_thrown([&] { (void)cmkfs::read_file_at(dfd.get(), "link"); }) == ELOOP);
+    CHECK(errno_thrown([&] { (void)cmkfs::read_file_at(dfd.get(), "missing"); }) == ENOENT);
+}
+
+TEST_CASE("write_file_atomic writes the content and mode and leaves no temporary", "[file_io]") {
+    TempDir dir;
+    UmaskGuard umask_guard(022);
+    UniqueFd dfd = cmkfs::open_dir(dir.path());
+    const Bytes first = seeded_bytes(20000, 403), second = as_bytes("short");
+
+    cmkfs::write_file_atomic(dfd.get(), "header", first, 0640);
+    CHECK(cmkfs::read_file_at(dfd.get(), "header") == first);
+    CHECK(mode_of(dir / "header") == 0640);
+    CHECK(dir.entries() == std::vector<std::string>{"header"});
+
+    SECTION("replacing an existing file swaps the whole content") {
+        cmkfs::write_file_atomic(dfd.get(), "header", second, 0600);
+        CHECK(cmkfs::read_file_at(dfd.get(), "header") == second);
+        CHECK(mode_of(dir / "header") == 0600);
+        CHECK(dir.entries() == std::vector<std::string>{"header"});
+    }
+    SECTION("by path, relative to the current directory") {
+        cmkfs::write_text_file_atomic(dir / "text", "hello\n", 0644);
+        CHECK(cmkfs::read_text_file(dir / "text") == "hello\n");
+        CHECK(mode_of(dir / "text") == 0644);
+        CHECK(dir.entries() == std::vector<std::string>{"header", "text"});
+    }
+    SECTION("empty content") {
+        cmkfs::write_file_atomic(dfd.get(), "empty", {}, 0600);
+        CHECK(cmkfs::read_file_at(dfd.get(), "empty").empty());
+        CHECK(dir.entries() == std::vector<std::string>{"empty", "header"});
+    }
+}
+
+TEST_CASE("write_file_atomic is not misled by a stale temporary from a crash", "[file_io]") {
+    TempDir dir;
+    UmaskGuard umask_guard(022);
+    UniqueFd dfd = cmkfs::open_dir(dir.path());
+    const Bytes secret = as_bytes("key material");
+
+    SECTION("a world-readable leftover does not lend its mode to the new file") {
+        {
+            UniqueFd stale(::open((dir / "key.tmp").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666));
+            REQUIRE(stale);
+            REQUIRE(::fchmod(stale.get(), 0666) == 0);
+        }
+        cmkfs::write_file_atomic(dfd.get(), "key", secret, 0600);
+        CHECK(mode_of(dir / "key") == 0600);
+        CHECK(cmkfs::read_file_at(dfd.get(), "key") == secret);
+    }
+    SECTION("a symlink planted at the temporary name is not followed") {
+        REQUIRE(::symlink((dir / "elsewhere").c_str(), (dir / "key.tmp").c_str()) == 0);
+        cmkfs::write_file_atomic(dfd.get(), "key", secret, 0600);
+        CHECK(cmkfs::read_file_at(dfd.get(), "key") == secret);
+        struct stat st {};
+        CHECK(::lstat((dir / "elsewhere").c_str(), &st) == -1);
+        CHECK(errno == ENOENT);
+    }
+}
+
+TEST_CASE("write_file_atomic that fails leaves the old file and no temporary", "[file_io]") {
+    TempDir dir;
+    UniqueFd dfd = cmkfs::open_dir(dir.path());
+    // Renaming a file over a non-empty directory fails (EISDIR).
+    REQUIRE(::mkdir((dir / "target").c_str(), 0700) == 0);
+    REQUIRE(::mkdir((dir / "target/child").c_str(), 0700) == 0);
+    CHECK(errno_thrown([&] { cmkfs::write_file_atomic(dfd.get(), "target", as_bytes("x"), 0600); }) ==
+          EISDIR);
+    CHECK(dir.entries() == std::vector<std::string>{"target"});
+    CHECK(errno_thrown([&] {
+              cmkfs::write_text_file_atomic(dir / "missing-dir/f", "x", 0600);
+          }) == ENOENT);
+}
+
+TEST_CASE("concurrent write_file_atomic of one name never tears the content", "[file_io]") {
+    TempDir dir;
+    UniqueFd dfd = cmkfs::open_dir(dir.path());
+    constexpr int kThreads = 4, kRounds = 25;
+    std::vector<Bytes> versions;
+    for (int t = 0; t < kThreads; ++t) versions.push_back(Bytes(256 * 1024, static_cast<uint8_t>('a' + t)));
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t)
+        threads.emplace_back([&, t] {
+            for (int r = 0; r < kRounds; ++r)
+                cmkfs::write_file_atomic(dfd.get(), "shared", versions[static_cast<size_t>(t)], 0600);
+        });
+    for (auto &th : threads) th.join();
+    const Bytes final_content = cmkfs::read_file_at(dfd.get(), "shared");
+    CHECK(std::find(versions.begin(), versions.end(), final_content) != versions.end());
+    CHECK(dir.entries() == std::vector<std::string>{"shared"});
+}
+
+TEST_CASE("open_dir opens directories only", "[file_io]") {
+    TempDir dir;
+    UniqueFd d = cmkfs::open_dir(dir.path());
+    CHECK(d);
+    { open_rw(dir / "file"); }
+    CHECK(errno_thrown([&] { (void)cmkfs::open_dir(dir / "file"); }) == ENOTDIR);
+    CHECK(errno_thrown([&] { (void)cmkfs::open_dir(dir / "nope"); }) == ENOENT);
+}
