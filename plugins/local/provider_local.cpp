@@ -1,0 +1,220 @@
+// The `local` key provider: the cmkfs plugin ABI over a local vault directory
+// (localvault/vault.h). Every call re-reads the vault, so policy changes,
+// disabled versions and deletions made by `cmkfs vault` in another process
+// take effect on the next call. No state is shared between calls: thread safe.
+//
+// Options: vault=DIR   (optional; when given, key ids must name this vault)
+//          audit=PATH  (optional; audit log instead of DIR/audit.log)
+#include <cmkfs/provider.h>
+
+#include <limits.h>
+#include <stdlib.h>
+
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <string>
+
+#include "localvault/vault.h"
+
+namespace {
+
+using cmkfs::localvault::Code;
+using cmkfs::localvault::VaultError;
+namespace lv = cmkfs::localvault;
+
+struct Instance {
+    cmkfs_host host{};  // zero-extended copy of what the host passed
+    std::string vault_dir;  // canonical, empty when not configured
+    std::string audit_path;
+};
+
+void log(const Instance *inst, cmkfs_log_level level, const std::string &msg) {
+    if (inst != nullptr && inst->host.log != nullptr) inst->host.log(inst->host.host_ctx, level, msg.c_str());
+}
+
+void set_message(cmkfs_result *result, const std::string &msg) {
+    if (result == nullptr) return;
+    std::snprintf(result->message, sizeof result->message, "%s", msg.c_str());
+}
+
+void set_kid(cmkfs_result *result, const std::string &kid) {
+    if (result == nullptr) return;
+    std::snprintf(result->versioned_key_id, sizeof result->versioned_key_id, "%s", kid.c_str());
+}
+
+cmkfs_status to_status(Code c) {
+    switch (c) {
+        case Code::denied: return CMKFS_ERR_DENIED;
+        case Code::not_found: return CMKFS_ERR_NOT_FOUND;
+        case Code::disabled: return CMKFS_ERR_DISABLED;
+        case Code::unavailable: return CMKFS_ERR_UNAVAILABLE;
+        case Code::invalid:
+        case Code::conflict: return CMKFS_ERR_INVALID;
+        case Code::internal: return CMKFS_ERR_INTERNAL;
+    }
+    return CMKFS_ERR_INTERNAL;
+}
+
+std::string canonical_or_same(const std::string &dir) {
+    char buf[PATH_MAX];
+    if (::realpath(dir.c_str(), buf) == nullptr) return dir;
+    return buf;
+}
+
+// Parses the kid, checks it against the configured vault and opens the vault.
+lv::Vault open_vault(const Instance &inst, const lv::KeyId &kid) {
+    if (!inst.vault_dir.empty() && canonical_or_same(kid.vault_dir) != inst.vault_dir)
+        throw VaultError(Code::invalid, "key id " + kid.str() + " is not in the configured vault " +
+                                            inst.vault_dir);
+    lv::Vault vault = lv::Vault::open(kid.vault_dir);
+    if (!inst.audit_path.empty()) vault.set_audit_path(inst.audit_path);
+    const Instance *ip = &inst;
+    vault.on_audit_error = [ip](const std::string &why) {
+        log(ip, CMKFS_LOG_WARN, "local provider: audit log: " + why);
+    };
+    return vault;
+}
+
+// Runs fn, mapping exceptions to a status and message. Nothing escapes.
+template <class Fn>
+cmkfs_status guarded(const Instance *inst, const char *op, cmkfs_result *result, Fn &&fn) {
+    try {
+        return fn();
+    } catch (const VaultError &e) {
+        set_message(result, e.what());
+        log(inst, CMKFS_LOG_DEBUG, std::string("local provider: ") + op + ": " + e.what());
+        return to_status(e.code());
+    } catch (const std::bad_alloc &) {
+        set_message(result, "out of memory");
+        return CMKFS_ERR_INTERNAL;
+    } catch (const std::exception &e) {
+        set_message(result, e.what());
+        return CMKFS_ERR_INTERNAL;
+    } catch (...) {
+        set_message(result, "unknown error");
+        return CMKFS_ERR_INTERNAL;
+    }
+}
+
+lv::KeyId key_of(const cmkfs_key_ref *key) {
+    if (key == nullptr || key->key_id == nullptr)
+        throw VaultError(Code::invalid, "no key id given");
+    return lv::parse_kid(key->key_id);
+}
+
+std::string identity_of(const cmkfs_key_ref *key) {
+    return key->identity != nullptr ? key->identity : "";
+}
+
+cmkfs_status local_open(const cmkfs_host *host, const char *const *options, void **instance,
+                        cmkfs_result *result) {
+    if (instance == nullptr) return CMKFS_ERR_INVALID;
+    *instance = nullptr;
+    return guarded(nullptr, "open", result, [&] {
+        auto inst = std::make_unique<Instance>();
+        if (host != nullptr) {
+            size_t n = host->struct_size < sizeof(cmkfs_host) ? host->struct_size : sizeof(cmkfs_host);
+            std::memcpy(&inst->host, host, n);
+        }
+        for (const char *const *opt = options; opt != nullptr && *opt != nullptr; ++opt) {
+            std::string o = *opt;
+            auto eq = o.find('=');
+            std::string key = o.substr(0, eq);
+            std::string value = eq == std::string::npos ? "" : o.substr(eq + 1);
+            if (key == "vault") {
+                if (value.empty() || value[0] != '/')
+                    throw VaultError(Code::invalid, "option vault= must be an absolute directory");
+                inst->vault_dir = lv::Vault::open(value).dir();
+            } else if (key == "audit") {
+                if (value.empty()) throw VaultError(Code::invalid, "option audit= needs a path");
+                inst->audit_path = value;
+            } else {
+                log(inst.get(), CMKFS_LOG_WARN, "local provider: ignoring unknown option '" + key + "'");
+            }
+        }
+        *instance = inst.release();
+        return CMKFS_OK;
+    });
+}
+
+void local_close(void *instance) { delete static_cast<Instance *>(instance); }
+
+cmkfs_status local_wrap(void *instance, const cmkfs_key_ref *key, const uint8_t *plain,
+                        size_t plain_len, uint8_t *wrapped, size_t *wrapped_len,
+                        cmkfs_result *result) {
+    auto *inst = static_cast<Instance *>(instance);
+    return guarded(inst, "wrap", result, [&] {
+        if (inst == nullptr || key == nullptr || plain == nullptr || wrapped_len == nullptr)
+            throw VaultError(Code::invalid, "wrap: missing argument");
+        lv::KeyId kid = key_of(key);
+        lv::Vault vault = open_vault(*inst, kid);
+        lv::WrapOutput out = vault.wrap(identity_of(key), kid, {plain, plain_len});
+        set_kid(result, out.versioned_kid);
+        if (wrapped == nullptr || *wrapped_len < out.wrapped.size()) {
+            *wrapped_len = out.wrapped.size();
+            set_message(result, "wrapped key needs " + std::to_string(out.wrapped.size()) + " bytes");
+            return CMKFS_ERR_BUFFER_TOO_SMALL;
+        }
+        std::memcpy(wrapped, out.wrapped.data(), out.wrapped.size());
+        *wrapped_len = out.wrapped.size();
+        return CMKFS_OK;
+    });
+}
+
+cmkfs_status local_unwrap(void *instance, const cmkfs_key_ref *key, const uint8_t *wrapped,
+                          size_t wrapped_len, uint8_t *plain, size_t *plain_len,
+                          cmkfs_result *result) {
+    auto *inst = static_cast<Instance *>(instance);
+    return guarded(inst, "unwrap", result, [&] {
+        if (inst == nullptr || key == nullptr || wrapped == nullptr || plain_len == nullptr)
+            throw VaultError(Code::invalid, "unwrap: missing argument");
+        lv::KeyId kid = key_of(key);
+        lv::Vault vault = open_vault(*inst, kid);
+        lv::SecretBuffer out = vault.unwrap(identity_of(key), kid, {wrapped, wrapped_len});
+        if (plain == nullptr || *plain_len < out.size()) {
+            *plain_len = out.size();
+            set_message(result, "unwrapped key needs " + std::to_string(out.size()) + " bytes");
+            return CMKFS_ERR_BUFFER_TOO_SMALL;
+        }
+        std::memcpy(plain, out.data(), out.size());
+        *plain_len = out.size();
+        return CMKFS_OK;
+    });
+}
+
+cmkfs_status local_check(void *instance, const cmkfs_key_ref *key, cmkfs_result *result) {
+    auto *inst = static_cast<Instance *>(instance);
+    return guarded(inst, "check", result, [&] {
+        if (inst == nullptr || key == nullptr) throw VaultError(Code::invalid, "check: missing argument");
+        lv::KeyId kid = key_of(key);
+        lv::Vault vault = open_vault(*inst, kid);
+        set_kid(result, vault.check(identity_of(key), kid));
+        return CMKFS_OK;
+    });
+}
+
+const cmkfs_provider kTable = {
+    sizeof(cmkfs_provider),
+    CMKFS_PROVIDER_ABI_VERSION,
+    "local",
+    "local key vault directory (Azure Key Vault semantics, single host)",
+    local_open,
+    local_close,
+    local_wrap,
+    local_unwrap,
+    local_check,
+};
+
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) const cmkfs_provider *cmkfs_provider_entry(
+    const cmkfs_host *host) {
+    if (host != nullptr && host->abi_version != CMKFS_PROVIDER_ABI_VERSION) {
+        if (host->log != nullptr && host->struct_size >= sizeof(cmkfs_host))
+            host->log(host->host_ctx, CMKFS_LOG_ERROR, "local provider: unsupported host ABI version");
+        return nullptr;
+    }
+    return &kTable;
+}

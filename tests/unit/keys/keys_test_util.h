@@ -1,0 +1,74 @@
+// Shared helpers for the keys tests: temp dirs and where the built plugins are.
+#pragma once
+
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace cmkfs::test {
+
+// mkdtemp under $TMPDIR (or /tmp); removed with everything in it.
+class TempDir {
+public:
+    TempDir() {
+        const char *base = std::getenv("TMPDIR");
+        std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
+                           "/cmkfs-keys-test-XXXXXX";
+        if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+        path_ = tmpl;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    TempDir(const TempDir &) = delete;
+    TempDir &operator=(const TempDir &) = delete;
+    const std::string &path() const { return path_; }
+    std::string operator/(const std::string &name) const { return path_ + "/" + name; }
+
+private:
+    std::string path_;
+};
+
+inline std::string build_dir() {
+    if (const char *env = std::getenv("CMKFS_BUILD_DIR"); env != nullptr && *env != '\0') return env;
+    return CMKFS_TEST_BUILD_DIR;
+}
+inline std::string plugin_build_dir() { return build_dir() + "/plugins"; }
+inline std::string test_plugin_dir() { return build_dir() + "/tests/plugins"; }
+inline std::string local_plugin() { return plugin_build_dir() + "/libcmkfs-provider-local.so"; }
+inline std::string test_plugin(const std::string &name) {
+    return test_plugin_dir() + "/libcmkfs-provider-" + name + ".so";
+}
+inline std::string skeleton_plugin() {
+    return build_dir() + "/examples/libcmkfs-provider-skeleton.so";
+}
+
+inline std::string slurp(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot read " + path);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+inline void write_text(const std::string &path, const std::string &text) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+inline unsigned mode_of(const std::string &path) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) throw std::runtime_error("stat " + path);
+    return st.st_mode & 07777;
+}
+
+}  // namespace cmkfs::test
