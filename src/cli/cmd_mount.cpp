@@ -1,0 +1,135 @@
+// cmkfs mount BACKING MOUNTPOINT [-f] [-o OPTIONS] [--config FILE] [--wait-for-key]
+// Unwraps the volume key through the provider and serves the store with FUSE.
+#include <openssl/crypto.h>
+#include <sys/stat.h>
+
+#include <iostream>
+#include <optional>
+
+#include <spdlog/spdlog.h>
+
+#include "cli/command_error.h"
+#include "cli/commands.h"
+#include "cli/daemonize.h"
+#include "cli/error_report.h"
+#include "cli/volume_access.h"
+#include "config/logging.h"
+#include "crypto/secure_bytes.h"
+#include "fs/filesystem.h"
+#include "fs/session.h"
+#include "store/keyring.h"
+#include "util/errors.h"
+
+namespace cmkfs::cli {
+
+namespace {
+
+struct MountArgs {
+    std::string backing;
+    std::string mountpoint;
+    bool foreground = false;
+    bool debug = false;
+    bool wait_for_key = false;
+    std::vector<std::string> options;
+    std::string config_path;
+};
+
+// Our own -o options go into the config; the rest go to FUSE. A config=FILE
+// option is read first so that the other -o options override it.
+config::Config resolve_config(const MountArgs &args, std::vector<std::string> &fuse_options) {
+    std::string path = args.config_path;
+    for (const auto &list : args.options) {
+        for (size_t pos = 0; pos <= list.size();) {
+            size_t comma = list.find(',', pos);
+            std::string item = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+            if (item.rfind("config=", 0) == 0) path = item.substr(7);
+            if (comma == std::string::npos) break;
+            pos = comma + 1;
+        }
+    }
+    config::Config cfg = load_config_or_default(path);
+    for (const auto &list : args.options)
+        for (auto &opt : config::apply_dash_o_list(cfg, list)) fuse_options.push_back(std::move(opt));
+    if (args.foreground) cfg.mount.foreground = true;
+    if (args.wait_for_key) cfg.mount.wait_for_key = true;
+    return cfg;
+}
+
+void check_directory(const std::string &path, const char *what) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0)
+        throw CommandError(what[0] == 'b' ? kBackingError : kMountFailed,
+                           SystemError(errno, std::string(what) + " " + path).what());
+    if (!S_ISDIR(st.st_mode))
+        throw CommandError(what[0] == 'b' ? kBackingError : kMountFailed,
+                           std::string(what) + " " + path + " is not a directory");
+}
+
+void serve(const MountArgs &args, const config::Config &cfg, const std::vector<std::string> &fuse_options,
+           Daemonizer *daemon) {
+    config::setup_logging(cfg.logging, cfg.mount.foreground);
+    const std::string backing = absolute_path(args.backing);
+    const std::string mountpoint = absolute_path(args.mountpoint);
+    check_directory(backing, "backing directory");
+    check_directory(mountpoint, "mountpoint");
+
+    OpenedVolume opened = open_volume_with_provider(backing, cfg);
+    store::Keyring keyring;
+    keyring.unlock(opened.volume->unlock(*opened.provider));
+
+    fs::Filesystem filesystem(*opened.volume, keyring, fs::FsOptions{});
+    keyring.set_on_lock([&filesystem] { filesystem.invalidate_kernel_caches(); });
+
+    fs::SessionOptions session;
+    session.mountpoint = mountpoint;
+    session.fsname = backing;
+    session.fuse_options = fuse_options;
+    session.allow_other = cfg.mount.allow_other;
+    session.max_threads = cfg.mount.threads;
+    session.debug = args.debug;
+    fs::run_session(filesystem, session, [&] {
+        if (daemon != nullptr) daemon->succeeded();
+    });
+}
+
+void run_mount(const MountArgs &args) {
+    std::vector<std::string> fuse_options;
+    config::Config cfg = resolve_config(args, fuse_options);
+    if (cfg.mount.foreground) {
+        serve(args, cfg, fuse_options, nullptr);
+        return;
+    }
+    Daemonizer daemon = Daemonizer::fork_and_wait();
+    // mlock does not survive fork: give the daemon its own locked secure heap
+    // (nothing was allocated from the parent's yet).
+    CRYPTO_secure_malloc_done();
+    crypto::init_secure_heap();
+    try {
+        serve(args, cfg, fuse_options, &daemon);
+    } catch (...) {
+        std::string message;
+        int code = exit_code_for_current_exception(message);
+        spdlog::error("mount failed: {}", message);
+        daemon.failed(code, message);
+        std::exit(code);
+    }
+}
+
+}  // namespace
+
+void add_mount_command(CLI::App &app) {
+    auto args = std::make_shared<MountArgs>();
+    CLI::App *cmd = app.add_subcommand("mount", "Mount the store in BACKING at MOUNTPOINT");
+    cmd->add_option("BACKING", args->backing, "Backing directory of the store")->required();
+    cmd->add_option("MOUNTPOINT", args->mountpoint, "Where the plain files appear")->required();
+    cmd->add_flag("-f,--foreground", args->foreground, "Stay in the foreground, log to stderr");
+    cmd->add_flag("-d,--debug", args->debug, "FUSE debug output (implies nothing about keys; they are never logged)");
+    cmd->add_flag("--wait-for-key", args->wait_for_key, "Mount locked when the key is not accessible yet");
+    cmd->add_option("-o", args->options,
+                    "Mount options: check_interval=DUR, unavailable_grace=DUR, allow_other, log_level=L, "
+                    "config=FILE, or FUSE options");
+    cmd->add_option("--config", args->config_path, "YAML config file");
+    cmd->callback([args] { run_mount(*args); });
+}
+
+}  // namespace cmkfs::cli

@@ -1,0 +1,27 @@
+// The encryption status document shown by `cmkfs encryption show` and
+// printed by `cmkfs init`, shaped like Azure's `az acr encryption show`.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "format/volume_header.h"
+
+namespace cmkfs::cli {
+
+// The live key state, from a mount's control socket or a direct check.
+struct KeyState {
+    std::string state;   // "unlocked", "locked", "accessible", "denied", ...
+    std::string reason;  // empty when fine
+    std::string since;
+    std::string last_check;
+    std::string next_check;
+};
+
+nlohmann::json encryption_status_json(const format::VolumeHeader &header, const KeyState *live);
+// Two-column human view of the same document.
+std::string encryption_status_table(const nlohmann::json &status);
+
+}  // namespace cmkfs::cli

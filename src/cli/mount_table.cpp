@@ -1,0 +1,45 @@
+#include "cli/mount_table.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "cli/volume_access.h"
+
+namespace cmkfs::cli {
+
+namespace {
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string unescape(const std::string &s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\\' && i + 3 < s.size()) {
+            out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
+            i += 3;
+        } else {
+            out += s[i];
+        }
+    }
+    return out;
+}
+}  // namespace
+
+std::optional<CmkfsMount> find_cmkfs_mount(const std::string &path) {
+    const std::string target = absolute_path(path);
+    std::ifstream in("/proc/self/mountinfo");
+    std::string line;
+    while (std::getline(in, line)) {
+        // id parent major:minor root mountpoint options [optional...] - fstype source superopts
+        std::istringstream fields(line);
+        std::string id, parent, devno, root, mountpoint, options, word;
+        fields >> id >> parent >> devno >> root >> mountpoint >> options;
+        while (fields >> word && word != "-") {
+        }
+        std::string fstype, source;
+        fields >> fstype >> source;
+        if (fstype != "fuse.cmkfs") continue;
+        if (unescape(mountpoint) == target) return CmkfsMount{target, unescape(source)};
+    }
+    return std::nullopt;
+}
+
+}  // namespace cmkfs::cli

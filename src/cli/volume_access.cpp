@@ -1,0 +1,39 @@
+#include "cli/volume_access.h"
+
+#include <filesystem>
+
+#include "cli/command_error.h"
+#include "util/errors.h"
+
+namespace cmkfs::cli {
+
+std::unique_ptr<store::Volume> open_volume(const std::string &backing) {
+    try {
+        return std::make_unique<store::Volume>(backing);
+    } catch (const IntegrityError &) {
+        throw;  // a damaged header has its own exit code
+    } catch (const Error &e) {
+        throw CommandError(kBackingError, e.what());
+    }
+}
+
+OpenedVolume open_volume_with_provider(const std::string &backing, const config::Config &cfg) {
+    OpenedVolume out;
+    out.volume = open_volume(backing);
+    out.provider = store::load_provider_for(out.volume->header(), cfg.provider.options,
+                                            cfg.provider.name.value_or(""));
+    return out;
+}
+
+config::Config load_config_or_default(const std::string &path) {
+    if (path.empty()) return config::Config{};
+    return config::load_config_file(path);
+}
+
+std::string absolute_path(const std::string &path) {
+    std::error_code ec;
+    auto abs = std::filesystem::absolute(path, ec);
+    return ec ? path : abs.lexically_normal().string();
+}
+
+}  // namespace cmkfs::cli

@@ -1,0 +1,33 @@
+// What several commands do first: open a store's backing directory, load the
+// provider its header names, and unwrap the volume key, with failures turned
+// into the documented exit codes.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "config/config.h"
+#include "format/key_schedule.h"
+#include "keys/key_provider.h"
+#include "store/volume.h"
+
+namespace cmkfs::cli {
+
+struct OpenedVolume {
+    std::unique_ptr<store::Volume> volume;
+    std::unique_ptr<keys::KeyProvider> provider;
+};
+
+// Throws CommandError(kBackingError) for a missing directory or non-store.
+std::unique_ptr<store::Volume> open_volume(const std::string &backing);
+
+// Opens the volume and loads its provider (config may override options).
+OpenedVolume open_volume_with_provider(const std::string &backing, const config::Config &cfg);
+
+// Reads --config FILE when given, else defaults.
+config::Config load_config_or_default(const std::string &path);
+
+// The absolute form of a path (for headers, mount names and messages).
+std::string absolute_path(const std::string &path);
+
+}  // namespace cmkfs::cli

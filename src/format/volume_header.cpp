@@ -1,0 +1,119 @@
+#include "format/volume_header.h"
+
+#include <chrono>
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/encoding.h"
+#include "crypto/kdf.h"
+#include "util/errors.h"
+
+namespace cmkfs::format {
+
+namespace {
+
+using nlohmann::json;
+
+// Everything but the MAC, in one canonical form (nlohmann sorts keys).
+json authenticated_fields(const VolumeHeader &h) {
+    return json{
+        {"format_version", h.format_version},
+        {"volume_id", h.volume_id},
+        {"cipher_suite", h.cipher_suite},
+        {"block_size", h.block_size},
+        {"plaintext_names", h.plaintext_names},
+        {"provider", h.provider},
+        {"provider_options", h.provider_options},
+        {"key_id", h.key_id},
+        {"versioned_key_id", h.versioned_key_id},
+        {"identity", h.identity},
+        {"wrapped_key", crypto::base64url_encode(h.wrapped_key)},
+        {"created", h.created},
+        {"last_rotation", h.last_rotation},
+        {"root_dir_id", crypto::hex_encode(h.root_dir_id)},
+    };
+}
+
+std::string compute_mac(const VolumeHeader &h, const crypto::HeaderMacKey &key) {
+    std::string canonical = authenticated_fields(h).dump();
+    return crypto::hex_encode(crypto::hmac_sha256(key.bytes(), crypto::as_bytes(canonical)));
+}
+
+[[noreturn]] void malformed(const std::string &origin, const std::string &why) {
+    throw IntegrityError(origin + ": not a valid cmkfs volume header: " + why);
+}
+
+}  // namespace
+
+bool VolumeHeader::key_rotation_enabled() const { return key_id != versioned_key_id; }
+
+std::vector<std::string> VolumeHeader::provider_option_list() const {
+    std::vector<std::string> out;
+    for (const auto &[k, v] : provider_options) out.push_back(k + "=" + v);
+    return out;
+}
+
+VolumeHeader parse_volume_header(const std::string &json_text, const std::string &origin) {
+    json j = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+    if (j.is_discarded() || !j.is_object()) malformed(origin, "not a JSON object");
+    VolumeHeader h;
+    try {
+        h.format_version = j.at("format_version").get<uint32_t>();
+        if (h.format_version != kFormatVersion)
+            malformed(origin, "format version " + std::to_string(h.format_version) +
+                                  " is not supported by this cmkfs (supports " +
+                                  std::to_string(kFormatVersion) + ")");
+        h.volume_id = j.at("volume_id").get<std::string>();
+        h.cipher_suite = j.at("cipher_suite").get<std::string>();
+        h.block_size = j.at("block_size").get<uint32_t>();
+        h.plaintext_names = j.at("plaintext_names").get<bool>();
+        h.provider = j.at("provider").get<std::string>();
+        h.provider_options = j.at("provider_options").get<std::map<std::string, std::string>>();
+        h.key_id = j.at("key_id").get<std::string>();
+        h.versioned_key_id = j.at("versioned_key_id").get<std::string>();
+        h.identity = j.at("identity").get<std::string>();
+        auto wrapped = crypto::base64url_decode(j.at("wrapped_key").get<std::string>());
+        if (!wrapped || wrapped->empty()) malformed(origin, "wrapped_key is not base64url");
+        h.wrapped_key = std::move(*wrapped);
+        h.created = j.at("created").get<std::string>();
+        h.last_rotation = j.at("last_rotation").get<std::string>();
+        auto dir_id = crypto::hex_decode(j.at("root_dir_id").get<std::string>());
+        if (!dir_id || dir_id->size() != kDirIdSize) malformed(origin, "root_dir_id is not 32 hex chars");
+        std::copy(dir_id->begin(), dir_id->end(), h.root_dir_id.begin());
+        h.mac = j.at("mac").get<std::string>();
+    } catch (const json::exception &e) {
+        malformed(origin, e.what());
+    }
+    if (h.cipher_suite != kCipherSuite) malformed(origin, "unknown cipher suite " + h.cipher_suite);
+    if (h.block_size != kBlockPlainSize) malformed(origin, "unsupported block size");
+    return h;
+}
+
+std::string seal_volume_header(VolumeHeader &header, const crypto::HeaderMacKey &key) {
+    header.mac = compute_mac(header, key);
+    json j = authenticated_fields(header);
+    j["mac"] = header.mac;
+    return j.dump(2) + "\n";
+}
+
+void verify_volume_header(const VolumeHeader &header, const crypto::HeaderMacKey &key,
+                          const std::string &origin) {
+    std::string expected = compute_mac(header, key);
+    if (!crypto::equal_ct(crypto::as_bytes(expected), crypto::as_bytes(header.mac)))
+        throw IntegrityError(origin +
+                             ": volume header failed authentication (a field was edited, or it "
+                             "belongs to another volume key)");
+}
+
+std::string utc_now_rfc3339() {
+    auto now = std::chrono::system_clock::now();
+    std::time_t t = std::chrono::system_clock::to_time_t(now);
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+}  // namespace cmkfs::format

@@ -1,0 +1,55 @@
+// The volume header (".cmkfs.volume" at the backing root): a JSON document a
+// person can read, holding the CMK-wrapped volume key and the settings needed
+// to mount. All fields are authenticated by an HMAC under a key derived from
+// the volume key, so an edit is detected as soon as the key is unwrapped.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "crypto/secure_bytes.h"
+#include "format/key_schedule.h"
+#include "format/name_codec.h"
+
+namespace cmkfs::format {
+
+inline constexpr std::string_view kCipherSuite = "AES-256-GCM/4096+AES-256-SIV+HKDF-SHA256";
+
+struct VolumeHeader {
+    uint32_t format_version = kFormatVersion;
+    std::string volume_id;  // 32 hex chars
+    std::string cipher_suite = std::string(kCipherSuite);
+    uint32_t block_size = kBlockPlainSize;
+    bool plaintext_names = false;
+    std::string provider;                               // plugin name or path
+    std::map<std::string, std::string> provider_options;  // non-secret
+    std::string key_id;             // as given by the user; version-less = follow latest
+    std::string versioned_key_id;   // the exact version that wrapped the key
+    std::string identity;
+    std::vector<uint8_t> wrapped_key;
+    std::string created;            // RFC 3339 UTC
+    std::string last_rotation;      // RFC 3339 UTC or empty
+    DirId root_dir_id{};
+    std::string mac;                // hex HMAC-SHA256 over all other fields
+
+    bool key_rotation_enabled() const;  // version-less key id
+    std::vector<std::string> provider_option_list() const;  // "k=v"
+};
+
+// Parses without verifying the MAC (the key is not known yet). Throws
+// IntegrityError naming the file when the document is malformed or of an
+// unknown format version.
+VolumeHeader parse_volume_header(const std::string &json_text, const std::string &origin);
+
+// Fills in `mac` and returns the document to store.
+std::string seal_volume_header(VolumeHeader &header, const crypto::HeaderMacKey &key);
+
+// Throws IntegrityError when any field was changed.
+void verify_volume_header(const VolumeHeader &header, const crypto::HeaderMacKey &key,
+                          const std::string &origin);
+
+std::string utc_now_rfc3339();
+
+}  // namespace cmkfs::format

@@ -1,0 +1,134 @@
+// Directory streams: decrypted names, our own bookkeeping files hidden, and
+// partial results returned rather than an error once something was listed.
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "fs/backing_fd.h"
+#include "fs/filesystem.h"
+#include "fs/op_guard.h"
+#include "store/directory.h"
+#include "util/errors.h"
+
+namespace cmkfs::fs {
+
+namespace {
+
+struct DirHandle {
+    explicit DirHandle(DIR *d) : dir(d) {}
+    ~DirHandle() { ::closedir(dir); }
+    DirHandle(const DirHandle &) = delete;
+    DirHandle &operator=(const DirHandle &) = delete;
+    DIR *dir;
+    off_t offset = 0;
+    dirent *entry = nullptr;  // read but not yet returned (did not fit)
+};
+
+DirHandle *dir_handle_of(fuse_file_info *fi) { return reinterpret_cast<DirHandle *>(fi->fh); }
+
+bool is_dot(std::string_view n) { return n == "." || n == ".."; }
+
+}  // namespace
+
+void Filesystem::opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi) {
+    guard(req, "opendir", [&] {
+        auto access = keyring_.access();
+        Inode &inode = inode_of(ino);
+        UniqueFd fd(::openat(inode.fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!fd) throw_errno("opendir");
+        DIR *dir = ::fdopendir(fd.get());
+        if (dir == nullptr) throw_errno("opendir");
+        fd.release();
+        auto handle = std::make_unique<DirHandle>(dir);
+        fi->fh = reinterpret_cast<uint64_t>(handle.get());
+        fi->cache_readdir = 0;
+        if (fuse_reply_open(req, fi) == 0) handle.release();
+    });
+}
+
+void Filesystem::readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info *fi, bool plus) {
+    guard(req, plus ? "readdirplus" : "readdir", [&] {
+        auto access = keyring_.access();
+        Inode &inode = inode_of(ino);
+        auto codec = name_codec(access);
+        store::Directory dir(inode.fd.get(), dir_id_of(inode), codec);
+        DirHandle *d = dir_handle_of(fi);
+        if (off != d->offset) {
+            ::seekdir(d->dir, off);
+            d->entry = nullptr;
+            d->offset = off;
+        }
+        std::vector<char> buf(size);
+        size_t used = 0;
+        for (;;) {
+            if (d->entry == nullptr) {
+                errno = 0;
+                d->entry = ::readdir(d->dir);
+                if (d->entry == nullptr) {
+                    if (errno != 0 && used == 0) throw_errno("readdir");
+                    break;
+                }
+            }
+            const std::string backing = d->entry->d_name;
+            const off_t next = d->entry->d_off;
+            std::optional<std::string> name = is_dot(backing) ? backing : dir.decode(backing);
+            if (!name) {  // bookkeeping or undecodable: skip
+                d->entry = nullptr;
+                d->offset = next;
+                continue;
+            }
+            size_t entsize;
+            if (plus) {
+                fuse_entry_param e;
+                std::memset(&e, 0, sizeof e);
+                bool looked_up = false;
+                if (is_dot(backing)) {
+                    e.attr.st_ino = d->entry->d_ino;
+                    e.attr.st_mode = static_cast<mode_t>(d->entry->d_type) << 12;
+                } else {
+                    try {
+                        make_entry(inode, backing, e);
+                        looked_up = true;
+                    } catch (const Error &) {
+                        if (used > 0) break;  // return what we have
+                        throw;
+                    }
+                }
+                entsize = fuse_add_direntry_plus(req, buf.data() + used, size - used, name->c_str(), &e, next);
+                if (entsize > size - used) {
+                    if (looked_up) forget(e.ino, 1);
+                    break;
+                }
+            } else {
+                struct stat st {};
+                st.st_ino = d->entry->d_ino;
+                st.st_mode = static_cast<mode_t>(d->entry->d_type) << 12;
+                entsize = fuse_add_direntry(req, buf.data() + used, size - used, name->c_str(), &st, next);
+                if (entsize > size - used) break;
+            }
+            used += entsize;
+            d->entry = nullptr;
+            d->offset = next;
+        }
+        fuse_reply_buf(req, buf.data(), used);
+    });
+}
+
+void Filesystem::releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info *fi) {
+    delete dir_handle_of(fi);
+    fuse_reply_err(req, 0);
+}
+
+void Filesystem::fsyncdir(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info *fi) {
+    guard(req, "fsyncdir", [&] {
+        int fd = ::dirfd(dir_handle_of(fi)->dir);
+        if ((datasync ? ::fdatasync(fd) : ::fsync(fd)) != 0) throw_errno("fsyncdir");
+        fuse_reply_err(req, 0);
+    });
+}
+
+}  // namespace cmkfs::fs

@@ -1,0 +1,291 @@
+// Core of the adapter: inode resolution, attributes, and the operations that
+// create, remove and rename names.
+#include "fs/filesystem.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <mutex>
+
+#include "fs/backing_fd.h"
+#include "fs/op_guard.h"
+#include "store/directory.h"
+#include "util/errors.h"
+
+namespace cmkfs::fs {
+
+namespace {
+
+fuse_ino_t ino_of(Inode &inode, Inode &root) {
+    return &inode == &root ? FUSE_ROOT_ID : reinterpret_cast<fuse_ino_t>(&inode);
+}
+
+// Plain length of an encrypted symlink target: base64url(nonce || ct || tag).
+off_t symlink_plain_length(off_t encoded) {
+    off_t raw = encoded * 3 / 4;
+    constexpr off_t overhead = 28;
+    return raw > overhead ? raw - overhead : 0;
+}
+
+}  // namespace
+
+FileHandle::~FileHandle() {
+    if (fd >= 0) ::close(fd);
+}
+
+Filesystem::Filesystem(store::Volume &volume, store::Keyring &keyring, FsOptions options)
+    : volume_(volume), keyring_(keyring), options_(options),
+      plaintext_names_(volume.header().plaintext_names) {
+    UniqueFd fd(::openat(volume.root_fd(), ".", O_PATH | O_CLOEXEC));
+    if (!fd) throw_errno("open backing root");
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw_errno("stat backing root");
+    auto root = std::make_unique<Inode>();
+    root->fd = std::move(fd);
+    root->dev = st.st_dev;
+    root->ino = st.st_ino;
+    root->type = S_IFDIR;
+    root->dir_id = volume.header().root_dir_id;
+    inodes_.set_root(std::move(root));
+}
+
+Inode &Filesystem::inode_of(fuse_ino_t ino) {
+    if (ino == FUSE_ROOT_ID) return inodes_.root();
+    return *reinterpret_cast<Inode *>(ino);
+}
+
+const format::DirId &Filesystem::dir_id_of(Inode &dir) {
+    std::lock_guard guard(dir.dir_id_mutex);
+    if (!dir.dir_id) dir.dir_id = store::read_dir_id(dir.fd.get(), dir.label());
+    return *dir.dir_id;
+}
+
+format::NameCodec Filesystem::name_codec(const store::Keyring::Access &access) const {
+    return format::NameCodec(plaintext_names_ ? nullptr : &access.keys().names());
+}
+
+void Filesystem::fill_attr(int fd, struct stat &st) const {
+    if (::fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) throw_errno("stat");
+    if (S_ISREG(st.st_mode)) {
+        st.st_size = static_cast<off_t>(store::content_size_from_backing(static_cast<uint64_t>(st.st_size)));
+    } else if (S_ISLNK(st.st_mode)) {
+        st.st_size = symlink_plain_length(st.st_size);
+    }
+}
+
+void Filesystem::make_entry(Inode &parent, const std::string &backing, fuse_entry_param &e) {
+    std::memset(&e, 0, sizeof e);
+    UniqueFd fd(::openat(parent.fd.get(), backing.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) throw SystemError(errno, "lookup");
+    fill_attr(fd.get(), e.attr);
+    Inode &inode = inodes_.find_or_insert(std::move(fd), e.attr);
+    e.ino = ino_of(inode, inodes_.root());
+    e.attr_timeout = options_.attr_timeout;
+    e.entry_timeout = options_.entry_timeout;
+}
+
+void Filesystem::give_to_caller(fuse_req_t req, int dirfd, const std::string &backing) const {
+    const fuse_ctx *ctx = fuse_req_ctx(req);
+    if (::geteuid() != 0 || (ctx->uid == 0 && ctx->gid == 0)) return;
+    if (::fchownat(dirfd, backing.c_str(), ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW) != 0)
+        throw_errno("chown new entry");
+}
+
+void Filesystem::init(fuse_conn_info *conn) {
+    // The kernel writeback cache would hold plaintext we could not drop on
+    // revocation before it reaches us; writes go straight through instead.
+    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+    conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
+    if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+    if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+    // Larger requests amortize the kernel round trip; 1 MiB is libfuse's ceiling.
+    conn->max_write = 1u << 20;
+    conn->max_readahead = 1u << 20;
+}
+
+void Filesystem::lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name) {
+    guard(req, "lookup", [&] {
+        auto access = keyring_.access();
+        Inode &parent = inode_of(parent_ino);
+        auto codec = name_codec(access);
+        store::Directory dir(parent.fd.get(), dir_id_of(parent), codec);
+        fuse_entry_param e;
+        make_entry(parent, dir.encode(name).name, e);
+        fuse_reply_entry(req, &e);
+    });
+}
+
+void Filesystem::forget(fuse_ino_t ino, uint64_t nlookup) {
+    guard_noreply("forget", [&] { inodes_.forget(inode_of(ino), nlookup); });
+}
+
+void Filesystem::getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info *) {
+    guard(req, "getattr", [&] {
+        // The root keeps answering while locked so monitors see a live mount.
+        std::optional<store::Keyring::Access> access;
+        if (ino != FUSE_ROOT_ID) access.emplace(keyring_.access());
+        struct stat st {};
+        fill_attr(inode_of(ino).fd.get(), st);
+        fuse_reply_attr(req, &st, options_.attr_timeout);
+    });
+}
+
+void Filesystem::statfs(fuse_req_t req, fuse_ino_t) {
+    guard(req, "statfs", [&] {
+        struct statvfs st {};
+        if (::fstatvfs(volume_.root_fd(), &st) != 0) throw_errno("statfs");
+        st.f_namemax = 255;  // long names are stored under a hash
+        fuse_reply_statfs(req, &st);
+    });
+}
+
+void Filesystem::readlink(fuse_req_t req, fuse_ino_t ino) {
+    guard(req, "readlink", [&] {
+        auto access = keyring_.access();
+        Inode &inode = inode_of(ino);
+        char buf[PATH_MAX + 1];
+        ssize_t n = ::readlinkat(inode.fd.get(), "", buf, sizeof buf - 1);
+        if (n < 0) throw_errno("readlink");
+        auto target = format::NameCodec::open_text(access.keys().meta(), "symlink",
+                                                   std::string_view(buf, static_cast<size_t>(n)));
+        if (!target) {
+            spdlog::error("integrity: {}: symlink target fails to authenticate", inode.label());
+            throw IntegrityError(inode.label() + ": symlink target fails to authenticate");
+        }
+        fuse_reply_readlink(req, target->c_str());
+    });
+}
+
+void Filesystem::mknod_at(fuse_req_t req, Inode &parent, const char *name, mode_t mode, dev_t rdev) {
+    auto access = keyring_.access();
+    auto codec = name_codec(access);
+    std::lock_guard names(parent.names_mutex);
+    store::Directory dir(parent.fd.get(), dir_id_of(parent), codec);
+    auto backing = dir.encode(name);
+    dir.write_sidecar(backing);
+    if (S_ISDIR(mode)) {
+        dir.make_subdirectory(backing, mode);
+    } else if (::mknodat(parent.fd.get(), backing.name.c_str(), mode, rdev) != 0) {
+        throw_errno("mknod");
+    }
+    give_to_caller(req, parent.fd.get(), backing.name);
+    fuse_entry_param e;
+    make_entry(parent, backing.name, e);
+    fuse_reply_entry(req, &e);
+}
+
+void Filesystem::mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev) {
+    guard(req, "mknod", [&] { mknod_at(req, inode_of(parent), name, mode, rdev); });
+}
+
+void Filesystem::mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode) {
+    guard(req, "mkdir", [&] { mknod_at(req, inode_of(parent), name, S_IFDIR | mode, 0); });
+}
+
+void Filesystem::symlink(fuse_req_t req, const char *link, fuse_ino_t parent_ino, const char *name) {
+    guard(req, "symlink", [&] {
+        auto access = keyring_.access();
+        Inode &parent = inode_of(parent_ino);
+        auto codec = name_codec(access);
+        std::lock_guard names(parent.names_mutex);
+        store::Directory dir(parent.fd.get(), dir_id_of(parent), codec);
+        auto backing = dir.encode(name);
+        std::string target = format::NameCodec::seal_text(access.keys().meta(), "symlink", link);
+        if (target.size() >= PATH_MAX) throw Error(ENAMETOOLONG, "symlink target too long");
+        dir.write_sidecar(backing);
+        if (::symlinkat(target.c_str(), parent.fd.get(), backing.name.c_str()) != 0) throw_errno("symlink");
+        give_to_caller(req, parent.fd.get(), backing.name);
+        fuse_entry_param e;
+        make_entry(parent, backing.name, e);
+        fuse_reply_entry(req, &e);
+    });
+}
+
+void Filesystem::unlink(fuse_req_t req, fuse_ino_t parent_ino, const char *name) {
+    guard(req, "unlink", [&] {
+        auto access = keyring_.access();
+        Inode &parent = inode_of(parent_ino);
+        auto codec = name_codec(access);
+        std::lock_guard names(parent.names_mutex);
+        store::Directory dir(parent.fd.get(), dir_id_of(parent), codec);
+        auto backing = dir.encode(name);
+        if (::unlinkat(parent.fd.get(), backing.name.c_str(), 0) != 0) throw_errno("unlink");
+        dir.remove_sidecar(backing);
+        fuse_reply_err(req, 0);
+    });
+}
+
+void Filesystem::rmdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name) {
+    guard(req, "rmdir", [&] {
+        auto access = keyring_.access();
+        Inode &parent = inode_of(parent_ino);
+        auto codec = name_codec(access);
+        std::lock_guard names(parent.names_mutex);
+        store::Directory dir(parent.fd.get(), dir_id_of(parent), codec);
+        dir.remove_subdirectory(dir.encode(name));
+        fuse_reply_err(req, 0);
+    });
+}
+
+void Filesystem::rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name, fuse_ino_t newparent_ino,
+                        const char *newname, unsigned int flags) {
+    guard(req, "rename", [&] {
+        if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) throw Error(EINVAL, "rename flags");
+        auto access = keyring_.access();
+        Inode &parent = inode_of(parent_ino);
+        Inode &newparent = inode_of(newparent_ino);
+        auto codec = name_codec(access);
+        std::unique_lock<std::mutex> first, second;
+        if (&parent == &newparent) {
+            first = std::unique_lock(parent.names_mutex);
+        } else {
+            std::lock(parent.names_mutex, newparent.names_mutex);
+            first = std::unique_lock(parent.names_mutex, std::adopt_lock);
+            second = std::unique_lock(newparent.names_mutex, std::adopt_lock);
+        }
+        store::Directory from(parent.fd.get(), dir_id_of(parent), codec);
+        store::Directory to(newparent.fd.get(), dir_id_of(newparent), codec);
+        auto old_backing = from.encode(name);
+        auto new_backing = to.encode(newname);
+        to.write_sidecar(new_backing);
+        if (::renameat2(parent.fd.get(), old_backing.name.c_str(), newparent.fd.get(),
+                        new_backing.name.c_str(), flags) != 0)
+            throw_errno("rename");
+        const bool same_entry = &parent == &newparent && old_backing.name == new_backing.name;
+        if (!(flags & RENAME_EXCHANGE) && !same_entry) from.remove_sidecar(old_backing);
+        fuse_reply_err(req, 0);
+    });
+}
+
+void Filesystem::link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent_ino, const char *newname) {
+    guard(req, "link", [&] {
+        auto access = keyring_.access();
+        Inode &inode = inode_of(ino);
+        Inode &newparent = inode_of(newparent_ino);
+        auto codec = name_codec(access);
+        std::lock_guard names(newparent.names_mutex);
+        store::Directory dir(newparent.fd.get(), dir_id_of(newparent), codec);
+        auto backing = dir.encode(newname);
+        dir.write_sidecar(backing);
+        if (::linkat(AT_FDCWD, proc_path(inode.fd.get()).c_str(), newparent.fd.get(), backing.name.c_str(),
+                     AT_SYMLINK_FOLLOW) != 0)
+            throw_errno("link");
+        fuse_entry_param e;
+        make_entry(newparent, backing.name, e);
+        fuse_reply_entry(req, &e);
+    });
+}
+
+void Filesystem::invalidate_kernel_caches() {
+    if (session_ == nullptr) return;
+    auto inodes = inodes_.snapshot();
+    for (Inode *inode : inodes)
+        fuse_lowlevel_notify_inval_inode(session_, reinterpret_cast<fuse_ino_t>(inode), 0, 0);
+    fuse_lowlevel_notify_inval_inode(session_, FUSE_ROOT_ID, 0, 0);
+    inodes_.release(inodes);
+}
+
+}  // namespace cmkfs::fs

@@ -1,0 +1,88 @@
+// The FUSE adapter: libfuse low-level operations on top of the store layer.
+// Each operation resolves inodes, takes the key (Keyring::Access) for names
+// and contents, and leaves all cryptography to store/ and format/.
+#pragma once
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <string>
+
+#include "format/name_codec.h"
+#include "fs/inode_table.h"
+#include "store/keyring.h"
+#include "store/volume.h"
+
+namespace cmkfs::fs {
+
+struct FsOptions {
+    double attr_timeout = 1.0;
+    double entry_timeout = 1.0;
+};
+
+class Filesystem {
+public:
+    Filesystem(store::Volume &volume, store::Keyring &keyring, FsOptions options);
+
+    static const fuse_lowlevel_ops &operations();
+
+    // Called after the keyring locks: drop kernel caches for every inode.
+    void invalidate_kernel_caches();
+    void set_session(fuse_session *session) { session_ = session; }
+
+    store::Keyring &keyring() { return keyring_; }
+
+    // Operation bodies (public for the C trampolines in lowlevel.cpp).
+    void init(fuse_conn_info *conn);
+    void lookup(fuse_req_t req, fuse_ino_t parent, const char *name);
+    void forget(fuse_ino_t ino, uint64_t nlookup);
+    void getattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi);
+    void setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set, fuse_file_info *fi);
+    void readlink(fuse_req_t req, fuse_ino_t ino);
+    void mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev);
+    void mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode);
+    void unlink(fuse_req_t req, fuse_ino_t parent, const char *name);
+    void rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
+    void symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name);
+    void rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+                const char *newname, unsigned int flags);
+    void link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
+    void open(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi);
+    void create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, fuse_file_info *fi);
+    void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info *fi);
+    void write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, fuse_file_info *fi);
+    void flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi);
+    void release(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi);
+    void fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info *fi);
+    void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi);
+    void readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info *fi, bool plus);
+    void releasedir(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi);
+    void fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info *fi);
+    void statfs(fuse_req_t req, fuse_ino_t ino);
+    void setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size, int flags);
+    void getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
+    void listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
+    void removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);
+    void fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t length, fuse_file_info *fi);
+    void lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info *fi);
+
+private:
+    Inode &inode_of(fuse_ino_t ino);
+    const format::DirId &dir_id_of(Inode &dir);
+    format::NameCodec name_codec(const store::Keyring::Access &access) const;
+    // Looks up `backing` in parent and fills e (raising the lookup count).
+    void make_entry(Inode &parent, const std::string &backing, fuse_entry_param &e);
+    void fill_attr(int fd, struct stat &st) const;  // plaintext sizes
+    // Sets the caller as owner of a new object when the daemon runs as another user.
+    void give_to_caller(fuse_req_t req, int dirfd, const std::string &backing) const;
+    void mknod_at(fuse_req_t req, Inode &parent, const char *name, mode_t mode, dev_t rdev);
+
+    store::Volume &volume_;
+    store::Keyring &keyring_;
+    FsOptions options_;
+    InodeTable inodes_;
+    fuse_session *session_ = nullptr;
+    bool plaintext_names_;
+};
+
+}  // namespace cmkfs::fs

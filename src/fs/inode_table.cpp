@@ -1,0 +1,67 @@
+#include "fs/inode_table.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+namespace cmkfs::fs {
+
+std::string Inode::label() const {
+    char link[64];
+    std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd.get());
+    char target[4096];
+    ssize_t n = ::readlink(link, target, sizeof target - 1);
+    if (n <= 0) return "inode " + std::to_string(ino);
+    return std::string(target, static_cast<size_t>(n));
+}
+
+Inode &InodeTable::find_or_insert(UniqueFd fd, const struct stat &st) {
+    std::lock_guard guard(mutex_);
+    if (root_ && root_->dev == st.st_dev && root_->ino == st.st_ino) return *root_;
+    auto key = std::make_pair(st.st_ino, st.st_dev);
+    auto &slot = inodes_[key];
+    if (!slot) {
+        slot = std::make_unique<Inode>();
+        slot->fd = std::move(fd);
+        slot->dev = st.st_dev;
+        slot->ino = st.st_ino;
+        slot->type = st.st_mode & S_IFMT;
+    }
+    ++slot->nlookup;
+    return *slot;
+}
+
+void InodeTable::forget(Inode &inode, uint64_t n) {
+    if (&inode == root_.get()) return;
+    std::unique_ptr<Inode> doomed;  // freed (fd closed) outside the lock
+    {
+        std::lock_guard guard(mutex_);
+        inode.nlookup -= std::min(n, inode.nlookup);
+        if (inode.nlookup == 0) {
+            auto it = inodes_.find({inode.ino, inode.dev});
+            if (it != inodes_.end()) {
+                doomed = std::move(it->second);
+                inodes_.erase(it);
+            }
+        }
+    }
+}
+
+std::vector<Inode *> InodeTable::snapshot() {
+    std::lock_guard guard(mutex_);
+    std::vector<Inode *> out;
+    out.reserve(inodes_.size());
+    for (auto &[key, inode] : inodes_) {
+        ++inode->nlookup;
+        out.push_back(inode.get());
+    }
+    return out;
+}
+
+void InodeTable::release(const std::vector<Inode *> &inodes) {
+    for (Inode *inode : inodes) forget(*inode, 1);
+}
+
+}  // namespace cmkfs::fs

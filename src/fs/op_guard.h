@@ -1,0 +1,40 @@
+// The one place where errors become errno. Every FUSE operation body runs
+// inside guard(); bodies reply on success and throw on failure.
+#pragma once
+
+#define FUSE_USE_VERSION 312
+#include <fuse_lowlevel.h>
+
+#include <cerrno>
+#include <new>
+
+#include <spdlog/spdlog.h>
+
+#include "keys/key_provider.h"
+#include "util/errors.h"
+
+namespace cmkfs::fs {
+
+// Returns the errno for the exception in flight (call inside a catch).
+int current_exception_errno(const char *op) noexcept;
+
+template <class Body>
+void guard(fuse_req_t req, const char *op, Body &&body) noexcept {
+    try {
+        body();
+    } catch (...) {
+        fuse_reply_err(req, current_exception_errno(op));
+    }
+}
+
+// For operations that must not reply (forget): errors are only logged.
+template <class Body>
+void guard_noreply(const char *op, Body &&body) noexcept {
+    try {
+        body();
+    } catch (...) {
+        current_exception_errno(op);
+    }
+}
+
+}  // namespace cmkfs::fs

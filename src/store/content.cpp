@@ -1,0 +1,250 @@
+#include "store/content.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include <spdlog/spdlog.h>
+
+#include "format/block_codec.h"
+#include "util/errors.h"
+#include "util/file_io.h"
+
+namespace cmkfs::store {
+
+namespace {
+
+using format::kBlockCipherSize;
+using format::kBlockOverhead;
+using format::kBlockPlainSize;
+
+// Reused per thread: the block path must not allocate per request. Slot
+// kRangeSlot holds a whole request's ciphertext, kBlockSlot one block being
+// read or rewritten in the middle of that request.
+enum Slot { kRangeSlot = 0, kBlockSlot = 1 };
+std::vector<uint8_t> &cipher_buffer(Slot slot, size_t size) {
+    thread_local std::vector<uint8_t> buf[2];
+    if (buf[slot].size() < size) buf[slot].resize(size);
+    return buf[slot];
+}
+
+uint64_t backing_size(int fd) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) throw_errno("fstat");
+    return static_cast<uint64_t>(st.st_size);
+}
+
+}  // namespace
+
+uint64_t content_size_from_backing(uint64_t size) { return format::plain_size_for(size).size; }
+
+uint64_t content_size(int fd) { return content_size_from_backing(backing_size(fd)); }
+
+void FileContent::integrity_failure(const std::string &what) const {
+    spdlog::error("integrity: {}: {}", label_, what);
+    throw IntegrityError(label_ + ": " + what);
+}
+
+std::optional<format::FileId> FileContent::file_id() {
+    std::lock_guard guard(state_.id_mutex);
+    if (state_.id) return state_.id;
+    uint8_t raw[format::kFileHeaderSize];
+    size_t n = pread_full(fd_, raw, 0);
+    if (n == 0) return std::nullopt;
+    auto header = format::FileHeader::decode(std::span(raw, n));
+    if (!header) integrity_failure("file header is missing or has a bad magic/version");
+    state_.id = header->id;
+    return state_.id;
+}
+
+format::FileId FileContent::create_header() {
+    auto header = format::FileHeader::random();
+    auto bytes = header.encode();
+    pwrite_full(fd_, bytes, 0);
+    std::lock_guard guard(state_.id_mutex);
+    state_.id = header.id;
+    return header.id;
+}
+
+void FileContent::read_block(const format::FileId &id, uint64_t index, size_t len,
+                             std::span<uint8_t> out) {
+    const size_t clen = len + kBlockOverhead;
+    auto &buf = cipher_buffer(kBlockSlot, clen);
+    size_t n = pread_full(fd_, std::span(buf.data(), clen),
+                          static_cast<off_t>(format::block_cipher_offset(index)));
+    if (n != clen) integrity_failure("block " + std::to_string(index) + " is truncated");
+    auto key = keys_.content_key(id);
+    format::BlockCodec codec(*key, id);
+    if (codec.open(index, std::span(buf.data(), clen), out.first(len)) == format::BlockOpen::bad)
+        integrity_failure("block " + std::to_string(index) + " failed authentication");
+}
+
+void FileContent::write_block(const format::FileId &id, uint64_t index, std::span<const uint8_t> plain) {
+    auto &buf = cipher_buffer(kBlockSlot, plain.size() + kBlockOverhead);
+    auto key = keys_.content_key(id);
+    format::BlockCodec codec(*key, id);
+    std::span<uint8_t> out(buf.data(), plain.size() + kBlockOverhead);
+    codec.seal(index, plain, out);
+    pwrite_full(fd_, out, static_cast<off_t>(format::block_cipher_offset(index)));
+}
+
+size_t FileContent::read(uint64_t offset, std::span<uint8_t> out) {
+    const auto size = format::plain_size_for(backing_size(fd_));
+    if (offset >= size.size || out.empty()) {
+        if (size.torn_tail && offset >= size.size && !out.empty())
+            integrity_failure("file is truncated inside a block");
+        return 0;
+    }
+    const uint64_t len = std::min<uint64_t>(out.size(), size.size - offset);
+    if (size.torn_tail && offset + out.size() > size.size)
+        integrity_failure("file is truncated inside a block");
+    auto id = file_id();
+    if (!id) integrity_failure("file has data but no header");
+    auto key = keys_.content_key(*id);
+    format::BlockCodec codec(*key, *id);
+
+    const uint64_t first = format::block_index(offset);
+    const uint64_t last = format::block_index(offset + len - 1);
+    const uint64_t cbegin = format::block_cipher_offset(first);
+    const uint64_t cend = std::min(format::block_cipher_offset(last + 1), format::cipher_size_for(size.size));
+    auto &buf = cipher_buffer(kRangeSlot, cend - cbegin);
+    if (pread_full(fd_, std::span(buf.data(), cend - cbegin), static_cast<off_t>(cbegin)) != cend - cbegin)
+        integrity_failure("file shrank while being read");
+
+    uint8_t scratch[kBlockPlainSize];
+    size_t produced = 0;
+    for (uint64_t index = first; index <= last; ++index) {
+        const uint64_t block_start = index * kBlockPlainSize;
+        const size_t block_len = static_cast<size_t>(std::min<uint64_t>(kBlockPlainSize, size.size - block_start));
+        std::span<const uint8_t> cipher(buf.data() + (format::block_cipher_offset(index) - cbegin),
+                                        block_len + kBlockOverhead);
+        const uint64_t want_from = std::max(offset, block_start);
+        const uint64_t want_to = std::min(offset + len, block_start + block_len);
+        const bool whole = want_from == block_start && want_to == block_start + block_len;
+        std::span<uint8_t> target = whole ? out.subspan(produced, block_len) : std::span<uint8_t>(scratch, block_len);
+        if (codec.open(index, cipher, target) == format::BlockOpen::bad)
+            integrity_failure("block " + std::to_string(index) + " failed authentication");
+        if (!whole)
+            std::memcpy(out.data() + produced, scratch + (want_from - block_start), want_to - want_from);
+        produced += want_to - want_from;
+    }
+    return produced;
+}
+
+void FileContent::write(uint64_t offset, std::span<const uint8_t> data) {
+    if (data.empty()) return;
+    const auto current = format::plain_size_for(backing_size(fd_));
+    if (current.torn_tail) integrity_failure("file is truncated inside a block; refusing to write");
+    const uint64_t cur = current.size;
+    auto existing = file_id();
+    const format::FileId id = existing ? *existing : create_header();
+
+    uint8_t scratch[kBlockPlainSize];
+    // Extending past a partial last block in an earlier block: that block
+    // must become full (zero padded) so the gap reads as zeros.
+    const uint64_t first = format::block_index(offset);
+    if (offset > cur && cur % kBlockPlainSize != 0 && format::block_index(cur) < first) {
+        const uint64_t index = format::block_index(cur);
+        const size_t old_len = static_cast<size_t>(cur - index * kBlockPlainSize);
+        read_block(id, index, old_len, scratch);
+        std::memset(scratch + old_len, 0, kBlockPlainSize - old_len);
+        write_block(id, index, std::span(scratch, kBlockPlainSize));
+    }
+
+    const uint64_t end = offset + data.size();
+    const uint64_t new_size = std::max(cur, end);
+    const uint64_t last = format::block_index(end - 1);
+    const uint64_t cbegin = format::block_cipher_offset(first);
+    const uint64_t cend = std::min(format::block_cipher_offset(last + 1), format::cipher_size_for(new_size));
+    std::vector<uint8_t> &buf = cipher_buffer(kRangeSlot, cend - cbegin);
+    auto key = keys_.content_key(id);
+    format::BlockCodec codec(*key, id);
+
+    for (uint64_t index = first; index <= last; ++index) {
+        const uint64_t block_start = index * kBlockPlainSize;
+        const size_t block_len = static_cast<size_t>(std::min<uint64_t>(kBlockPlainSize, new_size - block_start));
+        const uint64_t from = std::max(offset, block_start);
+        const uint64_t to = std::min(end, block_start + block_len);
+        std::span<const uint8_t> plain;
+        if (from == block_start && to == block_start + block_len) {
+            plain = data.subspan(from - offset, block_len);
+        } else {
+            const size_t old_len = block_start < cur
+                ? static_cast<size_t>(std::min<uint64_t>(kBlockPlainSize, cur - block_start)) : 0;
+            if (old_len > 0) read_block(id, index, old_len, scratch);
+            std::memset(scratch + old_len, 0, kBlockPlainSize - old_len);
+            std::memcpy(scratch + (from - block_start), data.data() + (from - offset), to - from);
+            plain = std::span<const uint8_t>(scratch, block_len);
+        }
+        std::span<uint8_t> out(buf.data() + (format::block_cipher_offset(index) - cbegin),
+                               block_len + kBlockOverhead);
+        codec.seal(index, plain, out);
+    }
+    pwrite_full(fd_, std::span(buf.data(), cend - cbegin), static_cast<off_t>(cbegin));
+}
+
+void FileContent::truncate(uint64_t new_size) {
+    const auto current = format::plain_size_for(backing_size(fd_));
+    const uint64_t cur = current.size;
+    if (new_size == cur && !current.torn_tail) return;
+    if (new_size == 0) {
+        if (::ftruncate(fd_, 0) != 0) throw_errno("ftruncate");
+        std::lock_guard guard(state_.id_mutex);
+        state_.id.reset();
+        return;
+    }
+    auto existing = cur == 0 ? std::optional<format::FileId>{} : file_id();
+    const format::FileId id = existing ? *existing : create_header();
+    uint8_t scratch[kBlockPlainSize];
+    if (new_size < cur) {
+        if (new_size % kBlockPlainSize != 0) {
+            const uint64_t index = format::block_index(new_size);
+            const uint64_t block_start = index * kBlockPlainSize;
+            const size_t old_len = static_cast<size_t>(std::min<uint64_t>(kBlockPlainSize, cur - block_start));
+            read_block(id, index, old_len, scratch);
+            write_block(id, index, std::span(scratch, static_cast<size_t>(new_size - block_start)));
+        }
+    } else if (cur % kBlockPlainSize != 0) {
+        // Growing: the old partial last block is padded with zeros up to the
+        // end of its block or the new size; what lies beyond is a hole.
+        const uint64_t index = format::block_index(cur);
+        const uint64_t block_start = index * kBlockPlainSize;
+        const size_t old_len = static_cast<size_t>(cur - block_start);
+        const size_t new_len = static_cast<size_t>(std::min<uint64_t>(kBlockPlainSize, new_size - block_start));
+        read_block(id, index, old_len, scratch);
+        std::memset(scratch + old_len, 0, new_len - old_len);
+        write_block(id, index, std::span(scratch, new_len));
+    }
+    if (::ftruncate(fd_, static_cast<off_t>(format::cipher_size_for(new_size))) != 0) throw_errno("ftruncate");
+}
+
+std::vector<uint64_t> FileContent::verify_all() {
+    std::vector<uint64_t> bad;
+    const auto size = format::plain_size_for(backing_size(fd_));
+    if (size.size == 0 && !size.torn_tail) return bad;
+    std::optional<format::FileId> id;
+    try {
+        id = file_id();
+    } catch (const IntegrityError &) {
+        bad.push_back(0);
+        return bad;
+    }
+    if (!id) return bad;
+    uint8_t scratch[kBlockPlainSize];
+    const uint64_t blocks = (size.size + kBlockPlainSize - 1) / kBlockPlainSize;
+    for (uint64_t index = 0; index < blocks; ++index) {
+        const size_t len = static_cast<size_t>(std::min<uint64_t>(kBlockPlainSize, size.size - index * kBlockPlainSize));
+        try {
+            read_block(*id, index, len, scratch);
+        } catch (const IntegrityError &) {
+            bad.push_back(index);
+        }
+    }
+    if (size.torn_tail) bad.push_back(blocks);
+    return bad;
+}
+
+}  // namespace cmkfs::store

@@ -1,0 +1,62 @@
+// Encrypted file contents on a backing fd: a header with the file id, then
+// fixed-size AES-GCM blocks (format/). Callers serialize per file with
+// ContentState::mutex: shared for reads, exclusive for writes and truncates,
+// which makes read-modify-write of a partial block atomic.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <span>
+#include <string>
+
+#include "format/file_layout.h"
+#include "store/keyring.h"
+
+namespace cmkfs::store {
+
+struct ContentState {
+    std::shared_mutex mutex;
+    std::mutex id_mutex;                 // guards `id` for lazy loading under a shared lock
+    std::optional<format::FileId> id;    // unset until read; reset when the file empties
+};
+
+// Plaintext size from the backing size (a torn tail is ignored here; reads of
+// it fail). Cheap: one fstat.
+uint64_t content_size(int fd);
+uint64_t content_size_from_backing(uint64_t backing_size);
+
+class FileContent {
+public:
+    // `label` names the file in errors and logs (a backing path, never plaintext).
+    FileContent(int fd, ContentState &state, const Keyring::Access &keys, std::string label)
+        : fd_(fd), state_(state), keys_(keys), label_(std::move(label)) {}
+
+    // Shared lock held by caller. Returns bytes read (short at EOF).
+    size_t read(uint64_t offset, std::span<uint8_t> out);
+    // Exclusive lock held by caller. Writes all or throws; extends with holes.
+    void write(uint64_t offset, std::span<const uint8_t> data);
+    // Exclusive lock held by caller.
+    void truncate(uint64_t new_size);
+    uint64_t size() const { return content_size(fd_); }
+
+    // Verifies every block; returns the indexes that fail (fsck).
+    std::vector<uint64_t> verify_all();
+
+private:
+    // The file id, reading the header on first use. nullopt for an empty file.
+    std::optional<format::FileId> file_id();
+    format::FileId create_header();
+    // Decrypts block `index` of plaintext length `len` into out; throws IntegrityError.
+    void read_block(const format::FileId &id, uint64_t index, size_t len, std::span<uint8_t> out);
+    void write_block(const format::FileId &id, uint64_t index, std::span<const uint8_t> plain);
+    [[noreturn]] void integrity_failure(const std::string &what) const;
+
+    int fd_;
+    ContentState &state_;
+    const Keyring::Access &keys_;
+    std::string label_;
+};
+
+}  // namespace cmkfs::store

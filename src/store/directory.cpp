@@ -1,0 +1,144 @@
+#include "store/directory.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <spdlog/spdlog.h>
+
+#include "crypto/encoding.h"
+#include "crypto/kdf.h"
+#include "crypto/random.h"
+#include "util/errors.h"
+#include "util/file_io.h"
+#include "util/unique_fd.h"
+
+namespace cmkfs::store {
+
+namespace {
+const std::string kDirIdFile(format::kDirIdName);
+
+std::string_view as_text(std::span<const uint8_t> bytes) {
+    return {reinterpret_cast<const char *>(bytes.data()), bytes.size()};
+}
+}  // namespace
+
+format::DirId read_dir_id(int dirfd, const std::string &label) {
+    std::vector<uint8_t> raw;
+    try {
+        raw = read_file_at(dirfd, kDirIdFile);
+    } catch (const SystemError &e) {
+        spdlog::error("integrity: {}: directory id unreadable: {}", label, e.what());
+        throw IntegrityError(label + ": directory id is missing (" + e.what() + ")");
+    }
+    if (raw.size() != format::kDirIdSize) {
+        spdlog::error("integrity: {}: directory id has {} bytes", label, raw.size());
+        throw IntegrityError(label + ": directory id is malformed");
+    }
+    format::DirId id{};
+    std::copy(raw.begin(), raw.end(), id.begin());
+    return id;
+}
+
+void write_dir_id(int dirfd, const format::DirId &id) {
+    UniqueFd fd(::openat(dirfd, kDirIdFile.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
+    if (!fd) throw_errno("create directory id");
+    pwrite_full(fd.get(), id, 0);
+}
+
+void Directory::write_sidecar(const format::BackingName &name) const {
+    if (!name.is_long()) return;
+    write_file_atomic(fd_, name.sidecar, crypto::as_bytes(name.full), 0444);
+}
+
+void Directory::remove_sidecar(const format::BackingName &name) const {
+    if (!name.is_long()) return;
+    if (::unlinkat(fd_, name.sidecar.c_str(), 0) != 0 && errno != ENOENT)
+        throw_errno("remove long-name sidecar");
+}
+
+bool Directory::is_bookkeeping(std::string_view backing) {
+    return backing == "." || backing == ".." ||
+           (format::is_reserved_name(backing) && !format::NameCodec::is_long_name(backing));
+}
+
+std::optional<std::string> Directory::decode(std::string_view backing) const {
+    if (is_bookkeeping(backing)) return std::nullopt;
+    std::optional<std::string> name;
+    if (format::NameCodec::is_long_name(backing)) {
+        try {
+            auto full = read_file_at(fd_, format::NameCodec::sidecar_for(backing));
+            name = codec_.decode(id_, as_text(full));
+        } catch (const SystemError &) {
+            name.reset();
+        }
+    } else {
+        name = codec_.decode(id_, backing);
+    }
+    if (!name) spdlog::warn("integrity: directory entry {} fails to authenticate; hidden", backing);
+    return name;
+}
+
+void Directory::make_subdirectory(const format::BackingName &name, mode_t mode) const {
+    // Build it under a temporary name so the real name never exists without an id.
+    uint8_t rnd[8];
+    crypto::random_bytes(rnd);
+    const std::string tmp = std::string(format::kReservedPrefix) + ".mkdir." + crypto::hex_encode(rnd);
+    if (::mkdirat(fd_, tmp.c_str(), 0700) != 0) throw_errno("mkdir");
+    try {
+        UniqueFd sub(::openat(fd_, tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (!sub) throw_errno("open new directory");
+        format::DirId id{};
+        crypto::random_bytes(id);
+        write_dir_id(sub.get(), id);
+        if (::fchmod(sub.get(), mode & 07777) != 0) throw_errno("chmod new directory");
+        write_sidecar(name);
+        if (::renameat2(fd_, tmp.c_str(), fd_, name.name.c_str(), RENAME_NOREPLACE) != 0)
+            throw_errno("mkdir");
+    } catch (...) {
+        UniqueFd sub(::openat(fd_, tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+        if (sub) ::unlinkat(sub.get(), kDirIdFile.c_str(), 0);
+        ::unlinkat(fd_, tmp.c_str(), AT_REMOVEDIR);
+        throw;
+    }
+}
+
+void Directory::remove_subdirectory(const format::BackingName &name) const {
+    UniqueFd sub(::openat(fd_, name.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!sub) throw_errno("rmdir");
+    format::DirId id{};
+    bool has_id = true;
+    try {
+        id = read_dir_id(sub.get(), name.name);
+    } catch (const IntegrityError &) {
+        has_id = false;  // a damaged directory can still be removed
+    }
+    {
+        UniqueFd dup(::dup(sub.get()));
+        if (!dup) throw_errno("dup");
+        DIR *dir = ::fdopendir(dup.get());
+        if (dir == nullptr) throw_errno("opendir");
+        dup.release();
+        bool empty = true;
+        while (dirent *e = ::readdir(dir)) {
+            std::string_view n(e->d_name);
+            if (n == "." || n == ".." || n == kDirIdFile) continue;
+            empty = false;
+            break;
+        }
+        ::closedir(dir);
+        if (!empty) throw Error(ENOTEMPTY, "rmdir");
+    }
+    if (has_id && ::unlinkat(sub.get(), kDirIdFile.c_str(), 0) != 0) throw_errno("rmdir");
+    if (::unlinkat(fd_, name.name.c_str(), AT_REMOVEDIR) != 0) {
+        int err = errno;
+        if (has_id) write_dir_id(sub.get(), id);  // someone raced a create in; restore
+        throw SystemError(err, "rmdir");
+    }
+    remove_sidecar(name);
+}
+
+}  // namespace cmkfs::store

@@ -1,0 +1,135 @@
+#include "store/fsck.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "format/name_codec.h"
+#include "format/xattr_codec.h"
+#include "store/content.h"
+#include "store/directory.h"
+#include "util/errors.h"
+#include "util/unique_fd.h"
+
+namespace cmkfs::store {
+
+namespace {
+
+class Checker {
+public:
+    Checker(const Keyring::Access &access, bool plaintext_names,
+            const std::function<void(const FsckProgress &)> &progress)
+        : access_(access), codec_(plaintext_names ? nullptr : &access.keys().names()), progress_(progress) {}
+
+    void directory(int fd, const format::DirId &id, const std::string &path, const std::string &backing) {
+        ++report_.totals.directories;
+        Directory dir(fd, id, codec_);
+        UniqueFd dup(::dup(fd));
+        DIR *stream = dup ? ::fdopendir(dup.get()) : nullptr;
+        if (stream == nullptr) {
+            problem(path, backing, "cannot read directory");
+            return;
+        }
+        dup.release();
+        std::vector<std::string> names;
+        while (dirent *e = ::readdir(stream)) names.emplace_back(e->d_name);
+        ::closedir(stream);
+        for (const auto &name : names) {
+            if (Directory::is_bookkeeping(name)) continue;
+            const std::string child_backing = backing + "/" + name;
+            auto plain = dir.decode(name);
+            if (!plain) {
+                problem(child_backing, child_backing, "name fails to authenticate");
+                continue;
+            }
+            entry(fd, name, path + "/" + *plain, child_backing);
+        }
+    }
+
+    FsckReport take() { return std::move(report_); }
+
+private:
+    void entry(int parent, const std::string &name, const std::string &path, const std::string &backing) {
+        struct stat st {};
+        if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+            problem(path, backing, "cannot stat");
+            return;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            UniqueFd fd(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+            if (!fd) return problem(path, backing, "cannot open directory");
+            try {
+                auto id = read_dir_id(fd.get(), backing);
+                xattrs(fd.get(), path, backing);
+                directory(fd.get(), id, path, backing);
+            } catch (const IntegrityError &) {
+                problem(path, backing, "directory id is missing or malformed");
+            }
+        } else if (S_ISREG(st.st_mode)) {
+            UniqueFd fd(::openat(parent, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+            if (!fd) return problem(path, backing, "cannot open file");
+            ContentState state;
+            FileContent content(fd.get(), state, access_, backing);
+            for (uint64_t block : content.verify_all())
+                problem(path, backing, "block " + std::to_string(block) + " fails authentication");
+            xattrs(fd.get(), path, backing);
+            ++report_.totals.files;
+            report_.totals.bytes += content.size();
+            progress_(report_.totals);
+        } else if (S_ISLNK(st.st_mode)) {
+            char buf[PATH_MAX];
+            ssize_t n = ::readlinkat(parent, name.c_str(), buf, sizeof buf);
+            if (n < 0 || !format::NameCodec::open_text(access_.keys().meta(), "symlink",
+                                                         std::string_view(buf, static_cast<size_t>(n))))
+                problem(path, backing, "symlink target fails to authenticate");
+            ++report_.totals.files;
+        } else {
+            ++report_.totals.files;
+        }
+    }
+
+    void xattrs(int fd, const std::string &path, const std::string &backing) {
+        char list[65536];
+        ssize_t n = ::flistxattr(fd, list, sizeof list);
+        if (n <= 0) return;
+        for (ssize_t pos = 0; pos < n;) {
+            std::string name(list + pos);
+            pos += static_cast<ssize_t>(name.size()) + 1;
+            if (!name.starts_with(format::kUserXattrPrefix)) continue;
+            auto plain_name = format::decrypt_xattr_name(access_.keys().names(), name);
+            if (!plain_name) {
+                problem(path, backing, "xattr name " + name + " fails to authenticate");
+                continue;
+            }
+            std::string value(65536, '\0');
+            ssize_t len = ::fgetxattr(fd, name.c_str(), value.data(), value.size());
+            value.resize(len < 0 ? 0 : static_cast<size_t>(len));
+            if (!format::open_xattr_value(access_.keys().meta(), *plain_name, value))
+                problem(path, backing, "xattr " + *plain_name + " value fails to authenticate");
+        }
+    }
+
+    void problem(const std::string &path, const std::string &backing, const std::string &what) {
+        report_.problems.push_back({path, backing, what});
+    }
+
+    const Keyring::Access &access_;
+    format::NameCodec codec_;
+    const std::function<void(const FsckProgress &)> &progress_;
+    FsckReport report_;
+};
+
+}  // namespace
+
+FsckReport check_volume(const Volume &volume, const Keyring::Access &access,
+                        const std::function<void(const FsckProgress &)> &progress) {
+    Checker checker(access, volume.header().plaintext_names, progress);
+    checker.directory(volume.root_fd(), volume.header().root_dir_id, "", volume.backing());
+    return checker.take();
+}
+
+}  // namespace cmkfs::store
