@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# cmkfs benchmark: the same workloads, in one run, on
+#   raw          a plain directory on the backing disk (the absolute ceiling)
+#   passthrough  libfuse's passthrough_ll example (the FUSE ceiling)
+#   gocryptfs    the fastest mature encrypted FUSE filesystem
+#   cmkfs        this project (local vault as the CMK provider)
+# and prints one table: absolute figures, cmkfs/gocryptfs and
+# cmkfs/passthrough ratios, and each FUSE daemon's peak RSS.
+#
+# Workloads: sequential 1 MiB write (fsync'd) and cold read of BENCH_SIZE_MB;
+# random 4 KiB write and read IOPS (fio, psync, page cache on) in a 256 MiB
+# file; untar of /usr/include, cold ls -lR, rm -rf; a registry-like push
+# (40 x 8 MiB blobs: write, fsync, rename) and pull (cold read + sha256).
+#
+# Needs root (FUSE mounts, drop_caches), fio, gcc, pkg-config + libfuse3-dev,
+# gocryptfs, python3. A target that cannot be set up shows "n/a" and why.
+#
+# Environment:
+#   BENCH_SIZE_MB   sequential file size in MiB (default 1024; 64 when quick)
+#   BENCH_QUICK=1   small sizes and short runs: a smoke test of the script
+#   BENCH_TARGETS   subset/order of targets (default "raw passthrough gocryptfs cmkfs")
+#   BENCH_DIR       where the scratch directory goes (default $TMPDIR or /tmp);
+#                   every target's data lives on this filesystem
+#   CMKFS_BIN       cmkfs binary (default <repo>/build/src/cli/cmkfs)
+#   BENCH_STEP_TIMEOUT  seconds before one step is declared hung (default 900)
+# shellcheck source-path=SCRIPTDIR
+set -uo pipefail
+
+BENCH_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")/bench" && pwd)
+REPO=$(cd "$BENCH_LIB/../.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$BENCH_LIB/lib.sh"
+# shellcheck source=bench/targets.sh
+source "$BENCH_LIB/targets.sh"
+# shellcheck source=bench/workloads.sh
+source "$BENCH_LIB/workloads.sh"
+
+if [[ ${BENCH_QUICK:-0} == 1 ]]; then
+    SEQ_MB=${BENCH_SIZE_MB:-64} RAND_MB=32 RAND_RUNTIME=3 BLOB_COUNT=8 BLOB_MB=1
+    TAR_FROM=/usr/include/linux
+else
+    SEQ_MB=${BENCH_SIZE_MB:-1024} RAND_MB=256 RAND_RUNTIME=15 BLOB_COUNT=40 BLOB_MB=8
+    TAR_FROM=/usr/include
+fi
+read -ra TARGETS <<<"${BENCH_TARGETS:-raw passthrough gocryptfs cmkfs}"
+CMKFS_BIN=${CMKFS_BIN:-$REPO/build/src/cli/cmkfs}
+STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-900}
+WORKLOADS=(seq rand tree blobs)
+
+# metric|label|unit; MiB/s and IOPS: higher is better, s and MiB RSS: lower.
+METRICS=(
+    "seq_write|sequential write|MiB/s"
+    "seq_read|sequential read (cold)|MiB/s"
+    "rand_write|random 4K write|IOPS"
+    "rand_read|random 4K read|IOPS"
+    "untar|untar $(basename "$TAR_FROM")|s"
+    "ls_lR|ls -lR (cold)|s"
+    "rm_rf|rm -rf|s"
+    "blob_push|blob push ${BLOB_COUNT}x${BLOB_MB}M|s"
+    "blob_pull|blob pull + sha256 (cold)|s"
+    "peak_rss|daemon peak RSS (VmHWM)|MiB"
+)
+
+check_prerequisites() {
+    [[ $EUID == 0 ]] || die "run as root (FUSE mounts and drop_caches)"
+    local tool
+    for tool in fio python3 mountpoint fusermount3 sha256sum tar timeout awk; do
+        command -v "$tool" >/dev/null || die "$tool not found"
+    done
+    [[ -c /dev/fuse ]] || die "/dev/fuse missing"
+}
+
+# Inputs shared by every target, made once on the raw disk.
+make_inputs() {
+    TARBALL=$WORK/inputs/tree.tar
+    BLOB_SRC=$WORK/inputs/blobs
+    mkdir -p "$BLOB_SRC"
+    tar -cf "$TARBALL" -C "$(dirname "$TAR_FROM")" "$(basename "$TAR_FROM")" 2>/dev/null ||
+        die "cannot tar $TAR_FROM"
+    TREE_FILES=$(tar -tf "$TARBALL" | wc -l)
+    local i tmp digest
+    for ((i = 0; i < BLOB_COUNT; i++)); do
+        tmp=$BLOB_SRC/.new
+        head -c $((BLOB_MB << 20)) /dev/urandom >"$tmp"
+        digest=$(sha256sum <"$tmp")
+        mv "$tmp" "$BLOB_SRC/${digest%% *}"
+    done
+}
+
+# Sets up, mounts, runs every workload on, and unmounts one target.
+bench_target() {
+    TARGET=$1
+    declare -F "target_${TARGET}_setup" >/dev/null || { NOTE["$TARGET"]="unknown target"; return; }
+    log "== $TARGET"
+    FAIL_REASON=
+    if ! "target_${TARGET}_setup"; then
+        NOTE["$TARGET"]=$FAIL_REASON
+        log "$TARGET: n/a: $FAIL_REASON"
+        return
+    fi
+    if ! "target_${TARGET}_mount"; then
+        NOTE["$TARGET"]="mount failed: $FAIL_REASON"
+        log "$TARGET: n/a: ${NOTE["$TARGET"]}"
+        return
+    fi
+    local w
+    for w in "${WORKLOADS[@]}"; do
+        "workload_$w"
+    done
+    # Sampled at the end, before unmount (after a remount it covers the last mount only).
+    if [[ -n $PID ]]; then record "$TARGET" peak_rss "$(peak_rss_mib "$PID")"; fi
+    "target_${TARGET}_unmount"
+}
+
+# ---- report ----------------------------------------------------------------------
+
+# cell TARGET METRIC: the figure, "n/a" for a target that could not run, "-" for none.
+cell() {
+    local v=${RESULT["$1 $2"]:-}
+    if [[ -n $v ]]; then echo "$v"; elif [[ -n ${NOTE[$1]:-} ]]; then echo n/a; else echo -; fi
+}
+# ratio METRIC OTHER: cmkfs / OTHER, or "-" when either figure is missing.
+ratio() {
+    awk -v a="$(cell cmkfs "$1")" -v b="$(cell "$2" "$1")" 'BEGIN {
+        num = "^[0-9]+([.][0-9]+)?$"
+        if (a ~ num && b ~ num && b + 0 > 0) printf "%.2f", a / b; else print "-"
+    }'
+}
+
+print_report() {
+    local t m label unit row
+    printf '\n%-30s %-6s' "workload" "unit"
+    for t in "${TARGETS[@]}"; do printf ' %12s' "$t"; done
+    printf ' %16s %18s\n' "cmkfs/gocryptfs" "cmkfs/passthrough"
+    for row in "${METRICS[@]}"; do
+        IFS='|' read -r m label unit <<<"$row"
+        printf '%-30s %-6s' "$label" "$unit"
+        for t in "${TARGETS[@]}"; do printf ' %12s' "$(cell "$t" "$m")"; done
+        printf ' %16s %18s\n' "$(ratio "$m" gocryptfs)" "$(ratio "$m" passthrough)"
+    done
+    printf '\nMiB/s and IOPS: higher is better (ratio > 1: cmkfs faster); s and MiB: lower is better.\n'
+    printf 'Sizes: sequential %s MiB; random file %s MiB, %s s per fio job; tree %s entries; blobs %s x %s MiB.\n' \
+        "$SEQ_MB" "$RAND_MB" "$RAND_RUNTIME" "$TREE_FILES" "$BLOB_COUNT" "$BLOB_MB"
+    if [[ $CACHE_METHOD == drop_caches ]]; then
+        printf 'Cold reads: page cache dropped (echo 3 > /proc/sys/vm/drop_caches) before each read phase.\n'
+    else
+        printf 'Cold reads: drop_caches does not work here; FUSE targets were unmounted and mounted again\n'
+        printf '  before each read phase (their page cache is cold; the raw directory stays warm, and\n'
+        printf '  peak RSS covers only the last mount).\n'
+    fi
+    printf 'Scratch filesystem (backing of every target): %s\n' \
+        "$(df -PT "$WORK" | awk 'NR == 2 { print $1 " (" $2 ")" }')"
+    printf 'rm -rf on FUSE: a daemon that still holds the removed inodes (passthrough_ll keeps\n'
+    printf '  O_PATH fds until FORGET) frees their blocks after the timing; raw pays inside it.\n'
+
+    for t in "${TARGETS[@]}"; do
+        [[ -n ${NOTE[$t]:-} ]] && printf '%s n/a: %s\n' "$t" "${NOTE[$t]}"
+    done
+    [[ ${BENCH_QUICK:-0} == 1 ]] && printf 'BENCH_QUICK=1: smoke-test sizes, not a measurement.\n'
+    return 0
+}
+
+main() {
+    check_prerequisites
+    WORK=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/cmkfs-bench.XXXXXX") || die "mktemp failed"
+    trap cleanup EXIT
+    trap on_signal INT TERM
+    mkdir -p "$WORK/logs" "$WORK/inputs"
+    log "scratch directory $WORK"
+    probe_drop_caches
+    log "cold reads by: $CACHE_METHOD"
+    make_inputs
+    local t
+    for t in "${TARGETS[@]}"; do bench_target "$t"; done
+    print_report
+}
+
+main "$@"

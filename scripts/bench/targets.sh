@@ -1,0 +1,82 @@
+# shellcheck shell=bash
+# The filesystems under test. Each target NAME has three functions:
+#   target_NAME_setup    once: build/init; returns non-zero with FAIL_REASON set
+#   target_NAME_mount    sets DIR (where workloads run) and PID (daemon, or empty)
+#   target_NAME_unmount
+# Every target keeps its state under $WORK/NAME.
+
+# ---- raw: the backing disk itself (the absolute ceiling) -----------------------
+target_raw_setup() { mkdir -p "$WORK/raw/dir"; }
+target_raw_mount() { DIR=$WORK/raw/dir PID=; }
+target_raw_unmount() { :; }
+
+# ---- passthrough: libfuse's passthrough_ll (the FUSE ceiling) ------------------
+PASSTHROUGH_SRC=/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c
+target_passthrough_setup() {
+    local t=$WORK/passthrough
+    mkdir -p "$t/backing" "$t/mnt"
+    [[ -r $PASSTHROUGH_SRC ]] || { FAIL_REASON="$PASSTHROUGH_SRC missing (apt-get install libfuse3-dev)"; return 1; }
+    # shellcheck disable=SC2046  # pkg-config output is meant to split
+    if ! gcc -O2 -o "$t/passthrough_ll" "$PASSTHROUGH_SRC" $(pkg-config --cflags --libs fuse3) \
+        >"$WORK/logs/passthrough-build.log" 2>&1; then
+        FAIL_REASON="compiling passthrough_ll failed: $(tail -n 2 "$WORK/logs/passthrough-build.log")"
+        return 1
+    fi
+}
+target_passthrough_mount() {
+    local t=$WORK/passthrough
+    fuse_start "$t/mnt" "$t/passthrough_ll" -f -o source="$t/backing" "$t/mnt" || return 1
+    DIR=$t/mnt PID=${DAEMON_PID[$t/mnt]}
+}
+target_passthrough_unmount() { fuse_stop "$WORK/passthrough/mnt"; }
+
+# ---- gocryptfs: the fastest mature encrypted FUSE filesystem -------------------
+target_gocryptfs_setup() {
+    local t=$WORK/gocryptfs
+    mkdir -p "$t/cipher" "$t/mnt"
+    command -v gocryptfs >/dev/null || { FAIL_REASON="gocryptfs not installed (apt-get install gocryptfs)"; return 1; }
+    if ! gocryptfs -init -q -extpass 'echo pw' -scryptn 10 "$t/cipher" >"$WORK/logs/gocryptfs-init.log" 2>&1; then
+        FAIL_REASON="gocryptfs -init failed: $(tail -n 2 "$WORK/logs/gocryptfs-init.log")"
+        return 1
+    fi
+}
+target_gocryptfs_mount() {
+    local t=$WORK/gocryptfs
+    fuse_start "$t/mnt" gocryptfs -fg -q -extpass 'echo pw' "$t/cipher" "$t/mnt" || return 1
+    DIR=$t/mnt PID=${DAEMON_PID[$t/mnt]}
+}
+target_gocryptfs_unmount() { fuse_stop "$WORK/gocryptfs/mnt"; }
+
+# ---- cmkfs: this project, with a local vault as the CMK provider --------------
+# cmkfs_step NAME CMD...: runs one setup command, keeping its output in
+# CMKFS_OUT; on failure explains which step failed and why.
+cmkfs_step() {
+    local step=$1 log=$WORK/logs/cmkfs-${1// /-}
+    shift
+    if ! run "$@" >"$log.out" 2>"$log.err"; then
+        FAIL_REASON="'cmkfs $step' failed: $(tail -n 2 "$log.err" | tr '\n' ' ')"
+        return 1
+    fi
+    CMKFS_OUT=$(<"$log.out")
+}
+target_cmkfs_setup() {
+    local t=$WORK/cmkfs kid
+    mkdir -p "$t/mnt"
+    [[ -x $CMKFS_BIN ]] || { FAIL_REASON="no cmkfs binary at $CMKFS_BIN (build it, or set CMKFS_BIN)"; return 1; }
+    cmkfs_step "vault create" "$CMKFS_BIN" vault create "$t/vault" || return 1
+    cmkfs_step "vault key create" "$CMKFS_BIN" vault key create --vault "$t/vault" --name bench --kty oct || return 1
+    if ! kid=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["key"]["kid"])' <<<"$CMKFS_OUT" 2>/dev/null); then
+        FAIL_REASON="'cmkfs vault key create' printed no .key.kid: ${CMKFS_OUT:0:200}"
+        return 1
+    fi
+    cmkfs_step "vault set-policy" "$CMKFS_BIN" vault set-policy --vault "$t/vault" --identity bench-id \
+        --key-permissions get wrapKey unwrapKey || return 1
+    cmkfs_step init "$CMKFS_BIN" init "$t/backing" --provider local --vault "$t/vault" \
+        --identity bench-id --key-encryption-key "$kid" || return 1
+}
+target_cmkfs_mount() {
+    local t=$WORK/cmkfs
+    fuse_start "$t/mnt" "$CMKFS_BIN" mount "$t/backing" "$t/mnt" -f || return 1
+    DIR=$t/mnt PID=${DAEMON_PID[$t/mnt]}
+}
+target_cmkfs_unmount() { fuse_stop "$WORK/cmkfs/mnt"; }
