@@ -3,9 +3,11 @@
 
 #include "cli/command_error.h"
 #include "cli/commands.h"
+#include "cli/control_status.h"
 #include "cli/encryption_status.h"
 #include "cli/mount_table.h"
 #include "cli/volume_access.h"
+#include "daemon/control_socket.h"
 #include "format/volume_header.h"
 #include "keys/key_provider.h"
 #include "util/errors.h"
@@ -38,12 +40,20 @@ KeyState check_now(const store::Volume &volume, keys::KeyProvider &provider) {
 }
 
 void run_show(const ShowArgs &args) {
-    std::string backing = args.target;
-    if (auto mount = find_cmkfs_mount(args.target)) backing = mount->backing;
-    config::Config cfg = load_config_or_default(args.config_path);
-    OpenedVolume opened = open_volume_with_provider(backing, cfg);
-    KeyState state = check_now(*opened.volume, *opened.provider);
-    auto status = encryption_status_json(opened.volume->header(), &state);
+    nlohmann::json status;
+    if (auto mount = find_cmkfs_mount(args.target)) {
+        // Mounted: the daemon's live state, the header as the daemon left it.
+        auto reply = daemon::control_request(mount->mountpoint, {{"op", "status"}});
+        if (!reply.value("ok", false)) throw CommandError(kFailure, reply.value("error", "control request failed"));
+        KeyState state = key_state_from_json(reply.at("status"));
+        status = encryption_status_json(open_volume(mount->backing)->header(), &state);
+        status["mountpoint"] = mount->mountpoint;
+    } else {
+        config::Config cfg = load_config_or_default(args.config_path);
+        OpenedVolume opened = open_volume_with_provider(args.target, cfg);
+        KeyState state = check_now(*opened.volume, *opened.provider);
+        status = encryption_status_json(opened.volume->header(), &state);
+    }
     if (args.output == "table") std::cout << encryption_status_table(status);
     else std::cout << status.dump(2) << "\n";
 }

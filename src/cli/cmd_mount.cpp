@@ -10,11 +10,15 @@
 
 #include "cli/command_error.h"
 #include "cli/commands.h"
+#include "cli/control_status.h"
 #include "cli/daemonize.h"
 #include "cli/error_report.h"
 #include "cli/volume_access.h"
 #include "config/logging.h"
 #include "crypto/secure_bytes.h"
+#include "daemon/audit_log.h"
+#include "daemon/control_socket.h"
+#include "daemon/key_monitor.h"
 #include "fs/filesystem.h"
 #include "fs/session.h"
 #include "store/keyring.h"
@@ -65,6 +69,14 @@ void check_directory(const std::string &path, const char *what) {
                            std::string(what) + " " + path + " is not a directory");
 }
 
+nlohmann::json handle_control(const nlohmann::json &request, daemon::KeyMonitor &monitor) {
+    const std::string op = request.value("op", "");
+    if (op == "lock") monitor.emergency_lock();
+    else if (op == "unlock") monitor.unlock_by_operator();
+    else if (op != "status") return {{"ok", false}, {"error", "unknown operation '" + op + "'"}};
+    return {{"ok", true}, {"status", monitor_status_json(monitor.status())}};
+}
+
 void serve(const MountArgs &args, const config::Config &cfg, const std::vector<std::string> &fuse_options,
            Daemonizer *daemon) {
     config::setup_logging(cfg.logging, cfg.mount.foreground);
@@ -75,10 +87,15 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
 
     OpenedVolume opened = open_volume_with_provider(backing, cfg);
     store::Keyring keyring;
-    keyring.unlock(opened.volume->unlock(*opened.provider));
+    daemon::AuditLog audit(cfg.logging.audit_file.value_or(""), mountpoint, opened.volume->header().volume_id);
+    daemon::KeyMonitor monitor(*opened.volume, *opened.provider, keyring,
+                               {cfg.revocation.check_interval, cfg.revocation.unavailable_grace}, audit);
+    if (!monitor.unlock_at_mount(cfg.mount.wait_for_key))
+        spdlog::warn("mounting locked until the key is accessible: {}", keyring.reason());
 
     fs::Filesystem filesystem(*opened.volume, keyring, fs::FsOptions{});
     keyring.set_on_lock([&filesystem] { filesystem.invalidate_kernel_caches(); });
+    std::unique_ptr<daemon::ControlServer> control;
 
     fs::SessionOptions session;
     session.mountpoint = mountpoint;
@@ -88,8 +105,13 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     session.max_threads = cfg.mount.threads;
     session.debug = args.debug;
     fs::run_session(filesystem, session, [&] {
+        control = std::make_unique<daemon::ControlServer>(
+            daemon::control_socket_path(mountpoint),
+            [&](const nlohmann::json &request) { return handle_control(request, monitor); });
+        monitor.start();
         if (daemon != nullptr) daemon->succeeded();
     });
+    monitor.stop();
 }
 
 void run_mount(const MountArgs &args) {

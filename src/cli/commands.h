@@ -13,5 +13,6 @@ void add_encryption_command(CLI::App &app);
 void add_fsck_command(CLI::App &app);
 void add_vault_command(CLI::App &app);
 void add_provider_command(CLI::App &app);
+void add_lock_commands(CLI::App &app);
 
 }  // namespace cmkfs::cli

@@ -27,6 +27,7 @@ nlohmann::json encryption_status_json(const format::VolumeHeader &h, const KeySt
         if (!live->reason.empty()) s["reason"] = live->reason;
         if (!live->since.empty()) s["since"] = live->since;
         if (!live->last_check.empty()) s["lastCheck"] = live->last_check;
+        if (!live->last_success.empty()) s["lastSuccess"] = live->last_success;
         if (!live->next_check.empty()) s["nextCheck"] = live->next_check;
         j["keyState"] = s;
     }

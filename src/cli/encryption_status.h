@@ -17,6 +17,7 @@ struct KeyState {
     std::string reason;  // empty when fine
     std::string since;
     std::string last_check;
+    std::string last_success;
     std::string next_check;
 };
 

@@ -36,6 +36,7 @@ int main(int argc, char **argv) {
     add_fsck_command(app);
     add_vault_command(app);
     add_provider_command(app);
+    add_lock_commands(app);
 
     try {
         app.parse(argc, argv);

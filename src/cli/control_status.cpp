@@ -1,0 +1,43 @@
+#include "cli/control_status.h"
+
+#include <ctime>
+
+namespace cmkfs::cli {
+
+namespace {
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+    std::time_t secs = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&secs, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+}  // namespace
+
+nlohmann::json monitor_status_json(const daemon::MonitorStatus &s) {
+    nlohmann::json j = {
+        {"state", s.locked ? "locked" : "unlocked"},
+        {"emergencyLock", s.emergency},
+        {"since", rfc3339(s.since)},
+        {"nextCheck", rfc3339(s.next_check)},
+        {"lastResult", s.last_result},
+    };
+    if (s.locked) j["reason"] = s.reason;
+    if (s.last_check) j["lastCheck"] = rfc3339(*s.last_check);
+    if (s.last_success) j["lastSuccess"] = rfc3339(*s.last_success);
+    return j;
+}
+
+KeyState key_state_from_json(const nlohmann::json &j) {
+    KeyState k;
+    k.state = j.value("state", "");
+    k.reason = j.value("reason", "");
+    k.since = j.value("since", "");
+    k.last_check = j.value("lastCheck", "");
+    k.last_success = j.value("lastSuccess", "");
+    k.next_check = j.value("nextCheck", "");
+    return k;
+}
+
+}  // namespace cmkfs::cli

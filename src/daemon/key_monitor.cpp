@@ -1,0 +1,181 @@
+#include "daemon/key_monitor.h"
+
+#include <spdlog/spdlog.h>
+
+#include "util/errors.h"
+
+namespace cmkfs::daemon {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+using SysClock = std::chrono::system_clock;
+constexpr std::chrono::seconds kFirstRetry{1};
+}  // namespace
+
+KeyMonitor::KeyMonitor(store::Volume &volume, keys::KeyProvider &provider, store::Keyring &keyring,
+                       MonitorOptions options, AuditLog &audit)
+    : volume_(volume), provider_(provider), keyring_(keyring), options_(options), audit_(audit),
+      next_check_(SysClock::now()) {}
+
+KeyMonitor::~KeyMonitor() { stop(); }
+
+KeyMonitor::Outcome KeyMonitor::try_unwrap(std::string &detail, std::optional<format::VolumeKeys> &keys) {
+    try {
+        keys.emplace(volume_.unlock(provider_));  // also proves it is this volume's key
+        detail = "ok";
+        return Outcome::unlocked;
+    } catch (const keys::ProviderError &e) {
+        detail = std::string(keys::to_string(e.status())) + ": " + e.what();
+        return keys::is_revocation(e.status()) ? Outcome::revoked : Outcome::unavailable;
+    } catch (const IntegrityError &e) {
+        // A key that opens but does not authenticate the header is not ours.
+        detail = std::string("wrong key: ") + e.what();
+        return Outcome::revoked;
+    } catch (const std::exception &e) {
+        detail = std::string("unavailable: ") + e.what();
+        return Outcome::unavailable;
+    }
+}
+
+bool KeyMonitor::unlock_at_mount(bool wait_for_key) {
+    std::lock_guard guard(mutex_);
+    last_check_ = SysClock::now();
+    try {
+        keyring_.unlock(volume_.unlock(provider_));
+    } catch (const keys::ProviderError &e) {
+        if (!wait_for_key) throw;
+        last_result_ = std::string(keys::to_string(e.status())) + ": " + e.what();
+        keyring_.lock("waiting for key: " + last_result_);
+        audit_.record("locked-at-mount", {{"reason", last_result_}});
+        return false;
+    }
+    last_result_ = "ok";
+    last_success_ = last_check_;
+    audit_.record("unlock", {{"reason", "mount"}, {"keyId", volume_.header().versioned_key_id}});
+    return true;
+}
+
+void KeyMonitor::lock(const std::string &reason) {
+    if (keyring_.lock(reason)) {
+        spdlog::warn("volume locked: {}", reason);
+        audit_.record("lock", {{"reason", reason}});
+    }
+}
+
+void KeyMonitor::check_once() {
+    std::string detail;
+    std::optional<format::VolumeKeys> keys;
+    Outcome outcome = try_unwrap(detail, keys);
+
+    std::unique_lock guard(mutex_);
+    const auto now = SysClock::now();
+    last_check_ = now;
+    last_result_ = detail;
+    const bool was_locked = keyring_.locked();
+    switch (outcome) {
+    case Outcome::unlocked:
+        last_success_ = now;
+        unavailable_since_.reset();
+        backoff_ = kFirstRetry;
+        if (was_locked && !emergency_) {
+            keyring_.unlock(std::move(*keys));
+            spdlog::info("volume unlocked: key is accessible again");
+            audit_.record("unlock", {{"reason", "key accessible again"},
+                                     {"keyId", volume_.header().versioned_key_id}});
+        }
+        break;
+    case Outcome::revoked:
+        unavailable_since_.reset();
+        guard.unlock();
+        lock(detail);
+        guard.lock();
+        break;
+    case Outcome::unavailable: {
+        if (!unavailable_since_) {
+            unavailable_since_ = Clock::now();
+            if (!was_locked)
+                audit_.record("provider-unavailable", {{"reason", detail},
+                                                       {"graceSeconds", options_.unavailable_grace.count()}});
+        }
+        const bool grace_over = Clock::now() - *unavailable_since_ >= options_.unavailable_grace;
+        if (!was_locked && grace_over) {
+            guard.unlock();
+            lock("provider unavailable for longer than the grace period: " + detail);
+            guard.lock();
+        }
+        break;
+    }
+    }
+}
+
+void KeyMonitor::run() {
+    std::unique_lock guard(mutex_);
+    for (;;) {
+        const bool locked = keyring_.locked();
+        std::chrono::seconds wait = options_.check_interval;
+        if (locked || unavailable_since_) {
+            wait = std::min(backoff_, options_.check_interval);
+            backoff_ = std::min(backoff_ * 2, options_.check_interval);
+        }
+        next_check_ = SysClock::now() + wait;
+        wake_.wait_for(guard, wait, [&] { return stopping_; });
+        if (stopping_) return;
+        if (emergency_) continue;
+        guard.unlock();
+        check_once();
+        guard.lock();
+    }
+}
+
+void KeyMonitor::start() {
+    std::lock_guard guard(mutex_);
+    if (thread_.joinable()) return;
+    stopping_ = false;
+    thread_ = std::thread([this] { run(); });
+}
+
+void KeyMonitor::stop() {
+    {
+        std::lock_guard guard(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+MonitorStatus KeyMonitor::status() const {
+    MonitorStatus s;
+    std::lock_guard guard(mutex_);
+    s.locked = keyring_.locked();
+    s.emergency = emergency_;
+    s.reason = s.locked ? keyring_.reason() : "";
+    s.since = keyring_.since();
+    s.last_check = last_check_;
+    s.last_success = last_success_;
+    s.next_check = next_check_;
+    s.last_result = last_result_;
+    return s;
+}
+
+void KeyMonitor::emergency_lock() {
+    {
+        std::lock_guard guard(mutex_);
+        emergency_ = true;
+    }
+    lock("emergency lock by operator");
+    audit_.record("emergency-lock");
+}
+
+MonitorStatus KeyMonitor::unlock_by_operator() {
+    {
+        std::lock_guard guard(mutex_);
+        emergency_ = false;
+        backoff_ = kFirstRetry;
+    }
+    audit_.record("operator-unlock-requested");
+    check_once();
+    wake_.notify_all();
+    return status();
+}
+
+}  // namespace cmkfs::daemon
