@@ -250,11 +250,25 @@ void Filesystem::rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         store::Directory to(newparent.fd.get(), dir_id_of(newparent), codec);
         auto old_backing = from.encode(name);
         auto new_backing = to.encode(newname);
+        const bool same_entry = &parent == &newparent && old_backing.name == new_backing.name;
+        // A directory replacing an empty one: the target still holds its id
+        // file in the backing, so take that out first (put back on failure).
+        std::optional<store::Directory::Detached> replaced;
+        if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)) && !same_entry) {
+            struct stat src {}, dst {};
+            if (::fstatat(parent.fd.get(), old_backing.name.c_str(), &src, AT_SYMLINK_NOFOLLOW) == 0 &&
+                ::fstatat(newparent.fd.get(), new_backing.name.c_str(), &dst, AT_SYMLINK_NOFOLLOW) == 0 &&
+                S_ISDIR(src.st_mode) && S_ISDIR(dst.st_mode) &&
+                (src.st_ino != dst.st_ino || src.st_dev != dst.st_dev))
+                replaced = to.detach_empty_subdirectory(new_backing);
+        }
         to.write_sidecar(new_backing);
         if (::renameat2(parent.fd.get(), old_backing.name.c_str(), newparent.fd.get(),
-                        new_backing.name.c_str(), flags) != 0)
-            throw_errno("rename");
-        const bool same_entry = &parent == &newparent && old_backing.name == new_backing.name;
+                        new_backing.name.c_str(), flags) != 0) {
+            const int err = errno;
+            if (replaced && replaced->id) store::write_dir_id(replaced->fd.get(), *replaced->id);
+            throw SystemError(err, "rename");
+        }
         if (!(flags & RENAME_EXCHANGE) && !same_entry) from.remove_sidecar(old_backing);
         fuse_reply_err(req, 0);
     });

@@ -106,18 +106,17 @@ void Directory::make_subdirectory(const format::BackingName &name, mode_t mode) 
     }
 }
 
-void Directory::remove_subdirectory(const format::BackingName &name) const {
-    UniqueFd sub(::openat(fd_, name.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    if (!sub) throw_errno("rmdir");
-    format::DirId id{};
-    bool has_id = true;
+Directory::Detached Directory::detach_empty_subdirectory(const format::BackingName &name) const {
+    Detached d;
+    d.fd.reset(::openat(fd_, name.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!d.fd) throw_errno("open subdirectory");
     try {
-        id = read_dir_id(sub.get(), name.name);
+        d.id = read_dir_id(d.fd.get(), name.name);
     } catch (const IntegrityError &) {
-        has_id = false;  // a damaged directory can still be removed
+        d.id.reset();  // a damaged directory can still be removed
     }
     {
-        UniqueFd dup(::dup(sub.get()));
+        UniqueFd dup(::dup(d.fd.get()));
         if (!dup) throw_errno("dup");
         DIR *dir = ::fdopendir(dup.get());
         if (dir == nullptr) throw_errno("opendir");
@@ -130,12 +129,17 @@ void Directory::remove_subdirectory(const format::BackingName &name) const {
             break;
         }
         ::closedir(dir);
-        if (!empty) throw Error(ENOTEMPTY, "rmdir");
+        if (!empty) throw Error(ENOTEMPTY, "directory not empty");
     }
-    if (has_id && ::unlinkat(sub.get(), kDirIdFile.c_str(), 0) != 0) throw_errno("rmdir");
+    if (d.id && ::unlinkat(d.fd.get(), kDirIdFile.c_str(), 0) != 0) throw_errno("remove directory id");
+    return d;
+}
+
+void Directory::remove_subdirectory(const format::BackingName &name) const {
+    Detached d = detach_empty_subdirectory(name);
     if (::unlinkat(fd_, name.name.c_str(), AT_REMOVEDIR) != 0) {
         int err = errno;
-        if (has_id) write_dir_id(sub.get(), id);  // someone raced a create in; restore
+        if (d.id) write_dir_id(d.fd.get(), *d.id);  // someone raced a create in; restore
         throw SystemError(err, "rmdir");
     }
     remove_sidecar(name);

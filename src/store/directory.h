@@ -10,6 +10,7 @@
 
 #include "format/name_codec.h"
 #include "store/keyring.h"
+#include "util/unique_fd.h"
 
 namespace cmkfs::store {
 
@@ -41,6 +42,16 @@ public:
 
     // Removes an empty subdirectory (ENOTEMPTY if it holds user entries).
     void remove_subdirectory(const format::BackingName &name) const;
+
+    // An empty subdirectory whose id file was taken out, so that a backing
+    // rmdir or rename-over can remove it. If that fails, put the id back with
+    // write_dir_id(fd, *id) (id is unset when the directory had none).
+    struct Detached {
+        UniqueFd fd;
+        std::optional<format::DirId> id;
+    };
+    // Throws ENOTEMPTY if `name` holds user entries, ENOTDIR if it is no directory.
+    Detached detach_empty_subdirectory(const format::BackingName &name) const;
 
     // "." / ".." and cmkfs' own files (ids, sidecars, temporaries): never shown.
     static bool is_bookkeeping(std::string_view backing);
