@@ -509,6 +509,14 @@ TEST_CASE("long names use the sidecar scheme: create, list, stat, rename, link, 
     CHECK(read_file(store.path(utf8)) == "long 200");
     REQUIRE(::rename(store.path("short").c_str(), store.path(n200).c_str()) == 0);
     CHECK(read_file(store.path(n200)) == "short");
+    // A directory renamed over an empty directory with a long name.
+    REQUIRE(::mkdir(store.path("srcdir").c_str(), 0755) == 0);
+    write_file(store.path("srcdir/child"), "child");
+    REQUIRE(::mkdir(store.path(long_name('E', 240)).c_str(), 0755) == 0);
+    REQUIRE(::rename(store.path("srcdir").c_str(), store.path(long_name('E', 240)).c_str()) == 0);
+    CHECK(read_file(store.path(long_name('E', 240) + "/child")) == "child");
+    REQUIRE(::unlink(store.path(long_name('E', 240) + "/child").c_str()) == 0);
+    REQUIRE(::rmdir(store.path(long_name('E', 240)).c_str()) == 0);
 
     store.unmount();
     store.mount();

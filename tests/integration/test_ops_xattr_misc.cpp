@@ -133,6 +133,11 @@ TEST_CASE("user.* xattrs: set, get, list, remove, sizes and errors") {
     CHECK(get_xattr(store.path("dir"), "user.alpha") == "on the dir");
     CHECK(get_xattr(f, "user.alpha") == "replaced value");
 
+    // The mount root carries them too.
+    set_xattr(store.mountpoint(), "user.root", "root value");
+    CHECK(get_xattr(store.mountpoint(), "user.root") == "root value");
+    CHECK(list_xattrs(store.mountpoint()) == std::set<std::string>{"user.root"});
+
     // Other namespaces are not offered.
     for (const char *name : {"trusted.foo", "security.foo", "os2.foo", "user."}) {
         INFO(name);
@@ -151,6 +156,7 @@ TEST_CASE("user.* xattrs: set, get, list, remove, sizes and errors") {
     CHECK(get_xattr(f, "user.binary") == bin);
     CHECK(get_xattr(f, "user.big") == big);
     CHECK(get_xattr(store.path("dir"), "user.alpha") == "on the dir");
+    CHECK(get_xattr(store.mountpoint(), "user.root") == "root value");
     CHECK(list_xattrs(f) == std::set<std::string>{"user.alpha", "user.gamma.dotted.name", "user.binary", "user.big"});
 }
 
