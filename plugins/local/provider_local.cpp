@@ -5,6 +5,11 @@
 //
 // Options: vault=DIR   (optional; when given, key ids must name this vault)
 //          audit=PATH  (optional; audit log instead of DIR/audit.log)
+//          relocated_from=OLD  (optional, needs vault=; the vault was moved or
+//                      restored from OLD to DIR: key ids naming OLD are looked
+//                      up in DIR by the same key name and version. Key ids
+//                      are authenticated in volume headers and cannot simply
+//                      be edited; see docs/FORMAT.md, "Relocated local vaults")
 #include <cmkfs/provider.h>
 
 #include <limits.h>
@@ -28,6 +33,7 @@ struct Instance {
     cmkfs_host host{};  // zero-extended copy of what the host passed
     std::string vault_dir;  // canonical, empty when not configured
     std::string audit_path;
+    std::string relocated_from;  // a vault directory key ids may still name
 };
 
 void log(const Instance *inst, cmkfs_log_level level, const std::string &msg) {
@@ -98,10 +104,12 @@ cmkfs_status guarded(const Instance *inst, const char *op, cmkfs_result *result,
     }
 }
 
-lv::KeyId key_of(const cmkfs_key_ref *key) {
+lv::KeyId key_of(const Instance &inst, const cmkfs_key_ref *key) {
     if (key == nullptr || key->key_id == nullptr)
         throw VaultError(Code::invalid, "no key id given");
-    return lv::parse_kid(key->key_id);
+    lv::KeyId kid = lv::parse_kid(key->key_id);
+    if (!inst.relocated_from.empty() && kid.vault_dir == inst.relocated_from) kid.vault_dir = inst.vault_dir;
+    return kid;
 }
 
 std::string identity_of(const cmkfs_key_ref *key) {
@@ -130,10 +138,17 @@ cmkfs_status local_open(const cmkfs_host *host, const char *const *options, void
             } else if (key == "audit") {
                 if (value.empty()) throw VaultError(Code::invalid, "option audit= needs a path");
                 inst->audit_path = value;
+            } else if (key == "relocated_from") {
+                if (value.empty() || value[0] != '/')
+                    throw VaultError(Code::invalid, "option relocated_from= must be an absolute directory");
+                while (value.size() > 1 && value.back() == '/') value.pop_back();
+                inst->relocated_from = value;
             } else {
                 log(inst.get(), CMKFS_LOG_WARN, "local provider: ignoring unknown option '" + key + "'");
             }
         }
+        if (!inst->relocated_from.empty() && inst->vault_dir.empty())
+            throw VaultError(Code::invalid, "option relocated_from= needs vault= (where the vault is now)");
         *instance = inst.release();
         return CMKFS_OK;
     });
@@ -148,7 +163,7 @@ cmkfs_status local_wrap(void *instance, const cmkfs_key_ref *key, const uint8_t 
     return guarded(inst, "wrap", result, [&] {
         if (inst == nullptr || key == nullptr || plain == nullptr || wrapped_len == nullptr)
             throw VaultError(Code::invalid, "wrap: missing argument");
-        lv::KeyId kid = key_of(key);
+        lv::KeyId kid = key_of(*inst, key);
         lv::Vault vault = open_vault(*inst, kid);
         lv::WrapOutput out = vault.wrap(identity_of(key), kid, {plain, plain_len});
         set_kid(result, out.versioned_kid);
@@ -170,7 +185,7 @@ cmkfs_status local_unwrap(void *instance, const cmkfs_key_ref *key, const uint8_
     return guarded(inst, "unwrap", result, [&] {
         if (inst == nullptr || key == nullptr || wrapped == nullptr || plain_len == nullptr)
             throw VaultError(Code::invalid, "unwrap: missing argument");
-        lv::KeyId kid = key_of(key);
+        lv::KeyId kid = key_of(*inst, key);
         lv::Vault vault = open_vault(*inst, kid);
         lv::SecretBuffer out = vault.unwrap(identity_of(key), kid, {wrapped, wrapped_len});
         if (plain == nullptr || *plain_len < out.size()) {
@@ -188,7 +203,7 @@ cmkfs_status local_check(void *instance, const cmkfs_key_ref *key, cmkfs_result 
     auto *inst = static_cast<Instance *>(instance);
     return guarded(inst, "check", result, [&] {
         if (inst == nullptr || key == nullptr) throw VaultError(Code::invalid, "check: missing argument");
-        lv::KeyId kid = key_of(key);
+        lv::KeyId kid = key_of(*inst, key);
         lv::Vault vault = open_vault(*inst, kid);
         set_kid(result, vault.check(identity_of(key), kid));
         return CMKFS_OK;

@@ -13,6 +13,7 @@ namespace cmkfs::format {
 
 namespace {
 std::span<const uint8_t> bytes_of(std::string_view s) { return crypto::as_bytes(s); }
+constexpr size_t kLongHashLength = 43;  // base64url of a SHA-256 digest
 }  // namespace
 
 BackingName NameCodec::encode(const DirId &parent, std::string_view plain) const {
@@ -26,8 +27,7 @@ BackingName NameCodec::encode(const DirId &parent, std::string_view plain) const
     auto sealed = crypto::siv_seal(names_->bytes(), {parent}, bytes_of(plain));
     std::string encoded = crypto::base64url_encode(sealed);
     if (encoded.size() <= kMaxDirectNameLength) return {std::move(encoded), {}, {}};
-    auto digest = crypto::sha256(bytes_of(encoded));
-    std::string name = std::string(kLongNamePrefix) + crypto::base64url_encode(digest);
+    std::string name = long_name_for(encoded);
     std::string sidecar = sidecar_for(name);
     return {std::move(name), std::move(sidecar), std::move(encoded)};
 }
@@ -45,12 +45,27 @@ std::optional<std::string> NameCodec::decode(const DirId &parent, std::string_vi
     return std::string(plain.begin(), plain.end());
 }
 
+std::optional<std::string> NameCodec::decode_long(const DirId &parent, std::string_view backing,
+                                                  std::string_view full) const {
+    if (plaintext() || backing != long_name_for(full)) return std::nullopt;
+    return decode(parent, full);
+}
+
 bool NameCodec::is_long_name(std::string_view backing) {
-    return backing.starts_with(kLongNamePrefix) && !backing.ends_with(kLongNameSidecarSuffix);
+    // Exactly prefix + 43 base64url characters: leftovers such as a crashed
+    // sidecar temporary (".cmkfs.long.<hash>.name.tmp.…") are not entries.
+    if (!backing.starts_with(kLongNamePrefix) || backing.size() != kLongNamePrefix.size() + kLongHashLength)
+        return false;
+    return crypto::base64url_decode(backing.substr(kLongNamePrefix.size())).has_value();
 }
 
 bool NameCodec::is_sidecar(std::string_view backing) {
-    return backing.starts_with(kLongNamePrefix) && backing.ends_with(kLongNameSidecarSuffix);
+    return backing.ends_with(kLongNameSidecarSuffix) &&
+           is_long_name(backing.substr(0, backing.size() - kLongNameSidecarSuffix.size()));
+}
+
+std::string NameCodec::long_name_for(std::string_view full) {
+    return std::string(kLongNamePrefix) + crypto::base64url_encode(crypto::sha256(bytes_of(full)));
 }
 
 std::string NameCodec::sidecar_for(std::string_view long_name) {

@@ -34,11 +34,18 @@ public:
 
     // Decodes a direct (not long) backing name; nullopt if it fails to authenticate.
     std::optional<std::string> decode(const DirId &parent, std::string_view encoded) const;
+    // Decodes a long name from its sidecar's content `full`; nullopt unless
+    // `backing` is the hash of `full` (so sidecars cannot be swapped) and
+    // `full` authenticates.
+    std::optional<std::string> decode_long(const DirId &parent, std::string_view backing,
+                                           std::string_view full) const;
 
-    // Long-name helpers: ".cmkfs.long.<hash>" ⇄ sidecar ".cmkfs.long.<hash>.name".
+    // Long-name helpers: ".cmkfs.long.<hash>" ⇄ sidecar ".cmkfs.long.<hash>.name",
+    // <hash> = base64url(SHA-256(full encoded name)), exactly 43 characters.
     static bool is_long_name(std::string_view backing);   // not the sidecar
     static bool is_sidecar(std::string_view backing);
     static std::string sidecar_for(std::string_view long_name);
+    static std::string long_name_for(std::string_view full);
 
     // Symlink targets and xattr values: AES-256-GCM under the metadata key,
     // random nonce, `context` as AAD. Returns base64url (targets) or raw bytes.

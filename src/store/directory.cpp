@@ -71,7 +71,7 @@ std::optional<std::string> Directory::decode(std::string_view backing) const {
     if (format::NameCodec::is_long_name(backing)) {
         try {
             auto full = read_file_at(fd_, format::NameCodec::sidecar_for(backing));
-            name = codec_.decode(id_, as_text(full));
+            name = codec_.decode_long(id_, backing, as_text(full));
         } catch (const SystemError &) {
             name.reset();
         }

@@ -1,0 +1,143 @@
+// Keyring (store/keyring.h): the unlocked/locked state and the keys that
+// exist only while unlocked.
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "format/key_schedule.h"
+#include "store/keyring.h"
+#include "util/errors.h"
+
+namespace format = cmkfs::format;
+namespace store = cmkfs::store;
+using namespace std::chrono_literals;
+
+namespace {
+
+format::VolumeKeys keys_filled(uint8_t byte) {
+    cmkfs::crypto::SecureBytes bytes(format::kVolumeKeySize);
+    for (auto &b : bytes.span()) b = byte;
+    return format::VolumeKeys(cmkfs::crypto::VolumeKey(std::move(bytes)));
+}
+
+bool same(std::span<const uint8_t> a, std::span<const uint8_t> b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
+}
+
+}  // namespace
+
+TEST_CASE("a new keyring is locked", "[store][keyring]") {
+    store::Keyring ring;
+    CHECK(ring.locked());
+    CHECK(ring.reason() == "not unlocked yet");
+    CHECK_THROWS_AS(ring.access(), cmkfs::LockedError);
+    try {
+        (void)ring.access();
+    } catch (const cmkfs::LockedError &e) {
+        CHECK(e.error_number() == EACCES);
+        CHECK_THAT(e.what(), Catch::Contains("not unlocked yet"));
+    }
+}
+
+TEST_CASE("unlock, lock with a reason, unlock again", "[store][keyring]") {
+    store::Keyring ring;
+    int hook_calls = 0;
+    ring.set_on_lock([&] { ++hook_calls; });
+
+    ring.unlock(keys_filled(1));
+    CHECK_FALSE(ring.locked());
+    CHECK(ring.reason().empty());
+    {
+        auto access = ring.access();
+        auto expected = keys_filled(1);
+        CHECK(same(access.keys().volume_key().bytes(), expected.volume_key().bytes()));
+    }
+
+    CHECK(ring.lock("key revoked"));
+    CHECK(ring.locked());
+    CHECK(ring.reason() == "key revoked");
+    CHECK(hook_calls == 1);
+    CHECK_THROWS_WITH(ring.access(), Catch::Contains("key revoked"));
+
+    CHECK_FALSE(ring.lock("still revoked"));  // already locked: reason updated, no hook
+    CHECK(ring.reason() == "still revoked");
+    CHECK(hook_calls == 1);
+
+    ring.unlock(keys_filled(2));
+    CHECK_FALSE(ring.locked());
+    auto access = ring.access();
+    auto expected = keys_filled(2);
+    CHECK(same(access.keys().volume_key().bytes(), expected.volume_key().bytes()));
+}
+
+TEST_CASE("content keys are cached per file id and dropped on lock", "[store][keyring]") {
+    store::Keyring ring;
+    ring.unlock(keys_filled(1));
+    format::FileId a{}, b{};
+    b[0] = 1;
+    {
+        auto access = ring.access();
+        auto ka = access.content_key(a);
+        CHECK(access.content_key(a) == ka);  // the same cached object
+        auto kb = access.content_key(b);
+        CHECK(kb != ka);
+        auto expected = access.keys().content_key(a);
+        CHECK(same(ka->bytes(), expected.bytes()));
+    }
+    ring.lock("test");
+    ring.unlock(keys_filled(2));
+    auto access = ring.access();
+    auto fresh = access.content_key(a);
+    auto expected = keys_filled(2).content_key(a);
+    CHECK(same(fresh->bytes(), expected.bytes()));  // not the old volume's cached key
+}
+
+TEST_CASE("lock waits for an in-flight access and new accesses fail fast", "[store][keyring]") {
+    store::Keyring ring;
+    ring.unlock(keys_filled(1));
+
+    std::atomic<bool> holding{false}, release{false}, released{false};
+    std::thread op([&] {
+        auto access = ring.access();
+        holding = true;
+        while (!release) std::this_thread::sleep_for(1ms);
+        // Still usable: lock() has not wiped anything under us.
+        format::FileId id{};
+        auto key = access.content_key(id);
+        CHECK(key->size() == 32);
+        released = true;
+    });
+    while (!holding) std::this_thread::sleep_for(1ms);
+
+    std::atomic<bool> lock_returned{false};
+    bool released_before_lock_returned = false;
+    std::thread locker([&] {
+        ring.lock("revoked");
+        released_before_lock_returned = released.load();
+        lock_returned = true;
+    });
+
+    // While the lock is pending, a new operation is refused instead of queued.
+    bool refused = false;
+    for (auto deadline = std::chrono::steady_clock::now() + 10s;
+         !refused && std::chrono::steady_clock::now() < deadline;) {
+        try {
+            (void)ring.access();
+            std::this_thread::sleep_for(1ms);
+        } catch (const cmkfs::LockedError &) {
+            refused = true;
+        }
+    }
+    CHECK(refused);
+    std::this_thread::sleep_for(50ms);
+    CHECK_FALSE(lock_returned);  // still waiting for the in-flight access
+
+    release = true;
+    op.join();
+    locker.join();
+    CHECK(released_before_lock_returned);
+    CHECK(ring.locked());
+    CHECK_THROWS_AS(ring.access(), cmkfs::LockedError);
+}
