@@ -154,7 +154,9 @@ void Filesystem::write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t 
             std::unique_lock lock(inode.content.mutex);
             store::FileContent content(handle->fd, inode.content, access, inode.label());
             // O_APPEND: the kernel's idea of the size may be stale; ours is not.
-            uint64_t offset = handle->append ? content.size() : static_cast<uint64_t>(off);
+            // Page-cache writeback (mmap) may go through an O_APPEND handle
+            // too, and must land where the page is, not at the end.
+            uint64_t offset = handle->append && !fi->writepage ? content.size() : static_cast<uint64_t>(off);
             content.write(offset, std::span(reinterpret_cast<const uint8_t *>(data), size));
         }
         fuse_reply_write(req, size);

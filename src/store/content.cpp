@@ -39,7 +39,14 @@ uint64_t backing_size(int fd) {
 
 }  // namespace
 
-uint64_t content_size_from_backing(uint64_t size) { return format::plain_size_for(size).size; }
+uint64_t content_size_from_backing(uint64_t size) {
+    // A file cut inside a block's nonce/tag (or inside its header) has a torn
+    // tail no plaintext size explains. Report one byte more than the intact
+    // part, so the kernel asks us for the tail and the reader gets EIO (and the
+    // log names the file) instead of a silently shorter file.
+    const auto plain = format::plain_size_for(size);
+    return plain.size + (plain.torn_tail ? 1 : 0);
+}
 
 uint64_t content_size(int fd) { return content_size_from_backing(backing_size(fd)); }
 
