@@ -21,6 +21,7 @@
 #include "daemon/key_monitor.h"
 #include "fs/filesystem.h"
 #include "fs/session.h"
+#include "keys/key_provider.h"
 #include "store/keyring.h"
 #include "util/errors.h"
 
@@ -90,8 +91,16 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     daemon::AuditLog audit(cfg.logging.audit_file.value_or(""), mountpoint, opened.volume->header().volume_id);
     daemon::KeyMonitor monitor(*opened.volume, *opened.provider, keyring,
                                {cfg.revocation.check_interval, cfg.revocation.unavailable_grace}, audit);
-    if (!monitor.unlock_at_mount(cfg.mount.wait_for_key))
-        spdlog::warn("mounting locked until the key is accessible: {}", keyring.reason());
+    bool unlocked = false;
+    try {
+        unlocked = monitor.unlock_at_mount(cfg.mount.wait_for_key);
+    } catch (const keys::ProviderError &e) {
+        if (!keys::is_revocation(e.status())) throw;
+        throw keys::ProviderError(e.status(), std::string(e.what()) +
+                                                  " (not mounted; --wait-for-key mounts locked and unlocks "
+                                                  "when access is granted)");
+    }
+    if (!unlocked) spdlog::warn("mounting locked until the key is accessible: {}", keyring.reason());
 
     fs::Filesystem filesystem(*opened.volume, keyring, fs::FsOptions{});
     keyring.set_on_lock([&filesystem] { filesystem.invalidate_kernel_caches(); });

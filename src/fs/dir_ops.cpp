@@ -103,6 +103,7 @@ void Filesystem::readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     if (looked_up) forget(e.ino, 1);
                     break;
                 }
+                if (looked_up) remember_entry(ino, *name);
             } else {
                 struct stat st {};
                 st.st_ino = d->entry->d_ino;

@@ -125,6 +125,7 @@ void Filesystem::create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         auto handle = std::make_unique<FileHandle>(fd.release(), (fi->flags & O_APPEND) != 0);
         fi->keep_cache = 0;
         fi->fh = reinterpret_cast<uint64_t>(handle.get());
+        remember_entry(parent_ino, name);
         if (fuse_reply_create(req, &e, fi) == 0) handle.release();
     });
 }

@@ -114,6 +114,7 @@ void Filesystem::lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
         store::Directory dir(parent.fd.get(), dir_id_of(parent), codec);
         fuse_entry_param e;
         make_entry(parent, dir.encode(name).name, e);
+        remember_entry(parent_ino, name);
         fuse_reply_entry(req, &e);
     });
 }
@@ -174,6 +175,7 @@ void Filesystem::mknod_at(fuse_req_t req, Inode &parent, const char *name, mode_
     give_to_caller(req, parent.fd.get(), backing.name);
     fuse_entry_param e;
     make_entry(parent, backing.name, e);
+    remember_entry(ino_of(parent, inodes_.root()), name);
     fuse_reply_entry(req, &e);
 }
 
@@ -200,6 +202,7 @@ void Filesystem::symlink(fuse_req_t req, const char *link, fuse_ino_t parent_ino
         give_to_caller(req, parent.fd.get(), backing.name);
         fuse_entry_param e;
         make_entry(parent, backing.name, e);
+        remember_entry(parent_ino, name);
         fuse_reply_entry(req, &e);
     });
 }
@@ -289,12 +292,31 @@ void Filesystem::link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent_ino, 
             throw_errno("link");
         fuse_entry_param e;
         make_entry(newparent, backing.name, e);
+        remember_entry(newparent_ino, newname);
         fuse_reply_entry(req, &e);
     });
 }
 
+void Filesystem::remember_entry(fuse_ino_t parent, std::string_view name) {
+    // The kernel's timeout starts when it receives the reply, after now; keep a
+    // margin so that no entry is dropped while the kernel may still trust it.
+    const auto now = std::chrono::steady_clock::now();
+    const auto keep = std::chrono::duration<double>(options_.entry_timeout) + std::chrono::seconds(1);
+    std::lock_guard guard(recent_mutex_);
+    while (!recent_entries_.empty() && now - recent_entries_.front().when > keep) recent_entries_.pop_front();
+    recent_entries_.push_back({now, parent, std::string(name)});
+}
+
 void Filesystem::invalidate_kernel_caches() {
     if (session_ == nullptr) return;
+    std::deque<RecentEntry> entries;
+    {
+        std::lock_guard guard(recent_mutex_);
+        entries.swap(recent_entries_);
+    }
+    // A dentry whose parent the kernel has forgotten is simply not found.
+    for (const auto &entry : entries)
+        fuse_lowlevel_notify_inval_entry(session_, entry.parent, entry.name.c_str(), entry.name.size());
     auto inodes = inodes_.snapshot();
     for (Inode *inode : inodes)
         fuse_lowlevel_notify_inval_inode(session_, reinterpret_cast<fuse_ino_t>(inode), 0, 0);

@@ -6,7 +6,11 @@
 #define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 
+#include <chrono>
+#include <deque>
+#include <mutex>
 #include <string>
+#include <string_view>
 
 #include "format/name_codec.h"
 #include "fs/inode_table.h"
@@ -26,7 +30,9 @@ public:
 
     static const fuse_lowlevel_ops &operations();
 
-    // Called after the keyring locks: drop kernel caches for every inode.
+    // Called after the keyring locks: drop kernel caches for every inode and
+    // every name the kernel may still hold as a dentry. Must not run on a FUSE
+    // request thread (the kernel may wait for that request to finish).
     void invalidate_kernel_caches();
     void set_session(fuse_session *session) { session_ = session; }
 
@@ -76,6 +82,11 @@ private:
     // Sets the caller as owner of a new object when the daemon runs as another user.
     void give_to_caller(fuse_req_t req, int dirfd, const std::string &backing) const;
     void mknod_at(fuse_req_t req, Inode &parent, const char *name, mode_t mode, dev_t rdev);
+    // Notes a name just handed to the kernel with an entry timeout, so that a
+    // lock can invalidate the dentry: otherwise a cached dentry would keep
+    // answering lookups (e.g. open(O_PATH) below the root, whose getattr stays
+    // allowed) until the timeout runs out.
+    void remember_entry(fuse_ino_t parent, std::string_view name);
 
     store::Volume &volume_;
     store::Keyring &keyring_;
@@ -83,6 +94,14 @@ private:
     InodeTable inodes_;
     fuse_session *session_ = nullptr;
     bool plaintext_names_;
+
+    struct RecentEntry {
+        std::chrono::steady_clock::time_point when;
+        fuse_ino_t parent;
+        std::string name;
+    };
+    std::mutex recent_mutex_;
+    std::deque<RecentEntry> recent_entries_;  // oldest first; pruned past the entry timeout
 };
 
 }  // namespace cmkfs::fs
