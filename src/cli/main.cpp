@@ -2,6 +2,7 @@
 // file only assembles them and is the single place where errors become exit
 // codes and one-line messages.
 #include <sys/prctl.h>
+#include <sys/resource.h>
 
 #include <cstdio>
 #include <string>
@@ -24,6 +25,8 @@ using namespace cmkfs::cli;
 int main(int argc, char **argv) {
     // Key material must never reach a core dump or another process' ptrace.
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    const rlimit no_core{0, 0};
+    setrlimit(RLIMIT_CORE, &no_core);
     crypto::init_secure_heap();
 
     CLI::App app{"cmkfs: an encrypting FUSE filesystem with customer-managed keys"};

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -50,9 +51,19 @@ uint64_t content_size_from_backing(uint64_t size) {
 
 uint64_t content_size(int fd) { return content_size_from_backing(backing_size(fd)); }
 
+std::string FileContent::label() const {
+    if (!label_.empty()) return label_;
+    char link[64];
+    std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd_);
+    char target[4096];
+    ssize_t n = ::readlink(link, target, sizeof target - 1);
+    return n > 0 ? std::string(target, static_cast<size_t>(n)) : "fd " + std::to_string(fd_);
+}
+
 void FileContent::integrity_failure(const std::string &what) const {
-    spdlog::error("integrity: {}: {}", label_, what);
-    throw IntegrityError(label_ + ": " + what);
+    const std::string name = label();
+    spdlog::error("integrity: {}: {}", name, what);
+    throw IntegrityError(name + ": " + what);
 }
 
 std::optional<format::FileId> FileContent::file_id() {

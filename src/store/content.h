@@ -29,8 +29,10 @@ uint64_t content_size_from_backing(uint64_t backing_size);
 
 class FileContent {
 public:
-    // `label` names the file in errors and logs (a backing path, never plaintext).
-    FileContent(int fd, ContentState &state, const Keyring::Access &keys, std::string label)
+    // `label` names the file in errors and logs (a backing path, never
+    // plaintext); when empty it is resolved from the fd, only if an error
+    // needs it (the block path must not pay for it).
+    FileContent(int fd, ContentState &state, const Keyring::Access &keys, std::string label = {})
         : fd_(fd), state_(state), keys_(keys), label_(std::move(label)) {}
 
     // Shared lock held by caller. Returns bytes read (short at EOF).
@@ -52,6 +54,7 @@ private:
     void read_block(const format::FileId &id, uint64_t index, size_t len, std::span<uint8_t> out);
     void write_block(const format::FileId &id, uint64_t index, std::span<const uint8_t> plain);
     [[noreturn]] void integrity_failure(const std::string &what) const;
+    std::string label() const;
 
     int fd_;
     ContentState &state_;
