@@ -1,19 +1,10 @@
 #include "cli/control_status.h"
 
-#include <ctime>
+#include "format/volume_header.h"
 
 namespace cmkfs::cli {
 
-namespace {
-std::string rfc3339(std::chrono::system_clock::time_point t) {
-    std::time_t secs = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&secs, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf;
-}
-}  // namespace
+using format::rfc3339;
 
 nlohmann::json monitor_status_json(const daemon::MonitorStatus &s) {
     nlohmann::json j = {

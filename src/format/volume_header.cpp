@@ -106,14 +106,15 @@ void verify_volume_header(const VolumeHeader &header, const crypto::HeaderMacKey
                              "belongs to another volume key)");
 }
 
-std::string utc_now_rfc3339() {
-    auto now = std::chrono::system_clock::now();
-    std::time_t t = std::chrono::system_clock::to_time_t(now);
+std::string rfc3339(std::chrono::system_clock::time_point t) {
+    std::time_t secs = std::chrono::system_clock::to_time_t(t);
     std::tm tm{};
-    gmtime_r(&t, &tm);
+    gmtime_r(&secs, &tm);
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
     return buf;
 }
+
+std::string utc_now_rfc3339() { return rfc3339(std::chrono::system_clock::now()); }
 
 }  // namespace cmkfs::format

@@ -4,6 +4,7 @@
 // the volume key, so an edit is detected as soon as the key is unwrapped.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -51,5 +52,6 @@ void verify_volume_header(const VolumeHeader &header, const crypto::HeaderMacKey
                           const std::string &origin);
 
 std::string utc_now_rfc3339();
+std::string rfc3339(std::chrono::system_clock::time_point t);
 
 }  // namespace cmkfs::format

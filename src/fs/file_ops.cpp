@@ -100,10 +100,9 @@ void Filesystem::create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
                         fuse_file_info *fi) {
     guard(req, "create", [&] {
         auto access = keyring_.access();
-        Inode &parent = inode_of(parent_ino);
-        auto codec = name_codec(access);
-        std::unique_lock names(parent.names_mutex);
-        store::Directory dir(parent.fd.get(), dir_id_of(parent), codec);
+        NameChange change(*this, access, inode_of(parent_ino));
+        Inode &parent = change.parent;
+        store::Directory &dir = change.names;
         auto backing = dir.encode(name);
         dir.write_sidecar(backing);
         const int base = O_RDWR | O_CLOEXEC | O_NOFOLLOW;
@@ -113,7 +112,7 @@ void Filesystem::create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
             fd.reset(::openat(parent.fd.get(), backing.name.c_str(), base));
         if (!fd) throw_errno("create");
         if (created) give_to_caller(req, parent.fd.get(), backing.name);
-        names.unlock();
+        change.lock.unlock();
         fuse_entry_param e;
         make_entry(parent, backing.name, e);
         Inode &inode = inode_of(e.ino);

@@ -63,6 +63,10 @@ const format::DirId &Filesystem::dir_id_of(Inode &dir) {
     return *dir.dir_id;
 }
 
+Filesystem::NameChange::NameChange(Filesystem &fs, const store::Keyring::Access &access, Inode &dir)
+    : parent(dir), codec(fs.name_codec(access)), lock(dir.names_mutex),
+      names(dir.fd.get(), fs.dir_id_of(dir), codec) {}
+
 format::NameCodec Filesystem::name_codec(const store::Keyring::Access &access) const {
     return format::NameCodec(plaintext_names_ ? nullptr : &access.keys().names());
 }
@@ -162,9 +166,8 @@ void Filesystem::readlink(fuse_req_t req, fuse_ino_t ino) {
 
 void Filesystem::mknod_at(fuse_req_t req, Inode &parent, const char *name, mode_t mode, dev_t rdev) {
     auto access = keyring_.access();
-    auto codec = name_codec(access);
-    std::lock_guard names(parent.names_mutex);
-    store::Directory dir(parent.fd.get(), dir_id_of(parent), codec);
+    NameChange change(*this, access, parent);
+    store::Directory &dir = change.names;
     auto backing = dir.encode(name);
     dir.write_sidecar(backing);
     if (S_ISDIR(mode)) {
@@ -190,10 +193,9 @@ void Filesystem::mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 void Filesystem::symlink(fuse_req_t req, const char *link, fuse_ino_t parent_ino, const char *name) {
     guard(req, "symlink", [&] {
         auto access = keyring_.access();
-        Inode &parent = inode_of(parent_ino);
-        auto codec = name_codec(access);
-        std::lock_guard names(parent.names_mutex);
-        store::Directory dir(parent.fd.get(), dir_id_of(parent), codec);
+        NameChange change(*this, access, inode_of(parent_ino));
+        Inode &parent = change.parent;
+        store::Directory &dir = change.names;
         auto backing = dir.encode(name);
         std::string target = format::NameCodec::seal_text(access.keys().meta(), "symlink", link);
         if (target.size() >= PATH_MAX) throw Error(ENAMETOOLONG, "symlink target too long");
@@ -210,10 +212,9 @@ void Filesystem::symlink(fuse_req_t req, const char *link, fuse_ino_t parent_ino
 void Filesystem::unlink(fuse_req_t req, fuse_ino_t parent_ino, const char *name) {
     guard(req, "unlink", [&] {
         auto access = keyring_.access();
-        Inode &parent = inode_of(parent_ino);
-        auto codec = name_codec(access);
-        std::lock_guard names(parent.names_mutex);
-        store::Directory dir(parent.fd.get(), dir_id_of(parent), codec);
+        NameChange change(*this, access, inode_of(parent_ino));
+        Inode &parent = change.parent;
+        store::Directory &dir = change.names;
         auto backing = dir.encode(name);
         if (::unlinkat(parent.fd.get(), backing.name.c_str(), 0) != 0) throw_errno("unlink");
         dir.remove_sidecar(backing);
@@ -224,10 +225,8 @@ void Filesystem::unlink(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
 void Filesystem::rmdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name) {
     guard(req, "rmdir", [&] {
         auto access = keyring_.access();
-        Inode &parent = inode_of(parent_ino);
-        auto codec = name_codec(access);
-        std::lock_guard names(parent.names_mutex);
-        store::Directory dir(parent.fd.get(), dir_id_of(parent), codec);
+        NameChange change(*this, access, inode_of(parent_ino));
+        store::Directory &dir = change.names;
         dir.remove_subdirectory(dir.encode(name));
         fuse_reply_err(req, 0);
     });
@@ -282,9 +281,8 @@ void Filesystem::link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent_ino, 
         auto access = keyring_.access();
         Inode &inode = inode_of(ino);
         Inode &newparent = inode_of(newparent_ino);
-        auto codec = name_codec(access);
-        std::lock_guard names(newparent.names_mutex);
-        store::Directory dir(newparent.fd.get(), dir_id_of(newparent), codec);
+        NameChange change(*this, access, newparent);
+        store::Directory &dir = change.names;
         auto backing = dir.encode(newname);
         dir.write_sidecar(backing);
         if (::linkat(AT_FDCWD, proc_path(inode.fd.get()).c_str(), newparent.fd.get(), backing.name.c_str(),

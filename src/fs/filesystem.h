@@ -14,6 +14,7 @@
 
 #include "format/name_codec.h"
 #include "fs/inode_table.h"
+#include "store/directory.h"
 #include "store/keyring.h"
 #include "store/volume.h"
 
@@ -73,6 +74,16 @@ public:
     void lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info *fi);
 
 private:
+    // One directory's names under the key, with changes to them serialized
+    // (the pattern every name-changing operation starts with).
+    struct NameChange {
+        NameChange(Filesystem &fs, const store::Keyring::Access &access, Inode &dir);
+        Inode &parent;
+        format::NameCodec codec;
+        std::unique_lock<std::mutex> lock;
+        store::Directory names;
+    };
+
     Inode &inode_of(fuse_ino_t ino);
     const format::DirId &dir_id_of(Inode &dir);
     format::NameCodec name_codec(const store::Keyring::Access &access) const;
