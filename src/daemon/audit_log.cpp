@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "format/volume_header.h"
+#include "util/errors.h"
 #include "util/unique_fd.h"
 
 namespace cmkfs::daemon {
@@ -24,7 +25,7 @@ void AuditLog::record(const std::string &event, nlohmann::json fields) {
     std::lock_guard guard(mutex_);
     UniqueFd fd(::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600));
     if (!fd || ::write(fd.get(), line.data(), line.size()) != static_cast<ssize_t>(line.size()))
-        spdlog::error("audit log {} not writable: {}", path_, std::strerror(errno));
+        spdlog::error("audit log not writable: {}", SystemError(errno, path_).what());
 }
 
 }  // namespace cmkfs::daemon

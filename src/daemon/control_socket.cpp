@@ -24,7 +24,8 @@ namespace {
 constexpr size_t kMaxMessage = 1 << 20;
 
 std::string run_dir() {
-    const char *env = std::getenv("CMKFS_RUN_DIR");
+    // Read before any daemon thread starts and never set by us: getenv is safe here.
+    const char *env = std::getenv("CMKFS_RUN_DIR");  // NOLINT(concurrency-mt-unsafe)
     return env != nullptr && *env != '\0' ? env : "/run/cmkfs";
 }
 
@@ -111,7 +112,7 @@ void ControlServer::serve() {
         pollfd fds[2] = {{listener_.get(), POLLIN, 0}, {stop_read_.get(), POLLIN, 0}};
         if (::poll(fds, 2, -1) < 0) {
             if (errno == EINTR) continue;
-            spdlog::error("control socket: poll: {}", std::strerror(errno));
+            spdlog::error("control socket: {}", SystemError(errno, "poll").what());
             return;
         }
         if (fds[1].revents) return;
