@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/mount_io.h"
 #include "support/process.h"
 #include "support/test_seed.h"
 
@@ -47,12 +48,6 @@ std::string random_bytes(std::mt19937_64 &rng, size_t n) {
     return s;
 }
 
-std::set<std::string> listing(const std::string &dir) {
-    std::set<std::string> out;
-    for (const auto &e : fsys::directory_iterator(dir)) out.insert(e.path().filename().string());
-    return out;
-}
-
 // Writes and fsyncs `name` at the mount root; returns its backing file.
 std::string create_synced(MountedStore &store, const std::string &name, const std::string &content) {
     auto before = listing(store.backing());
@@ -66,29 +61,6 @@ std::string create_synced(MountedStore &store, const std::string &name, const st
     std::set_difference(after.begin(), after.end(), before.begin(), before.end(), std::back_inserter(added));
     REQUIRE(added.size() == 1);
     return store.backing() + "/" + added.front();
-}
-
-// Reads through the mount with readahead off; returns errno (0 on success).
-int read_through_mount(const std::string &path, size_t off, size_t len, std::string *out = nullptr) {
-    int fd = ::open(path.c_str(), O_RDONLY);
-    if (fd < 0) return errno;
-    ::posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
-    std::string buf(len, '\0');
-    size_t done = 0;
-    int err = 0;
-    while (done < len) {
-        ssize_t n = ::pread(fd, buf.data() + done, len - done, static_cast<off_t>(off + done));
-        if (n < 0) {
-            err = errno;
-            break;
-        }
-        if (n == 0) break;
-        done += static_cast<size_t>(n);
-    }
-    ::close(fd);
-    buf.resize(done);
-    if (out != nullptr) *out = buf;
-    return err;
 }
 
 struct Written {

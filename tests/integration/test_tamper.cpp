@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/mount_io.h"
 #include "support/process.h"
 #include "support/test_seed.h"
 
@@ -35,12 +36,6 @@ constexpr size_t kHeader = 24;
 constexpr size_t kCipherBlock = kBlock + 12 + 16;
 
 size_t block_offset(size_t index) { return kHeader + index * kCipherBlock; }
-
-std::set<std::string> listing(const std::string &dir) {
-    std::set<std::string> out;
-    for (const auto &e : fsys::directory_iterator(dir)) out.insert(e.path().filename().string());
-    return out;
-}
 
 std::string random_content(size_t n, uint64_t stream) {
     auto rng = cmkfs::test::rng(stream);
@@ -84,30 +79,6 @@ void flip_byte(const std::string &path, size_t off) {
     REQUIRE(b.size() == 1);
     b[0] = static_cast<char>(b[0] ^ 0x40);
     write_range(path, off, b);
-}
-
-// Reads [off, off+len) of a mounted file with readahead off, so the kernel
-// asks the daemon for just the blocks we name. Returns errno (0 on success).
-int read_through_mount(const std::string &path, size_t off, size_t len, std::string *out = nullptr) {
-    int fd = ::open(path.c_str(), O_RDONLY);
-    if (fd < 0) return errno;
-    ::posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
-    std::string buf(len, '\0');
-    size_t done = 0;
-    int err = 0;
-    while (done < len) {
-        ssize_t n = ::pread(fd, buf.data() + done, len - done, static_cast<off_t>(off + done));
-        if (n < 0) {
-            err = errno;
-            break;
-        }
-        if (n == 0) break;
-        done += static_cast<size_t>(n);
-    }
-    ::close(fd);
-    buf.resize(done);
-    if (out != nullptr) *out = buf;
-    return err;
 }
 
 // A log line that mentions "integrity", the backing file and (if given) the block.
