@@ -9,7 +9,8 @@ packages=(
   libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev
   clang clang-tidy libclang-rt-14-dev
   attr rsync python3 procps util-linux
-  softhsm2 gocryptfs fio
+  softhsm2 libp11-kit-dev openssl curl gocryptfs fio
+  docker-registry skopeo containerd runc busybox-static apache2-utils
 )
 
 missing=()
