@@ -8,7 +8,7 @@ packages=(
   libfuse3-dev fuse3 libssl-dev libyaml-cpp-dev libspdlog-dev catch2
   libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev
   clang clang-tidy libclang-rt-14-dev
-  attr rsync python3 procps util-linux
+  attr rsync python3 python3-cryptography procps util-linux
   softhsm2 libp11-kit-dev openssl curl gocryptfs fio
   docker-registry skopeo containerd runc busybox-static apache2-utils
 )

@@ -1,0 +1,196 @@
+// A real FUSE mount of a store whose volume key is wrapped by the (fake)
+// Azure Key Vault: init with --provider azure-keyvault and provider options,
+// mount without repeating them (they are in the volume header), read and
+// write, then disable the key in the vault -> EACCES within the check
+// interval, enable it -> readable again without a remount.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "fake_keyvault.h"
+#include "support/process.h"
+
+extern char **environ;
+
+using namespace cmkfs::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kIdentity = "d3adb33f-0000-4000-8000-0000000000aa";
+
+// `cmkfs mount -f` as a child, unmounted and reaped on destruction.
+class Mount {
+public:
+    Mount(const std::string &backing, std::string mountpoint, std::string log, const std::vector<std::string> &extra)
+        : mountpoint_(std::move(mountpoint)), log_(std::move(log)) {
+        std::vector<std::string> argv{cmkfs_binary(), "mount", "-f", backing, mountpoint_};
+        argv.insert(argv.end(), extra.begin(), extra.end());
+        std::vector<char *> cargv;
+        for (auto &a : argv) cargv.push_back(a.data());
+        cargv.push_back(nullptr);
+        posix_spawn_file_actions_t actions;
+        posix_spawn_file_actions_init(&actions);
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+        posix_spawn_file_actions_adddup2(&actions, 1, 2);
+        int rc = ::posix_spawn(&pid_, cargv[0], &actions, nullptr, cargv.data(), environ);
+        posix_spawn_file_actions_destroy(&actions);
+        if (rc != 0) throw std::runtime_error("cannot start cmkfs mount");
+        for (int i = 0; i < 2000; ++i) {
+            if (is_mounted(mountpoint_)) return;
+            if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+                pid_ = -1;
+                throw std::runtime_error("cmkfs mount exited: " + read_file(log_));
+            }
+            std::this_thread::sleep_for(10ms);
+        }
+        stop();
+        throw std::runtime_error("mount did not appear: " + read_file(log_));
+    }
+    ~Mount() { stop(); }
+    Mount(const Mount &) = delete;
+    Mount &operator=(const Mount &) = delete;
+
+    void stop() {
+        if (pid_ <= 0) return;
+        for (int i = 0; i < 100 && is_mounted(mountpoint_); ++i) {
+            if (::umount2(mountpoint_.c_str(), 0) == 0) break;
+            std::this_thread::sleep_for(50ms);
+        }
+        if (is_mounted(mountpoint_)) ::umount2(mountpoint_.c_str(), MNT_DETACH);
+        for (int i = 0; i < 500; ++i) {
+            if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+                pid_ = -1;
+                return;
+            }
+            std::this_thread::sleep_for(10ms);
+        }
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+        pid_ = -1;
+    }
+    std::string log() const { return read_file(log_); }
+
+private:
+    std::string mountpoint_;
+    std::string log_;
+    pid_t pid_ = -1;
+};
+
+// 0 when a fresh open + read succeeds (content in *out), else the errno.
+int read_errno(const std::string &path, std::string *out = nullptr) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    std::string data;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            int e = errno;
+            ::close(fd);
+            return e;
+        }
+        if (n == 0) break;
+        data.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    if (out != nullptr) *out = data;
+    return 0;
+}
+
+double wait_for(const std::function<bool()> &pred, double timeout_s) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (;;) {
+        double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (pred()) return s;
+        if (s > timeout_s) return -1;
+        std::this_thread::sleep_for(20ms);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("a store on Azure Key Vault: mount, read/write, disable -> EACCES, enable -> readable, no remount",
+          "[azure][integration]") {
+    FakeKeyVault vault;
+    vault.add_identity(kIdentity);
+    const std::string kid = vault.create_key("registry-kek");
+    const std::string backing = vault.scratch() / "backing";
+    const std::string mnt = vault.scratch() / "mnt";
+    std::filesystem::create_directory(mnt);
+
+    std::vector<std::string> init{"init", backing, "--provider", "azure-keyvault", "--key-encryption-key",
+                                  vault.key_url("registry-kek"), "--identity", kIdentity};
+    for (const auto &opt : vault.provider_options({"max_retries=1"})) {
+        init.push_back("--provider-option");
+        init.push_back(opt);
+    }
+    auto r = cmkfs::test::cmkfs(init);
+    INFO("init: " << r.err << r.out);
+    REQUIRE(r.exit_code == 0);
+    auto shown = nlohmann::json::parse(r.out);
+    INFO(shown.dump(2));
+    CHECK(shown.dump().find(kid) != std::string::npos);  // the version-less id resolved to the versioned kid
+
+    // The provider options live in the volume header: mount needs none of them.
+    Mount mount(backing, mnt, vault.scratch() / "daemon.log", {"-o", "check_interval=1s,unavailable_grace=3s"});
+    INFO("daemon log:\n" << mount.log());
+    const std::string content(100000, 'x');
+    write_file(mnt + "/blob", content);
+    std::filesystem::create_directory(mnt + "/d");
+    write_file(mnt + "/d/small", "hello azure");
+    std::string got;
+    REQUIRE(read_errno(mnt + "/blob", &got) == 0);
+    CHECK(got == content);
+
+    // The daemon unwrapped through the vault with the volume's identity.
+    bool unwrapped = false;
+    for (const auto &req : vault.requests("vault"))
+        if (req["path"].get<std::string>().find("/unwrapkey") != std::string::npos && req["status"] == 200)
+            unwrapped = true;
+    CHECK(unwrapped);
+    bool asked_as_identity = false;
+    for (const auto &req : vault.requests("imds"))
+        if (req["query"].value("client_id", "") == kIdentity) asked_as_identity = true;
+    CHECK(asked_as_identity);
+
+    vault.set_enabled("registry-kek", false);
+    const double lock_s = wait_for([&] { return read_errno(mnt + "/d/small") == EACCES; }, 15);
+    REQUIRE(lock_s >= 0);
+    WARN("locked " << lock_s << " s after the key was disabled");
+    CHECK(read_errno(mnt + "/blob") == EACCES);
+    CHECK(::open((mnt + "/new").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644) < 0);
+    CHECK(errno == EACCES);
+    auto status = cmkfs::test::cmkfs({"encryption", "show", mnt});
+    CHECK(status.out.find("disabled") != std::string::npos);
+
+    vault.set_enabled("registry-kek", true);
+    const double unlock_s = wait_for([&] { return read_errno(mnt + "/d/small") == 0; }, 15);
+    REQUIRE(unlock_s >= 0);
+    WARN("unlocked " << unlock_s << " s after the key was enabled");
+    REQUIRE(read_errno(mnt + "/blob", &got) == 0);
+    CHECK(got == content);
+    REQUIRE(read_errno(mnt + "/d/small", &got) == 0);
+    CHECK(got == "hello azure");
+
+    // No access token reached the daemon's log.
+    CHECK(mount.log().find("fake.") == std::string::npos);
+    mount.stop();
+    CHECK_FALSE(is_mounted(mnt));
+}
