@@ -181,6 +181,10 @@ class Handler(BaseHTTPRequestHandler):
 
     def send(self, status, body, headers=None):
         data = json.dumps(body).encode() if not isinstance(body, bytes) else body
+        self.status = status
+        # Logged before the answer leaves, so a client that got it finds it logged.
+        if urllib.parse.urlsplit(self.path).path != "/_control":
+            self.record(self.raw)
         self.send_response(status)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(data)))
@@ -188,7 +192,6 @@ class Handler(BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         self.wfile.write(data)
-        self.status = status
 
     def kv_error(self, status, code, message, inner=None, headers=None):
         err = {"code": code, "message": message}
@@ -220,6 +223,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def handle_any(self):
         raw = self.read_body() if self.command == "POST" else b""
+        self.raw = raw
         self.status = 0
         self.label = self.server_name
         try:
@@ -227,8 +231,6 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as e:  # a bug in the fake must show, not hang the client
             if not self.status:
                 self.kv_error(500, "InternalError", "fake vault: %r" % e)
-        if urllib.parse.urlsplit(self.path).path != "/_control":
-            self.record(raw)
 
     def do_GET(self):
         self.handle_any()
