@@ -1,0 +1,206 @@
+// A store whose volume key is wrapped by an AES key on a real SoftHSM2 token,
+// on a real FUSE mount: init and mount with provider options, files written
+// and read back, then revocation and restore through the token itself —
+// a changed user PIN and a deleted key object lock the mount (EACCES) within
+// a few check intervals; the PIN changed back and the same key material
+// imported again unlock it without a remount.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include <cerrno>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "support/mount_daemon.h"
+#include "support/process.h"
+#include "support/softhsm.h"
+
+using namespace cmkfs::test;
+using namespace std::chrono_literals;
+using Catch::Matchers::Contains;
+
+namespace {
+
+using SteadyClock = std::chrono::steady_clock;
+
+// Polls pred every 20 ms; the seconds it took, or -1 after timeout_s.
+double wait_for(const std::function<bool()> &pred, double timeout_s) {
+    const auto t0 = SteadyClock::now();
+    for (;;) {
+        if (pred()) return std::chrono::duration<double>(SteadyClock::now() - t0).count();
+        if (std::chrono::duration<double>(SteadyClock::now() - t0).count() > timeout_s) return -1;
+        std::this_thread::sleep_for(20ms);
+    }
+}
+
+// 0 when a fresh open + read succeeds (content in *out), else the errno.
+int read_errno(const std::string &path, std::string *out = nullptr) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    std::string data;
+    char buf[65536];
+    for (;;) {
+        ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n < 0) {
+            int e = errno;
+            ::close(fd);
+            return e;
+        }
+        if (n == 0) break;
+        data.append(buf, static_cast<size_t>(n));
+    }
+    ::close(fd);
+    if (out != nullptr) *out = data;
+    return 0;
+}
+
+// check interval 1 s: a revocation must show within a few of them.
+constexpr double kBudget = 6.0;
+const std::vector<std::string> kFastChecks{"-o", "check_interval=1s,unavailable_grace=30s"};
+
+struct Pkcs11Store {
+    SoftHsm hsm;
+    std::string kek_uri = hsm.create_aes_key("registry-kek");
+    std::string backing = hsm.dir() / "backing";
+    std::string mnt = hsm.dir() / "mnt";
+    nlohmann::json init_output;
+
+    Pkcs11Store() {
+        std::filesystem::create_directory(mnt);
+        std::vector<std::string> args{"init", backing, "--provider", "pkcs11", "--identity", "registry-id",
+                                      "--key-encryption-key", kek_uri};
+        auto opts = hsm.init_args();
+        args.insert(args.end(), opts.begin(), opts.end());
+        auto r = cmkfs::test::cmkfs(args);
+        INFO("init: " << r.err << r.out);
+        REQUIRE(r.exit_code == 0);
+        init_output = nlohmann::json::parse(r.out);
+    }
+
+    std::vector<std::string> mount_args(const std::vector<std::string> &extra = {}) const {
+        std::vector<std::string> a{"mount", "-f", backing, mnt};
+        a.insert(a.end(), kFastChecks.begin(), kFastChecks.end());
+        a.insert(a.end(), extra.begin(), extra.end());
+        return a;
+    }
+    std::string log_path() { return hsm.dir() / "daemon.log"; }
+};
+
+std::string dump(const nlohmann::json &j) { return j.dump(); }
+
+// The daemon's output when a mount must fail (a mount that works is a failure).
+std::string mount_error(Pkcs11Store &s) {
+    try {
+        MountDaemon d(s.mount_args(), s.mnt, s.log_path());
+    } catch (const std::exception &e) {
+        return e.what();
+    }
+    FAIL("the mount succeeded");
+    return "";
+}
+
+}  // namespace
+
+TEST_CASE("pkcs11 store: init, mount, files, remount", "[pkcs11][integration]") {
+    Pkcs11Store s;
+    const std::string text = dump(s.init_output);
+    CHECK_THAT(text, Contains("pkcs11:token=cmkfs-test;object=registry-kek;id="));
+    CHECK(text.find(s.hsm.user_pin()) == std::string::npos);
+    const std::string content(200000, 'x');
+    {
+        MountDaemon d(s.mount_args(), s.mnt, s.log_path());
+        std::filesystem::create_directory(s.mnt + "/dir");
+        write_file(s.mnt + "/dir/blob", content);
+        write_file(s.mnt + "/hello.txt", "hello through an HSM\n");
+        CHECK(read_file(s.mnt + "/dir/blob") == content);
+    }
+    // Mount again with nothing but the header's provider options.
+    MountDaemon d(s.mount_args(), s.mnt, s.log_path());
+    CHECK(read_file(s.mnt + "/hello.txt") == "hello through an HSM\n");
+    CHECK(read_file(s.mnt + "/dir/blob") == content);
+    const std::string log = d.log();
+    CHECK(log.find(s.hsm.user_pin()) == std::string::npos);
+}
+
+TEST_CASE("pkcs11 store: a changed PIN locks the mount, the PIN changed back unlocks it",
+          "[pkcs11][integration][revocation]") {
+    Pkcs11Store s;
+    MountDaemon d(s.mount_args(), s.mnt, s.log_path());
+    write_file(s.mnt + "/f", "secret data");
+    const std::string old_pin = s.hsm.user_pin();
+
+    s.hsm.change_pin("1357-changed");
+    const double locked = wait_for([&] { return read_errno(s.mnt + "/f") == EACCES; }, kBudget);
+    INFO("daemon log: " << d.log());
+    CHECK(locked >= 0);
+    WARN("locked " << locked << " s after the PIN change");
+    CHECK(::access((s.mnt + "/new").c_str(), F_OK) == -1);
+    CHECK(::open((s.mnt + "/new").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644) == -1);
+    CHECK(errno == EACCES);
+
+    s.hsm.change_pin(old_pin);
+    std::string got;
+    const double unlocked = wait_for([&] { return read_errno(s.mnt + "/f", &got) == 0; }, kBudget);
+    CHECK(unlocked >= 0);
+    WARN("unlocked " << unlocked << " s after the PIN was changed back");
+    CHECK(got == "secret data");
+    CHECK(d.log().find(old_pin) == std::string::npos);
+    CHECK(d.log().find("1357-changed") == std::string::npos);
+}
+
+TEST_CASE("pkcs11 store: a deleted key object locks the mount, the same key imported again unlocks it",
+          "[pkcs11][integration][revocation]") {
+    Pkcs11Store s;
+    MountDaemon d(s.mount_args(), s.mnt, s.log_path());
+    write_file(s.mnt + "/f", "registry layer");
+
+    s.hsm.delete_key("registry-kek");
+    const double locked = wait_for([&] { return read_errno(s.mnt + "/f") == EACCES; }, kBudget);
+    INFO("daemon log: " << d.log());
+    CHECK(locked >= 0);
+    WARN("locked " << locked << " s after the key was deleted");
+
+    s.hsm.reimport_key("registry-kek");
+    std::string got;
+    const double unlocked = wait_for([&] { return read_errno(s.mnt + "/f", &got) == 0; }, kBudget);
+    CHECK(unlocked >= 0);
+    WARN("unlocked " << unlocked << " s after the key was imported again");
+    CHECK(got == "registry layer");
+    write_file(s.mnt + "/g", "after restore");
+    CHECK(read_file(s.mnt + "/g") == "after restore");
+}
+
+TEST_CASE("pkcs11 store: provider options from a config file override the header's at mount",
+          "[pkcs11][integration]") {
+    Pkcs11Store s;
+    {
+        MountDaemon d(s.mount_args(), s.mnt, s.log_path());
+        write_file(s.mnt + "/f", "moved pin file");
+    }
+    // The PIN file moves; the header still names the old path.
+    const std::string moved = s.hsm.dir() / "moved.pin";
+    std::filesystem::rename(s.hsm.pin_file(), moved);
+    const std::string err = mount_error(s);
+    CHECK_THAT(err, Contains("PIN file"));
+    CHECK(err.find(s.hsm.user_pin()) == std::string::npos);
+
+    const std::string config = s.hsm.dir() / "cmkfs.yaml";
+    write_file(config, "provider:\n  options:\n    pin_file: " + moved + "\n");
+    MountDaemon d(s.mount_args({"--config", config}), s.mnt, s.log_path());
+    CHECK(read_file(s.mnt + "/f") == "moved pin file");
+}
+
+TEST_CASE("pkcs11 store: mounting with a wrong PIN fails with a clear error", "[pkcs11][integration]") {
+    Pkcs11Store s;
+    s.hsm.write_pin_file("0000-wrong");
+    const std::string err = mount_error(s);
+    CHECK_THAT(err, Contains("CKR_PIN_INCORRECT"));
+    CHECK(err.find("0000-wrong") == std::string::npos);
+}
