@@ -69,6 +69,7 @@ void add_encryption_command(CLI::App &app) {
     show->add_option("--output", args->output, "json or table")->check(CLI::IsMember({"json", "table"}));
     show->add_option("--config", args->config_path, "YAML config file");
     show->callback([args] { run_show(*args); });
+    add_rotate_key_command(*enc);
 }
 
 }  // namespace cmkfs::cli

@@ -10,6 +10,7 @@
 #include "cli/encryption_status.h"
 #include "cli/volume_access.h"
 #include "keys/key_provider.h"
+#include "store/rotation.h"
 #include "store/volume.h"
 #include "util/errors.h"
 
@@ -40,6 +41,7 @@ void run_init(const InitArgs &args) {
         opts.provider_options[kv.substr(0, eq)] = kv.substr(eq + 1);
     }
     if (!args.vault.empty()) opts.provider_options["vault"] = absolute_path(args.vault);
+    store::refuse_secret_options(opts.provider_options);  // the header is not a place for secrets
     opts.identity = !args.identity.empty() ? args.identity : cfg.key.identity.value_or("");
     opts.key_id = !args.key_id.empty() ? args.key_id : cfg.key.key_encryption_key.value_or("");
     opts.plaintext_names = args.plaintext_names;

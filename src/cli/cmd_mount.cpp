@@ -10,6 +10,7 @@
 
 #include "cli/command_error.h"
 #include "cli/commands.h"
+#include "cli/control_rotation.h"
 #include "cli/control_status.h"
 #include "cli/daemonize.h"
 #include "cli/error_report.h"
@@ -72,6 +73,7 @@ void check_directory(const std::string &path, const char *what) {
 
 nlohmann::json handle_control(const nlohmann::json &request, daemon::KeyMonitor &monitor) {
     const std::string op = request.value("op", "");
+    if (op == "rotate-key") return handle_rotate_request(request, monitor);
     if (op == "lock") monitor.emergency_lock();
     else if (op == "unlock") monitor.unlock_by_operator();
     else if (op != "status") return {{"ok", false}, {"error", "unknown operation '" + op + "'"}};
@@ -89,7 +91,7 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     OpenedVolume opened = open_volume_with_provider(backing, cfg);
     store::Keyring keyring;
     daemon::AuditLog audit(cfg.logging.audit_file.value_or(""), mountpoint, opened.volume->header().volume_id);
-    daemon::KeyMonitor monitor(*opened.volume, *opened.provider, keyring,
+    daemon::KeyMonitor monitor(*opened.volume, std::shared_ptr<keys::KeyProvider>(std::move(opened.provider)), keyring,
                                {cfg.revocation.check_interval, cfg.revocation.unavailable_grace}, audit);
     bool unlocked = false;
     try {

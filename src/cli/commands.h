@@ -10,6 +10,7 @@ void add_init_command(CLI::App &app);
 void add_mount_command(CLI::App &app);
 void add_umount_command(CLI::App &app);
 void add_encryption_command(CLI::App &app);
+void add_rotate_key_command(CLI::App &encryption);  // under `encryption`
 void add_fsck_command(CLI::App &app);
 void add_vault_command(CLI::App &app);
 void add_provider_command(CLI::App &app);

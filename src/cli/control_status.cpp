@@ -17,6 +17,8 @@ nlohmann::json monitor_status_json(const daemon::MonitorStatus &s) {
     if (s.locked) j["reason"] = s.reason;
     if (s.last_check) j["lastCheck"] = rfc3339(*s.last_check);
     if (s.last_success) j["lastSuccess"] = rfc3339(*s.last_success);
+    if (s.last_rotation_check) j["lastRotationCheck"] = rfc3339(*s.last_rotation_check);
+    if (!s.rotation_error.empty()) j["rotationError"] = s.rotation_error;
     return j;
 }
 
@@ -28,6 +30,8 @@ KeyState key_state_from_json(const nlohmann::json &j) {
     k.last_check = j.value("lastCheck", "");
     k.last_success = j.value("lastSuccess", "");
     k.next_check = j.value("nextCheck", "");
+    k.last_rotation_check = j.value("lastRotationCheck", "");
+    k.rotation_error = j.value("rotationError", "");
     return k;
 }
 

@@ -19,10 +19,12 @@ struct KeyState {
     std::string last_check;
     std::string last_success;
     std::string next_check;
+    std::string last_rotation_check;  // automatic rotation: last look for a new version
+    std::string rotation_error;       // why that look or the re-wrap failed
 };
 
 nlohmann::json encryption_status_json(const format::VolumeHeader &header, const KeyState *live);
-// Two-column human view of the same document.
+// Two-column human view of the same document (`--output table`).
 std::string encryption_status_table(const nlohmann::json &status);
 
 }  // namespace cmkfs::cli

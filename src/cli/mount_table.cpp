@@ -23,8 +23,9 @@ std::string unescape(const std::string &s) {
 }
 }  // namespace
 
-std::optional<CmkfsMount> find_cmkfs_mount(const std::string &path) {
-    const std::string target = absolute_path(path);
+namespace {
+template <class Match>
+std::optional<CmkfsMount> find_mount(Match &&match) {
     std::ifstream in("/proc/self/mountinfo");
     std::string line;
     while (std::getline(in, line)) {
@@ -37,9 +38,21 @@ std::optional<CmkfsMount> find_cmkfs_mount(const std::string &path) {
         std::string fstype, source;
         fields >> fstype >> source;
         if (fstype != "fuse.cmkfs") continue;
-        if (unescape(mountpoint) == target) return CmkfsMount{target, unescape(source)};
+        CmkfsMount mount{unescape(mountpoint), unescape(source)};
+        if (match(mount)) return mount;
     }
     return std::nullopt;
+}
+}  // namespace
+
+std::optional<CmkfsMount> find_cmkfs_mount(const std::string &path) {
+    const std::string target = absolute_path(path);
+    return find_mount([&](const CmkfsMount &m) { return m.mountpoint == target; });
+}
+
+std::optional<CmkfsMount> find_cmkfs_mount_of_backing(const std::string &backing) {
+    const std::string target = absolute_path(backing);
+    return find_mount([&](const CmkfsMount &m) { return m.backing == target; });
 }
 
 }  // namespace cmkfs::cli

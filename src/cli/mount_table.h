@@ -13,5 +13,7 @@ struct CmkfsMount {
 
 // The cmkfs mount whose mountpoint is `path` (after making it absolute).
 std::optional<CmkfsMount> find_cmkfs_mount(const std::string &path);
+// The cmkfs mount serving the backing directory `backing`, if any.
+std::optional<CmkfsMount> find_cmkfs_mount_of_backing(const std::string &backing);
 
 }  // namespace cmkfs::cli

@@ -17,7 +17,7 @@ AuditLog::AuditLog(std::string path, std::string mountpoint, std::string volume_
 void AuditLog::record(const std::string &event, nlohmann::json fields) {
     fields["time"] = format::utc_now_rfc3339();
     fields["event"] = event;
-    fields["mountpoint"] = mountpoint_;
+    if (!mountpoint_.empty()) fields["mountpoint"] = mountpoint_;  // empty: an offline command
     fields["volumeId"] = volume_id_;
     const std::string line = fields.dump() + "\n";
     spdlog::info("audit: {}", fields.dump());

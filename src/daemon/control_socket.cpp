@@ -150,7 +150,11 @@ nlohmann::json control_request(const std::string &absolute_mountpoint, const nlo
     if (::connect(fd.get(), reinterpret_cast<sockaddr *>(&addr), sizeof addr) != 0)
         throw SystemError(errno, "control socket " + path);
     write_all(fd.get(), request.dump() + "\n");
-    return nlohmann::json::parse(read_line(fd.get(), timeout_ms));
+    const std::string reply = read_line(fd.get(), timeout_ms);
+    if (reply.empty())
+        throw Error(ECONNRESET, "the cmkfs daemon of " + absolute_mountpoint +
+                                    " closed the control connection without answering (did it exit?)");
+    return nlohmann::json::parse(reply);
 }
 
 }  // namespace cmkfs::daemon

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/audited_rotation.h"
 #include "util/errors.h"
 
 namespace cmkfs::daemon {
@@ -12,16 +13,17 @@ using SysClock = std::chrono::system_clock;
 constexpr std::chrono::seconds kFirstRetry{1};
 }  // namespace
 
-KeyMonitor::KeyMonitor(store::Volume &volume, keys::KeyProvider &provider, store::Keyring &keyring,
+KeyMonitor::KeyMonitor(store::Volume &volume, std::shared_ptr<keys::KeyProvider> provider, store::Keyring &keyring,
                        MonitorOptions options, AuditLog &audit)
-    : volume_(volume), provider_(provider), keyring_(keyring), options_(options), audit_(audit),
+    : volume_(volume), provider_(std::move(provider)), keyring_(keyring), options_(options), audit_(audit),
       next_check_(SysClock::now()) {}
 
 KeyMonitor::~KeyMonitor() { stop(); }
 
 KeyMonitor::Outcome KeyMonitor::try_unwrap(std::string &detail, std::optional<format::VolumeKeys> &keys) {
+    std::lock_guard key_guard(key_mutex_);
     try {
-        keys.emplace(volume_.unlock(provider_));  // also proves it is this volume's key
+        keys.emplace(volume_.unlock(*provider_));  // also proves it is this volume's key
         detail = "ok";
         return Outcome::unlocked;
     } catch (const keys::ProviderError &e) {
@@ -38,10 +40,11 @@ KeyMonitor::Outcome KeyMonitor::try_unwrap(std::string &detail, std::optional<fo
 }
 
 bool KeyMonitor::unlock_at_mount(bool wait_for_key) {
+    std::lock_guard key_guard(key_mutex_);  // before mutex_, as everywhere
     std::lock_guard guard(mutex_);
     last_check_ = SysClock::now();
     try {
-        keyring_.unlock(volume_.unlock(provider_));
+        keyring_.unlock(volume_.unlock(*provider_));
     } catch (const keys::ProviderError &e) {
         if (!wait_for_key) throw;
         last_result_ = std::string(keys::to_string(e.status())) + ": " + e.what();
@@ -66,6 +69,8 @@ void KeyMonitor::check_once() {
     std::string detail;
     std::optional<format::VolumeKeys> keys;
     Outcome outcome = try_unwrap(detail, keys);
+    // Before the keys move into the keyring: they are the ones to re-wrap.
+    if (outcome == Outcome::unlocked) follow_latest_version(*keys);
 
     std::unique_lock guard(mutex_);
     const auto now = SysClock::now();
@@ -80,8 +85,7 @@ void KeyMonitor::check_once() {
         if (was_locked && !emergency_) {
             keyring_.unlock(std::move(*keys));
             spdlog::info("volume unlocked: key is accessible again");
-            audit_.record("unlock", {{"reason", "key accessible again"},
-                                     {"keyId", volume_.header().versioned_key_id}});
+            audit_.record("unlock", {{"reason", "key accessible again"}, {"keyId", current_key_id()}});
         }
         break;
     case Outcome::revoked:
@@ -154,6 +158,8 @@ MonitorStatus KeyMonitor::status() const {
     s.last_success = last_success_;
     s.next_check = next_check_;
     s.last_result = last_result_;
+    s.last_rotation_check = last_rotation_check_;
+    s.rotation_error = rotation_error_;
     return s;
 }
 
@@ -176,6 +182,67 @@ MonitorStatus KeyMonitor::unlock_by_operator() {
     check_once();
     wake_.notify_all();
     return status();
+}
+
+std::string KeyMonitor::current_key_id() {
+    std::lock_guard key_guard(key_mutex_);
+    return volume_.header().versioned_key_id;
+}
+
+void KeyMonitor::follow_latest_version(const format::VolumeKeys &keys) {
+    std::string error;
+    {
+        std::lock_guard key_guard(key_mutex_);
+        const format::VolumeHeader header = volume_.header();
+        if (!header.key_rotation_enabled()) return;  // a versioned key id never changes by itself
+        try {
+            const std::string latest = provider_->check({header.key_id, header.identity});
+            if (latest != header.versioned_key_id) {
+                spdlog::info("key {} has a new version {}: re-wrapping the volume key", header.key_id, latest);
+                const store::RotationTarget target{header.provider, header.provider_options, header.key_id,
+                                                   header.identity};
+                audited_rotation(
+                    volume_, [&keys] { return format::VolumeKeys(keys.volume_key().clone()); }, *provider_,
+                    target, audit_, "automatic: new key version " + latest);
+            }
+        } catch (const std::exception &e) {
+            error = e.what();
+        }
+    }
+    std::lock_guard guard(mutex_);
+    last_rotation_check_ = SysClock::now();
+    if (!error.empty() && error != rotation_error_)
+        spdlog::warn("automatic key rotation: {} (the volume stays on its current key version)", error);
+    rotation_error_ = error;
+}
+
+format::VolumeHeader KeyMonitor::rotate_key(const store::RotationRequest &request) {
+    std::lock_guard key_guard(key_mutex_);
+    {
+        std::lock_guard guard(mutex_);
+        if (emergency_) throw LockedError("the volume is under an emergency lock; `cmkfs unlock` it before rotating");
+    }
+    if (keyring_.locked())
+        throw LockedError("the volume is locked (" + keyring_.reason() + "); rotation needs the unlocked volume key");
+    const format::VolumeHeader before = volume_.header();
+    const store::RotationTarget target = store::resolve_rotation_target(before, request);
+    std::shared_ptr<keys::KeyProvider> provider = provider_;
+    if (!store::same_provider(before, target)) provider = store::load_target_provider(target);
+    // The volume key is copied out so that a lock is never held up by a
+    // slow provider call.
+    auto copy_keys = [this] {
+        auto access = keyring_.access();
+        return format::VolumeKeys(access.keys().volume_key().clone());
+    };
+    try {
+        format::VolumeHeader after = audited_rotation(volume_, copy_keys, *provider, target, audit_, "operator");
+        provider_ = std::move(provider);
+        return after;
+    } catch (...) {
+        // Failed after the rename: the header names the new key, so checks must use its provider.
+        if (volume_.header().wrapped_key != before.wrapped_key) provider_ = std::move(provider);
+        throw;
+    }
 }
 
 }  // namespace cmkfs::daemon

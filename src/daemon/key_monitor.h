@@ -4,10 +4,16 @@
 // grace period. Locked: retries with backoff (1 s doubling up to the check
 // interval) and unlocks by itself when the provider unwraps the same key.
 // An emergency lock by the operator is not lifted automatically.
+//
+// It also owns the store's key settings while mounted: an operator's rotation
+// (rotate_key, over the control socket) re-wraps the in-memory volume key
+// without pausing I/O, and a version-less key id is followed automatically:
+// when a check finds a newer key version, the key is re-wrapped under it.
 #pragma once
 
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -16,6 +22,7 @@
 #include "daemon/audit_log.h"
 #include "keys/key_provider.h"
 #include "store/keyring.h"
+#include "store/rotation.h"
 #include "store/volume.h"
 
 namespace cmkfs::daemon {
@@ -34,11 +41,15 @@ struct MonitorStatus {
     std::optional<std::chrono::system_clock::time_point> last_success;
     std::chrono::system_clock::time_point next_check;
     std::string last_result;  // "ok", "denied: …", "unavailable: …"
+    // Automatic rotation (version-less key id): the last time the provider was
+    // asked for the newest version, and why that failed, if it did.
+    std::optional<std::chrono::system_clock::time_point> last_rotation_check;
+    std::string rotation_error;
 };
 
 class KeyMonitor {
 public:
-    KeyMonitor(store::Volume &volume, keys::KeyProvider &provider, store::Keyring &keyring,
+    KeyMonitor(store::Volume &volume, std::shared_ptr<keys::KeyProvider> provider, store::Keyring &keyring,
                MonitorOptions options, AuditLog &audit);
     ~KeyMonitor();
     KeyMonitor(const KeyMonitor &) = delete;
@@ -59,15 +70,28 @@ public:
     // Clears an emergency lock after re-checking the key; returns the status.
     MonitorStatus unlock_by_operator();
 
+    // The operator's rotation: re-wraps the unlocked volume key under the
+    // requested key (and provider), replaces the header, and from then on
+    // checks that key. Throws LockedError while locked, or the rotation's
+    // error (the store then still opens with the key the header names).
+    format::VolumeHeader rotate_key(const store::RotationRequest &request);
+
 private:
     enum class Outcome { unlocked, revoked, unavailable };
     Outcome try_unwrap(std::string &detail, std::optional<format::VolumeKeys> &keys);
     void check_once();
     void run();
     void lock(const std::string &reason);
+    // Re-wraps under the newest version when the key id is version-less and
+    // the provider reports a newer one. Called with key_mutex_ held.
+    void follow_latest_version(const format::VolumeKeys &keys);
+    std::string current_key_id();
 
     store::Volume &volume_;
-    keys::KeyProvider &provider_;
+    // key_mutex_ serializes everything that reads or replaces the volume
+    // header or the provider: key checks and rotations.
+    std::mutex key_mutex_;
+    std::shared_ptr<keys::KeyProvider> provider_;
     store::Keyring &keyring_;
     MonitorOptions options_;
     AuditLog &audit_;
@@ -82,6 +106,8 @@ private:
     std::optional<std::chrono::system_clock::time_point> last_success_;
     std::chrono::system_clock::time_point next_check_;
     std::string last_result_;
+    std::optional<std::chrono::system_clock::time_point> last_rotation_check_;
+    std::string rotation_error_;
     std::thread thread_;
 };
 

@@ -42,9 +42,10 @@ UniqueFd open_backing(const std::string &backing) {
     return fd;
 }
 
-void write_header_file(int root, format::VolumeHeader &header, const crypto::HeaderMacKey &key) {
+void write_header_file(int root, format::VolumeHeader &header, const crypto::HeaderMacKey &key,
+                       const AtomicWriteStepHook &before_step = {}) {
     std::string text = format::seal_volume_header(header, key);
-    write_file_atomic(root, kHeaderFile, crypto::as_bytes(text), 0600);
+    write_file_atomic(root, kHeaderFile, crypto::as_bytes(text), 0600, before_step);
 }
 
 }  // namespace
@@ -112,8 +113,9 @@ format::VolumeKeys Volume::unlock(keys::KeyProvider &provider) const {
     return keys;
 }
 
-void Volume::write_header(format::VolumeHeader header, const crypto::HeaderMacKey &mac_key) {
-    write_header_file(root_.get(), header, mac_key);
+void Volume::write_header(format::VolumeHeader header, const crypto::HeaderMacKey &mac_key,
+                          const AtomicWriteStepHook &before_step) {
+    write_header_file(root_.get(), header, mac_key, before_step);
     header_ = std::move(header);
 }
 

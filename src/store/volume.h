@@ -10,6 +10,7 @@
 #include "format/key_schedule.h"
 #include "format/volume_header.h"
 #include "keys/key_provider.h"
+#include "util/file_io.h"
 #include "util/unique_fd.h"
 
 namespace cmkfs::store {
@@ -46,8 +47,10 @@ public:
     // Re-reads the header from disk (after a rotation by another process).
     void reload_header();
 
-    // Replaces the header crash-safely (temp, fsync, rename, fsync dir).
-    void write_header(format::VolumeHeader header, const crypto::HeaderMacKey &mac_key);
+    // Replaces the header crash-safely (temp, fsync, rename, fsync dir);
+    // before_step runs before each of those steps (fault injection).
+    void write_header(format::VolumeHeader header, const crypto::HeaderMacKey &mac_key,
+                      const AtomicWriteStepHook &before_step = {});
 
 private:
     std::string backing_;

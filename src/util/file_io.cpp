@@ -88,18 +88,25 @@ UniqueFd parent_of(int dirfd, const std::string &name) {
 }  // namespace
 
 void write_file_atomic(int dirfd, const std::string &name, std::span<const uint8_t> data,
-                       mode_t mode) {
+                       mode_t mode, const AtomicWriteStepHook &before_step) {
+    auto step = [&](const char *what) {
+        if (before_step) before_step(what);
+    };
     std::string tmp;
     UniqueFd fd = create_temporary(dirfd, name, mode, tmp);
     try {
+        step("write");
         pwrite_full(fd.get(), data, 0);
+        step("fsync");
         if (::fsync(fd.get()) != 0) throw_errno("fsync " + tmp);
         fd.reset();
+        step("rename");
         if (::renameat(dirfd, tmp.c_str(), dirfd, name.c_str()) != 0) throw_errno("rename " + tmp);
     } catch (...) {
         ::unlinkat(dirfd, tmp.c_str(), 0);  // never leave the temporary behind
         throw;
     }
+    step("fsync-dir");
     UniqueFd parent = parent_of(dirfd, name);
     if (::fsync(parent.get()) != 0) throw_errno("fsync directory of " + name);
 }

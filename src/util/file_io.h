@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -22,8 +23,11 @@ std::vector<uint8_t> read_file_at(int dirfd, const std::string &name);
 std::string read_text_file(const std::string &path);
 
 // Writes a file crash-safely: temp file, fsync, rename over `name`, fsync dir.
+// before_step, when given, runs before each step ("write", "fsync", "rename",
+// "fsync-dir"): the crash-safety tests inject failures there (util/fault.h).
+using AtomicWriteStepHook = std::function<void(const char *step)>;
 void write_file_atomic(int dirfd, const std::string &name, std::span<const uint8_t> data,
-                       mode_t mode);
+                       mode_t mode, const AtomicWriteStepHook &before_step = {});
 void write_text_file_atomic(const std::string &path, const std::string &text, mode_t mode);
 
 UniqueFd open_dir(const std::string &path);
