@@ -75,6 +75,11 @@ constexpr Row kRows[] = {
 std::string text_of(const nlohmann::json &v) {
     if (v.is_null()) return "never";
     if (v.is_boolean()) return v.get<bool>() ? "yes" : "no";
+    if (v.is_object()) {  // provider options: k=v, …
+        std::string text;
+        for (const auto &[k, item] : v.items()) text += (text.empty() ? "" : ", ") + k + "=" + text_of(item);
+        return text.empty() ? "none" : text;
+    }
     return v.is_string() ? v.get<std::string>() : v.dump();
 }
 

@@ -27,6 +27,10 @@ namespace cmkfs::test::rotation {
 
 using namespace std::chrono_literals;
 
+// `cmkfs ARGS…` (the binary under test); a name of its own because a test file
+// that uses both namespaces cannot say `cmkfs(...)` unambiguously.
+inline CommandResult cli(const std::vector<std::string> &args) { return ::cmkfs::test::cmkfs(args); }
+
 inline nlohmann::json header_of(const std::string &backing) {
     return nlohmann::json::parse(read_file(backing + "/.cmkfs.volume"));
 }
@@ -56,7 +60,7 @@ inline std::string audit_config(TempDir &dir, const std::string &audit_file) {
 }
 
 inline nlohmann::json show(const std::string &target) {
-    auto r = cmkfs({"encryption", "show", target});
+    auto r = cli({"encryption", "show", target});
     INFO("encryption show " << target << ": exit " << r.exit_code << " " << r.err << r.out);
     REQUIRE(r.exit_code == 0);
     return nlohmann::json::parse(r.out);

@@ -25,7 +25,7 @@ std::string version_of(const std::string &kid) { return kid.substr(kid.rfind('/'
 std::string versionless(const std::string &kid) { return kid.substr(0, kid.rfind('/')); }
 
 void vault_ok(const std::vector<std::string> &args) {
-    auto r = cmkfs(args);
+    auto r = cli(args);
     INFO("cmkfs " << args[0] << " " << args[1] << " " << args[2] << ": " << r.err << r.out);
     REQUIRE(r.exit_code == 0);
 }
@@ -69,7 +69,7 @@ TEST_CASE("offline rotate-key moves a store to another vault and identity; the o
     const std::string header_before = read_file(store.backing() + "/.cmkfs.volume");
 
     // An identity without access to the new key: refused, nothing written.
-    auto denied = cmkfs({"encryption", "rotate-key", store.backing(), "--key-encryption-key", other.kid,
+    auto denied = cli({"encryption", "rotate-key", store.backing(), "--key-encryption-key", other.kid,
                          "--config", config});
     INFO(denied.err);
     CHECK(denied.exit_code == 6);
@@ -80,7 +80,7 @@ TEST_CASE("offline rotate-key moves a store to another vault and identity; the o
     CHECK(aborted[0].at("inEffectKeyId") == old_kid);
     CHECK(aborted[0].at("headerChanged") == false);
 
-    auto r = cmkfs({"encryption", "rotate-key", store.backing(), "--key-encryption-key", other.kid, "--identity",
+    auto r = cli({"encryption", "rotate-key", store.backing(), "--key-encryption-key", other.kid, "--identity",
                     "other-id", "--config", config});
     INFO(r.err << r.out);
     REQUIRE(r.exit_code == 0);
@@ -120,7 +120,7 @@ TEST_CASE("offline rotate-key moves a store to another vault and identity; the o
     std::this_thread::sleep_for(3s);  // three check intervals
     CHECK(state_of(store.mountpoint()) == "unlocked");
     check_files(store, 20);
-    auto fsck = cmkfs({"fsck", store.backing()});
+    auto fsck = cli({"fsck", store.backing()});
     CHECK(fsck.exit_code == 0);
 }
 
@@ -139,7 +139,7 @@ TEST_CASE("online rotate-key re-wraps with the daemon's key while a writer keeps
 
     // 1. A new version of the same key, named by the mountpoint.
     const std::string v2 = new_version(store.vault());
-    auto r = cmkfs({"encryption", "rotate-key", store.mountpoint(), "--key-encryption-key", v2});
+    auto r = cli({"encryption", "rotate-key", store.mountpoint(), "--key-encryption-key", v2});
     INFO(r.err << r.out);
     REQUIRE(r.exit_code == 0);
     CHECK(nlohmann::json::parse(r.out).at("keyVaultProperties").at("versionedKeyIdentifier") == v2);
@@ -147,7 +147,7 @@ TEST_CASE("online rotate-key re-wraps with the daemon's key while a writer keeps
     REQUIRE(writer.wait_for_files(10, 60));
 
     // 2. Another vault and identity, named by the backing directory: still the daemon does it.
-    r = cmkfs({"encryption", "rotate-key", store.backing(), "--key-encryption-key", other.kid, "--identity",
+    r = cli({"encryption", "rotate-key", store.backing(), "--key-encryption-key", other.kid, "--identity",
                "other-id"});
     INFO(r.err << r.out);
     REQUIRE(r.exit_code == 0);
@@ -201,7 +201,7 @@ TEST_CASE("a version-less key id follows new key versions by itself; a versioned
     const std::string latest = versionless(v1);
 
     // Switch the store to "latest" (offline), then mount it.
-    auto r = cmkfs({"encryption", "rotate-key", store.backing(), "--key-encryption-key", latest});
+    auto r = cli({"encryption", "rotate-key", store.backing(), "--key-encryption-key", latest});
     INFO(r.err << r.out);
     REQUIRE(r.exit_code == 0);
     store.mount();
@@ -234,7 +234,7 @@ TEST_CASE("a version-less key id follows new key versions by itself; a versioned
     check_files(store, 5);
 
     // Pin the store to v2 (versioned): a newer version is then ignored.
-    r = cmkfs({"encryption", "rotate-key", store.mountpoint(), "--key-encryption-key", v2});
+    r = cli({"encryption", "rotate-key", store.mountpoint(), "--key-encryption-key", v2});
     REQUIRE(r.exit_code == 0);
     CHECK(nlohmann::json::parse(r.out).at("keyVaultProperties").at("keyRotationEnabled") == false);
     const std::string v3 = new_version(store.vault());
@@ -266,7 +266,7 @@ TEST_CASE("encryption show: JSON fields and the table view, mounted and not", "[
     CHECK(j.at("keyState").contains("lastCheck"));
     CHECK(j.at("keyState").contains("nextCheck"));
 
-    auto table = cmkfs({"encryption", "show", store.mountpoint(), "--output", "table"});
+    auto table = cli({"encryption", "show", store.mountpoint(), "--output", "table"});
     REQUIRE(table.exit_code == 0);
     INFO(table.out);
     CHECK(table.out.find("Status                    enabled\n") != std::string::npos);
@@ -280,7 +280,7 @@ TEST_CASE("encryption show: JSON fields and the table view, mounted and not", "[
     // Locked: the reason shows in both views.
     store.vault().delete_policy();
     REQUIRE(eventually([&] { return state_of(store.mountpoint()) == "locked"; }, 10));
-    table = cmkfs({"encryption", "show", store.mountpoint(), "--output", "table"});
+    table = cli({"encryption", "show", store.mountpoint(), "--output", "table"});
     CHECK(table.out.find("Key state                 locked\n") != std::string::npos);
     CHECK(table.out.find("Reason                    denied") != std::string::npos);
     store.vault().set_policy(kFullPerms);
@@ -314,7 +314,7 @@ TEST_CASE("rotate-key refuses bad input with one clear line and leaves the heade
     for (const auto &c : cases) {
         std::vector<std::string> args{"encryption", "rotate-key", store.backing()};
         args.insert(args.end(), c.args.begin(), c.args.end());
-        auto r = cmkfs(args);
+        auto r = cli(args);
         INFO(args[4] << " → exit " << r.exit_code << ": " << r.err);
         CHECK(r.exit_code == c.exit_code);
         CHECK(r.err.find(c.words) != std::string::npos);
@@ -322,6 +322,6 @@ TEST_CASE("rotate-key refuses bad input with one clear line and leaves the heade
         CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
         CHECK(read_file(store.backing() + "/.cmkfs.volume") == before);
     }
-    auto missing = cmkfs({"encryption", "rotate-key", store.scratch() / "nowhere", "--key-encryption-key", "x"});
+    auto missing = cli({"encryption", "rotate-key", store.scratch() / "nowhere", "--key-encryption-key", "x"});
     CHECK(missing.exit_code == 4);
 }

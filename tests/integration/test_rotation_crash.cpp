@@ -77,12 +77,12 @@ void check_outcome(MountedStore &store, const Step &step, const std::string &kin
     }
 
     // Never with neither: retire the key the header does not name, then open.
-    const std::string other = expected == old_kid ? "k" : "k2";
-    auto del = cmkfs({"vault", "key", "delete", "--vault", store.vault().dir, "--name", other});
+    const std::string other = expected == old_kid ? "k2" : "k";
+    auto del = cli({"vault", "key", "delete", "--vault", store.vault().dir, "--name", other});
     REQUIRE(del.exit_code == 0);
     auto status = show(store.backing());
     CHECK(status.at("keyState").at("state") == "accessible");
-    auto fsck = cmkfs({"fsck", store.backing()});
+    auto fsck = cli({"fsck", store.backing()});
     INFO(fsck.out << fsck.err);
     CHECK(fsck.exit_code == 0);
     store.mount();
@@ -142,7 +142,7 @@ TEST_CASE("online rotation: the daemon killed or hitting ENOSPC at any step leav
     const std::string old_kid = store.vault().kid;
     const std::string new_kid = store.vault().create_key("k2");
 
-    auto r = cmkfs({"encryption", "rotate-key", store.mountpoint(), "--key-encryption-key", new_kid});
+    auto r = cli({"encryption", "rotate-key", store.mountpoint(), "--key-encryption-key", new_kid});
     INFO("rotate-key: exit " << r.exit_code << ": " << r.err << "\ndaemon log:\n" << store.daemon_log());
     CHECK(r.exit_code != 0);
     if (kind == "kill") {
@@ -179,12 +179,12 @@ TEST_CASE("after an aborted rotation a retry succeeds", "[rotation][crash]") {
         leftover |= e.path().filename().string().rfind(".cmkfs.volume.tmp.", 0) == 0;
     CHECK(leftover);  // the killed rotation's temporary; readers ignore it
 
-    r = cmkfs({"encryption", "rotate-key", store.backing(), "--key-encryption-key", new_kid, "--config", config});
+    r = cli({"encryption", "rotate-key", store.backing(), "--key-encryption-key", new_kid, "--config", config});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(header_of(store.backing()).at("versioned_key_id") == new_kid);
     CHECK(events_named(audit, "rotation-committed").size() == 1);
-    auto del = cmkfs({"vault", "key", "delete", "--vault", store.vault().dir, "--name", "k"});
+    auto del = cli({"vault", "key", "delete", "--vault", store.vault().dir, "--name", "k"});
     REQUIRE(del.exit_code == 0);
     store.mount();
     check_files(store);

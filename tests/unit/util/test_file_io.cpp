@@ -234,3 +234,30 @@ TEST_CASE("open_dir opens directories only", "[file_io]") {
     CHECK(errno_thrown([&] { (void)cmkfs::open_dir(dir / "file"); }) == ENOTDIR);
     CHECK(errno_thrown([&] { (void)cmkfs::open_dir(dir / "nope"); }) == ENOENT);
 }
+
+TEST_CASE("write_file_atomic runs its step hook in order; a failure before the rename keeps the old file",
+          "[file_io]") {
+    TempDir dir;
+    UniqueFd dfd = cmkfs::open_dir(dir.path());
+    const Bytes old_content = as_bytes("old header"), new_content = as_bytes("new header");
+    cmkfs::write_file_atomic(dfd.get(), "header", old_content, 0600);
+
+    std::vector<std::string> steps;
+    cmkfs::write_file_atomic(dfd.get(), "header", new_content, 0600,
+                             [&](const char *step) { steps.emplace_back(step); });
+    CHECK(steps == std::vector<std::string>{"write", "fsync", "rename", "fsync-dir"});
+    cmkfs::write_file_atomic(dfd.get(), "header", old_content, 0600);
+
+    for (const std::string failing : {"write", "fsync", "rename", "fsync-dir"}) {
+        INFO("failing at " << failing);
+        auto hook = [&](const char *step) {
+            if (failing == step) throw cmkfs::SystemError(ENOSPC, "injected");
+        };
+        CHECK(errno_thrown([&] { cmkfs::write_file_atomic(dfd.get(), "header", new_content, 0600, hook); }) ==
+              ENOSPC);
+        // Before the rename: the old file, whole. After it: the new one, whole.
+        CHECK(cmkfs::read_file_at(dfd.get(), "header") == (failing == "fsync-dir" ? new_content : old_content));
+        CHECK(dir.entries() == std::vector<std::string>{"header"});
+        cmkfs::write_file_atomic(dfd.get(), "header", old_content, 0600);
+    }
+}
