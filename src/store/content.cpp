@@ -1,5 +1,6 @@
 #include "store/content.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -109,6 +110,18 @@ void FileContent::write_block(const format::FileId &id, uint64_t index, std::spa
     pwrite_full(fd_, out, static_cast<off_t>(format::block_cipher_offset(index)));
 }
 
+// Large reads are the kernel's readahead of a sequential reader. The backing
+// file only gets its own (small) readahead once our pread arrives, so cold
+// reads would alternate disk and decryption; asking for the next window now
+// lets the disk work while this one is decrypted. Small (random) reads get no
+// hint: it would only cost them extra I/O.
+void FileContent::prefetch_after(uint64_t cipher_end, uint64_t window, uint64_t cipher_size) const {
+    constexpr uint64_t kSequentialRead = 128 * 1024;
+    if (window < kSequentialRead || cipher_end >= cipher_size) return;
+    const uint64_t len = std::min(window, cipher_size - cipher_end);
+    ::posix_fadvise(fd_, static_cast<off_t>(cipher_end), static_cast<off_t>(len), POSIX_FADV_WILLNEED);
+}
+
 size_t FileContent::read(uint64_t offset, std::span<uint8_t> out) {
     const auto size = format::plain_size_for(backing_size(fd_));
     if (offset >= size.size || out.empty()) {
@@ -131,6 +144,7 @@ size_t FileContent::read(uint64_t offset, std::span<uint8_t> out) {
     auto &buf = cipher_buffer(kRangeSlot, cend - cbegin);
     if (pread_full(fd_, std::span(buf.data(), cend - cbegin), static_cast<off_t>(cbegin)) != cend - cbegin)
         integrity_failure("file shrank while being read");
+    prefetch_after(cend, cend - cbegin, format::cipher_size_for(size.size));
 
     uint8_t scratch[kBlockPlainSize];
     size_t produced = 0;

@@ -52,6 +52,7 @@ private:
     format::FileId create_header();
     // Decrypts block `index` of plaintext length `len` into out; throws IntegrityError.
     void read_block(const format::FileId &id, uint64_t index, size_t len, std::span<uint8_t> out);
+    void prefetch_after(uint64_t cipher_end, uint64_t window, uint64_t cipher_size) const;
     void write_block(const format::FileId &id, uint64_t index, std::span<const uint8_t> plain);
     [[noreturn]] void integrity_failure(const std::string &what) const;
     std::string label() const;
