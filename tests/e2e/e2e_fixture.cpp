@@ -39,6 +39,8 @@ TestImage build_test_image(const std::string &work, const std::string &tag, uint
     const std::string layers = work + "/layers-" + tag;
     write_busybox_layer(layers + "/busybox");
     TestImage image;
+    const std::string busybox = read_file(layers + "/busybox/bin/busybox");
+    image.busybox_excerpt = busybox.substr(busybox.size() / 2, 64);
     const std::string marker = crypto::hex_encode(crypto::as_bytes(random_bytes(16, stream ^ 0x5eed)));
     image.hello_text = "hello from the cmkfs end-to-end test, image " + tag + ", marker " + marker + "\n";
     fs::create_directories(layers + "/text");

@@ -20,8 +20,9 @@ struct TestImage {
     std::string hello_text;      // content of /hello.txt, distinctive per image
     std::string random_sha256;   // of /random.bin (the random layer's file)
     std::string random_excerpt;  // 64 bytes from the middle of /random.bin
-    // What must never appear in a backing directory: the text and the excerpt.
-    std::vector<std::string> plaintext_needles() const { return {hello_text, random_excerpt}; }
+    std::string busybox_excerpt; // 64 bytes from the middle of /bin/busybox
+    // What must never appear in a backing directory: a piece of every layer.
+    std::vector<std::string> plaintext_needles() const { return {hello_text, random_excerpt, busybox_excerpt}; }
 };
 
 // Builds the image under `work` (layer trees in work/layers-TAG, layout in

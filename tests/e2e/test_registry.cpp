@@ -58,7 +58,7 @@ TEST_CASE("registry on a cmkfs mount: push and pull are byte-identical, backing 
     REQUIRE(diff.empty());
 
     // The scanners find what they look for: the plain layout holds both needles.
-    REQUIRE(files_containing(image.oci.layout, image.plaintext_needles()).size() >= 2);
+    REQUIRE(files_containing(image.oci.layout, image.plaintext_needles()).size() >= 3);
     REQUIRE_FALSE(names_containing(image.oci.layout, digest_hexes(image.oci)).empty());
     // ... and the mount shows the registry's digest-named directories.
     REQUIRE_FALSE(names_containing(store.path("registry"), digest_hexes(image.oci)).empty());
@@ -166,4 +166,31 @@ TEST_CASE("registry on a cmkfs mount: parallel pushes pull back identical, fsck 
     auto fsck = cmkfs::test::cmkfs({"fsck", store.backing()});
     INFO(fsck.out << fsck.err);
     CHECK(fsck.exit_code == 0);
+}
+
+TEST_CASE("registry with htpasswd auth on a cmkfs mount: only the right credentials push and pull",
+          "[e2e][registry][auth]") {
+    announce_seed();
+    MountedStore store;
+    const TestImage image = build_test_image(store.scratch().path(), "v1", 30, 1 << 20);
+    Registry registry({store.path("registry"), "e2e-user", "e2e-password"});
+    CHECK(registry.http_status("/v2/") == 401);
+    const std::string ref = registry.reference("e2e/private", "v1");
+
+    auto anonymous = skopeo_push(image.oci, ref);
+    CHECK(anonymous.exit_code != 0);
+    auto wrong = run({"skopeo", "copy", "--preserve-digests", "--dest-tls-verify=false", "--dest-creds",
+                      "e2e-user:not-the-password", "oci:" + image.oci.layout + ":v1", "docker://" + ref});
+    CHECK(wrong.exit_code != 0);
+    auto push = run({"skopeo", "copy", "--preserve-digests", "--dest-tls-verify=false", "--dest-creds",
+                     "e2e-user:e2e-password", "oci:" + image.oci.layout + ":v1", "docker://" + ref});
+    INFO(push.err << registry.log());
+    REQUIRE(push.exit_code == 0);
+    const std::string pulled = store.scratch() / "pulled";
+    auto pull = run({"skopeo", "copy", "--preserve-digests", "--src-tls-verify=false", "--src-creds",
+                     "e2e-user:e2e-password", "docker://" + ref, "oci:" + pulled + ":v1"});
+    INFO(pull.err);
+    REQUIRE(pull.exit_code == 0);
+    CHECK(image_differences(image.oci, read_oci_image(pulled, "v1")) == "");
+    CHECK(files_containing(store.backing(), image.plaintext_needles()).empty());
 }
