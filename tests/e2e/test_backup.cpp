@@ -15,7 +15,7 @@
 
 #include "cli/exit_codes.h"
 #include "e2e/e2e_fixture.h"
-#include "support/child_process.h"
+#include "support/mount_daemon.h"
 #include "support/test_seed.h"
 #include "support/tree_snapshot.h"
 
@@ -25,31 +25,6 @@ using namespace cmkfs::test::e2e;
 namespace {
 
 namespace fs = std::filesystem;
-
-// A copy of a backing directory mounted by `cmkfs mount -f`; unmounted and
-// its daemon stopped by PID at scope exit.
-class CopyMount {
-public:
-    CopyMount(const std::string &backing, const std::string &mountpoint, const std::string &log)
-        : mountpoint_(mountpoint) {
-        fs::create_directories(mountpoint);
-        daemon_ = ChildProcess({cmkfs_binary(), "mount", "-f", backing, mountpoint}, log);
-        if (!eventually([&] { return is_mounted(mountpoint_) || !daemon_.running(); }, 10) ||
-            !is_mounted(mountpoint_))
-            throw std::runtime_error("copy did not mount: " + daemon_.log());
-    }
-    ~CopyMount() {
-        if (is_mounted(mountpoint_)) ::umount2(mountpoint_.c_str(), 0);
-        daemon_.stop();
-        if (is_mounted(mountpoint_)) ::umount2(mountpoint_.c_str(), MNT_DETACH);
-    }
-    CopyMount(const CopyMount &) = delete;
-    CopyMount &operator=(const CopyMount &) = delete;
-
-private:
-    std::string mountpoint_;
-    ChildProcess daemon_;
-};
 
 void set_mtime(const std::string &path, time_t sec, long nsec) {
     const timespec times[2] = {{sec, nsec}, {sec, nsec}};
@@ -128,8 +103,10 @@ TEST_CASE("backups of the backing directory mount identically with the same CMK,
         SECTION(std::string("copy made with ") + tool) {
             const std::string copy = copies / tool;
             CHECK(files_containing(copy, {"plaintext that must not leak"}).empty());
-            CopyMount mounted(copy, copies / (std::string("mnt-") + tool), copies / (std::string(tool) + ".log"));
-            const std::string diff = tree_differences(original, snapshot_tree(copies / (std::string("mnt-") + tool)));
+            const std::string mountpoint = copies / (std::string("mnt-") + tool);
+            fs::create_directories(mountpoint);
+            MountDaemon mounted({"mount", "-f", copy, mountpoint}, mountpoint, copies / (std::string(tool) + ".log"));
+            const std::string diff = tree_differences(original, snapshot_tree(mountpoint));
             INFO(diff);
             CHECK(diff.empty());
         }
