@@ -298,3 +298,23 @@ TEST_CASE("pkcs11: 8 threads unwrap at once while the key is checked", "[pkcs11]
     CHECK(bad == 0);
     CHECK(good == 8 * 15);
 }
+
+TEST_CASE("pkcs11: revalidate=login logs out and in again on every call", "[pkcs11]") {
+    SoftHsm hsm;
+    const std::string uri = hsm.create_aes_key("kek");
+    auto provider = open_pkcs11(hsm, {"revalidate=login"});
+    const auto plain = random_bytes(32, 5);
+    const auto wrapped = provider->wrap({uri, "id"}, plain).wrapped;
+    CHECK(bytes_of(provider->unwrap({uri, "id"}, wrapped)) == plain);
+    // The PIN file is read at every login, and a wrong PIN is refused although
+    // the process was logged in a moment ago.
+    hsm.write_pin_file("1111-wrong");
+    Failure f = failure_of([&] { provider->unwrap({uri, "id"}, wrapped); });
+    CHECK(f.status == ProviderStatus::denied);
+    CHECK_THAT(f.message, Contains("CKR_PIN_INCORRECT"));
+    hsm.write_pin_file(hsm.user_pin());
+    CHECK(bytes_of(provider->unwrap({uri, "id"}, wrapped)) == plain);
+    // Deletion is seen by a logged-in process too.
+    hsm.delete_key("kek");
+    CHECK(failure_of([&] { provider->check({uri, "id"}); }).status == ProviderStatus::not_found);
+}
