@@ -44,6 +44,15 @@ inline std::string build_dir() {
 inline std::string plugin_build_dir() { return build_dir() + "/plugins"; }
 inline std::string test_plugin_dir() { return build_dir() + "/tests/plugins"; }
 inline std::string local_plugin() { return plugin_build_dir() + "/libcmkfs-provider-local.so"; }
+// How many provider plugins the build made (local, pkcs11, ...): every one must list.
+inline size_t built_plugin_count() {
+    size_t n = 0;
+    for (const auto &e : std::filesystem::directory_iterator(plugin_build_dir())) {
+        const std::string name = e.path().filename().string();
+        if (name.rfind("libcmkfs-provider-", 0) == 0 && e.path().extension() == ".so") ++n;
+    }
+    return n;
+}
 inline std::string test_plugin(const std::string &name) {
     return test_plugin_dir() + "/libcmkfs-provider-" + name + ".so";
 }
