@@ -71,6 +71,8 @@ void KeyMonitor::check_once() {
     Outcome outcome = try_unwrap(detail, keys);
     // Before the keys move into the keyring: they are the ones to re-wrap.
     if (outcome == Outcome::unlocked) follow_latest_version(*keys);
+    // Read now: below, mutex_ is held, and key_mutex_ is never taken after it.
+    const std::string key_id = current_key_id();
 
     std::unique_lock guard(mutex_);
     const auto now = SysClock::now();
@@ -85,7 +87,7 @@ void KeyMonitor::check_once() {
         if (was_locked && !emergency_) {
             keyring_.unlock(std::move(*keys));
             spdlog::info("volume unlocked: key is accessible again");
-            audit_.record("unlock", {{"reason", "key accessible again"}, {"keyId", current_key_id()}});
+            audit_.record("unlock", {{"reason", "key accessible again"}, {"keyId", key_id}});
         }
         break;
     case Outcome::revoked:

@@ -89,7 +89,8 @@ private:
 
     store::Volume &volume_;
     // key_mutex_ serializes everything that reads or replaces the volume
-    // header or the provider: key checks and rotations.
+    // header or the provider: key checks and rotations. Lock order: key_mutex_
+    // before mutex_, never the other way round.
     std::mutex key_mutex_;
     std::shared_ptr<keys::KeyProvider> provider_;
     store::Keyring &keyring_;
