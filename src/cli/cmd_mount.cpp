@@ -1,4 +1,4 @@
-// cmkfs mount BACKING MOUNTPOINT [-f] [-o OPTIONS] [--config FILE] [--wait-for-key]
+// cmkfs mount [BACKING [MOUNTPOINT]] [-f] [-o OPTIONS] [--config FILE] [--wait-for-key]
 // Unwraps the volume key through the provider and serves the store with FUSE.
 #include <openssl/crypto.h>
 #include <sys/stat.h>
@@ -40,24 +40,27 @@ struct MountArgs {
     std::string config_path;
 };
 
-// Our own -o options go into the config; the rest go to FUSE. A config=FILE
-// option is read first so that the other -o options override it.
-config::Config resolve_config(const MountArgs &args, std::vector<std::string> &fuse_options) {
+// Our own -o options go into the config; the rest go to FUSE after the
+// config's fuse.options. A config=FILE option is read first so that the other
+// -o options override it. BACKING and MOUNTPOINT default to the config's
+// volume.backing and volume.mountpoint (systemd units and fstab lines name
+// only the config).
+config::Config resolve_config(MountArgs &args, std::vector<std::string> &fuse_options) {
     std::string path = args.config_path;
-    for (const auto &list : args.options) {
-        for (size_t pos = 0; pos <= list.size();) {
-            size_t comma = list.find(',', pos);
-            std::string item = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-            if (item.rfind("config=", 0) == 0) path = item.substr(7);
-            if (comma == std::string::npos) break;
-            pos = comma + 1;
-        }
-    }
+    for (const auto &list : args.options)
+        for (const auto &item : config::split_dash_o(list))
+            if (item.text.rfind("config=", 0) == 0) path = item.text.substr(7);
     config::Config cfg = load_config_or_default(path);
+    fuse_options = cfg.mount.fuse_options;
     for (const auto &list : args.options)
         for (auto &opt : config::apply_dash_o_list(cfg, list)) fuse_options.push_back(std::move(opt));
     if (args.foreground) cfg.mount.foreground = true;
     if (args.wait_for_key) cfg.mount.wait_for_key = true;
+    if (args.backing.empty()) args.backing = cfg.mount.backing.value_or("");
+    if (args.mountpoint.empty()) args.mountpoint = cfg.mount.mountpoint.value_or("");
+    if (args.backing.empty()) throw UsageError("mount: BACKING is required (or volume.backing in the config)");
+    if (args.mountpoint.empty())
+        throw UsageError("mount: MOUNTPOINT is required (or volume.mountpoint in the config)");
     return cfg;
 }
 
@@ -125,7 +128,7 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     monitor.stop();
 }
 
-void run_mount(const MountArgs &args) {
+void run_mount(MountArgs args) {
     std::vector<std::string> fuse_options;
     config::Config cfg = resolve_config(args, fuse_options);
     if (cfg.mount.foreground) {
@@ -153,8 +156,8 @@ void run_mount(const MountArgs &args) {
 void add_mount_command(CLI::App &app) {
     auto args = std::make_shared<MountArgs>();
     CLI::App *cmd = app.add_subcommand("mount", "Mount the store in BACKING at MOUNTPOINT");
-    cmd->add_option("BACKING", args->backing, "Backing directory of the store")->required();
-    cmd->add_option("MOUNTPOINT", args->mountpoint, "Where the plain files appear")->required();
+    cmd->add_option("BACKING", args->backing, "Backing directory of the store (default: volume.backing)");
+    cmd->add_option("MOUNTPOINT", args->mountpoint, "Where the plain files appear (default: volume.mountpoint)");
     cmd->add_flag("-f,--foreground", args->foreground, "Stay in the foreground, log to stderr");
     cmd->add_flag("-d,--debug", args->debug, "FUSE debug output (implies nothing about keys; they are never logged)");
     cmd->add_flag("--wait-for-key", args->wait_for_key, "Mount locked when the key is not accessible yet");

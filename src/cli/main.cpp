@@ -12,6 +12,7 @@
 #include "cli/error_report.h"
 #include "cli/commands.h"
 #include "cli/exit_codes.h"
+#include "cli/mount_helper.h"
 #include "crypto/secure_bytes.h"
 
 #ifndef CMKFS_VERSION
@@ -42,7 +43,11 @@ int main(int argc, char **argv) {
     add_lock_commands(app);
 
     try {
-        app.parse(argc, argv);
+        std::vector<std::string> args = command_line_for(argc, argv);
+        if (args.empty()) return kOk;
+        std::vector<char *> args_c;
+        for (auto &arg : args) args_c.push_back(arg.data());
+        app.parse(static_cast<int>(args_c.size()), args_c.data());
         return kOk;
     } catch (const CLI::ParseError &e) {
         int rc = app.exit(e);

@@ -125,4 +125,17 @@ bool apply_dash_o(Config &cfg, std::string_view option);
 // and returns the rest, in order, for FUSE.
 std::vector<std::string> apply_dash_o_list(Config &cfg, std::string_view options);
 
+// One item of a comma-separated -o argument: `raw` as given, escapes kept (what
+// FUSE must see), `text` with "\," and "\\" unescaped (what we interpret).
+struct DashOItem {
+    std::string raw;
+    std::string text;
+};
+std::vector<DashOItem> split_dash_o(std::string_view options);
+
+// Removes the options that only mount(8) and systemd act on (rw, defaults,
+// auto, noauto, user, users, nouser, owner, group, _netdev, nofail, x-*,
+// comment=*) from a -o argument, keeping the rest as given, comma-joined.
+std::string drop_mount_tool_options(std::string_view options);
+
 }  // namespace cmkfs::config

@@ -53,14 +53,12 @@ bool apply_dash_o(Config &cfg, std::string_view option) {
     return true;
 }
 
-std::vector<std::string> apply_dash_o_list(Config &cfg, std::string_view options) {
-    std::vector<std::string> for_fuse;
-    std::string raw;        // as given, escapes kept: what FUSE must see
-    std::string unescaped;  // what we interpret
+std::vector<DashOItem> split_dash_o(std::string_view options) {
+    std::vector<DashOItem> items;
+    DashOItem item;
     auto flush = [&] {
-        if (!raw.empty() && !apply_dash_o(cfg, unescaped)) for_fuse.push_back(raw);
-        raw.clear();
-        unescaped.clear();
+        if (!item.raw.empty()) items.push_back(std::move(item));
+        item = DashOItem{};
     };
     for (size_t i = 0; i < options.size(); ++i) {
         const char c = options[i];
@@ -68,15 +66,22 @@ std::vector<std::string> apply_dash_o_list(Config &cfg, std::string_view options
             flush();
             continue;
         }
-        raw += c;
+        item.raw += c;
         if (c == '\\' && i + 1 < options.size()) {
-            raw += options[++i];
-            unescaped += options[i];
+            item.raw += options[++i];
+            item.text += options[i];
             continue;
         }
-        unescaped += c;
+        item.text += c;
     }
     flush();
+    return items;
+}
+
+std::vector<std::string> apply_dash_o_list(Config &cfg, std::string_view options) {
+    std::vector<std::string> for_fuse;
+    for (auto &item : split_dash_o(options))
+        if (!apply_dash_o(cfg, item.text)) for_fuse.push_back(std::move(item.raw));
     return for_fuse;
 }
 

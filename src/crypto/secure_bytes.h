@@ -65,11 +65,13 @@ struct ContentKeyTag {};
 struct NameKeyTag {};
 struct MetaKeyTag {};    // symlink targets and xattr values
 struct HeaderMacTag {};  // authenticates the volume header
+struct CredentialsTag {};  // registry credentials kept by docker-credential-cmkfs
 
 using VolumeKey = Key<VolumeKeyTag>;    // 32 bytes, random, wrapped by the CMK
 using ContentKey = Key<ContentKeyTag>;  // 32 bytes, per file
 using NameKey = Key<NameKeyTag>;        // 64 bytes (AES-256-SIV)
 using MetaKey = Key<MetaKeyTag>;        // 32 bytes
 using HeaderMacKey = Key<HeaderMacTag>; // 32 bytes
+using CredentialsKey = Key<CredentialsTag>;  // 32 bytes
 
 }  // namespace cmkfs::crypto

@@ -29,6 +29,10 @@ crypto::ContentKey VolumeKeys::content_key(const FileId &id) const {
     return crypto::ContentKey(crypto::hkdf_sha256(volume_key_.bytes(), {}, info, 32));
 }
 
+crypto::CredentialsKey VolumeKeys::credentials_key() const {
+    return crypto::CredentialsKey(derive(volume_key_, "cmkfs v1 credentials", 32));
+}
+
 crypto::VolumeKey generate_volume_key() {
     crypto::SecureBytes bytes(kVolumeKeySize);
     crypto::random_bytes(bytes.span());

@@ -18,6 +18,8 @@ public:
     const crypto::MetaKey &meta() const { return meta_; }
     // HKDF(volume key, info = "cmkfs v1 content" || file id).
     crypto::ContentKey content_key(const FileId &id) const;
+    // HKDF(volume key, info = "cmkfs v1 credentials"): the store's credentials file.
+    crypto::CredentialsKey credentials_key() const;
     const crypto::VolumeKey &volume_key() const { return volume_key_; }
 
 private:
