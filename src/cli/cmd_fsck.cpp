@@ -1,12 +1,9 @@
 // cmkfs fsck BACKING: verifies that every header, name and block authenticates.
-#include <unistd.h>
-
-#include <chrono>
-#include <cstdio>
 #include <iostream>
 
 #include "cli/command_error.h"
 #include "cli/commands.h"
+#include "cli/progress_display.h"
 #include "cli/volume_access.h"
 #include "store/fsck.h"
 #include "store/keyring.h"
@@ -23,23 +20,16 @@ struct FsckArgs {
 void run_fsck(const FsckArgs &args) {
     config::Config cfg = load_config_or_default(args.config_path);
     OpenedVolume opened = open_volume_with_provider(absolute_path(args.backing), cfg);
+    const store::StoreLock in_use = lock_store_for_use(*opened.volume);
     store::Keyring keyring;
     keyring.unlock(opened.volume->unlock(*opened.provider));
     auto access = keyring.access();
 
-    const bool tty = ::isatty(STDERR_FILENO) != 0;
-    auto last = std::chrono::steady_clock::now();
-    auto progress = [&](const store::FsckProgress &p) {
-        if (!tty) return;
-        auto now = std::chrono::steady_clock::now();
-        if (now - last < std::chrono::milliseconds(100)) return;
-        last = now;
-        std::fprintf(stderr, "\rchecked %llu files, %llu directories, %.1f MiB",
-                     static_cast<unsigned long long>(p.files), static_cast<unsigned long long>(p.directories),
-                     static_cast<double>(p.bytes) / (1 << 20));
-    };
-    auto report = store::check_volume(*opened.volume, access, progress);
-    if (tty) std::fprintf(stderr, "\r%60s\r", "");
+    ProgressDisplay display("checked", /*lines_without_tty=*/false);
+    auto report = store::check_volume(*opened.volume, access, [&](const store::FsckProgress &p) {
+        display.update({p.files, 0, p.directories, p.bytes, 0});
+    });
+    display.clear();
     for (const auto &p : report.problems)
         std::cout << "BAD " << (p.path.empty() ? "/" : p.path) << ": " << p.what << " (backing " << p.backing
                   << ")\n";

@@ -92,6 +92,7 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     check_directory(mountpoint, "mountpoint");
 
     OpenedVolume opened = open_volume_with_provider(backing, cfg);
+    const store::StoreLock in_use = lock_store_for_use(*opened.volume);  // held while serving
     store::Keyring keyring;
     daemon::AuditLog audit(cfg.logging.audit_file.value_or(""), mountpoint, opened.volume->header().volume_id);
     daemon::KeyMonitor monitor(*opened.volume, std::shared_ptr<keys::KeyProvider>(std::move(opened.provider)), keyring,

@@ -15,5 +15,6 @@ void add_fsck_command(CLI::App &app);
 void add_vault_command(CLI::App &app);
 void add_provider_command(CLI::App &app);
 void add_lock_commands(CLI::App &app);
+void add_reencrypt_command(CLI::App &app);
 
 }  // namespace cmkfs::cli

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "cli/command_error.h"
+#include "store/reencrypt_journal.h"
 #include "util/errors.h"
 
 namespace cmkfs::cli {
@@ -23,6 +24,17 @@ OpenedVolume open_volume_with_provider(const std::string &backing, const config:
     out.provider = store::load_provider_for(out.volume->header(), cfg.provider.options,
                                             cfg.provider.name.value_or(""));
     return out;
+}
+
+store::StoreLock lock_store_for_use(const store::Volume &volume) {
+    try {
+        store::StoreLock lock(volume.root_fd(), volume.backing(), store::StoreLock::Mode::shared);
+        store::refuse_if_reencrypting(volume.root_fd(), volume.backing());
+        return lock;
+    } catch (const Error &e) {
+        if (e.error_number() == EBUSY) throw CommandError(kBackingError, e.what());
+        throw;
+    }
 }
 
 config::Config load_config_or_default(const std::string &path) {

@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "format/key_schedule.h"
 #include "keys/key_provider.h"
+#include "store/store_lock.h"
 #include "store/volume.h"
 
 namespace cmkfs::cli {
@@ -23,6 +24,10 @@ std::unique_ptr<store::Volume> open_volume(const std::string &backing);
 
 // Opens the volume and loads its provider (config may override options).
 OpenedVolume open_volume_with_provider(const std::string &backing, const config::Config &cfg);
+
+// Shared use of a store (mount, fsck) for as long as the lock lives: refused
+// (kBackingError) while a reencrypt runs or a journal says one was interrupted.
+store::StoreLock lock_store_for_use(const store::Volume &volume);
 
 // Reads --config FILE when given, else defaults.
 config::Config load_config_or_default(const std::string &path);

@@ -1,0 +1,182 @@
+#include "store/reencrypt_content.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <vector>
+
+#include "crypto/encoding.h"
+#include "crypto/random.h"
+#include "crypto/secure_bytes.h"
+#include "format/block_codec.h"
+#include "format/file_layout.h"
+#include "format/name_codec.h"
+#include "store/reencrypt_xattrs.h"
+#include "store/sealed_blocks.h"
+#include "util/errors.h"
+#include "util/file_io.h"
+#include "util/unique_fd.h"
+
+namespace cmkfs::store {
+
+namespace {
+
+using format::kBlockCipherSize;
+using format::kBlockOverhead;
+using format::kBlockPlainSize;
+using format::kFileHeaderSize;
+
+constexpr std::string_view kSymlinkContext = "symlink";
+struct OpenedContent {
+    UniqueFd fd;
+    uint64_t plain_size = 0;
+    std::optional<format::FileId> id;  // unset for an empty file
+};
+
+OpenedContent open_content(int dir, const std::string &name, const struct stat &st, const std::string &label) {
+    OpenedContent c;
+    c.fd.reset(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!c.fd) throw SystemError(errno, "open " + label);
+    const auto size = format::plain_size_for(static_cast<uint64_t>(st.st_size));
+    if (size.torn_tail) throw IntegrityError(label + ": file is truncated inside a block");
+    c.plain_size = size.size;
+    if (c.plain_size == 0) return c;
+    uint8_t raw[kFileHeaderSize];
+    auto header = format::FileHeader::decode(std::span(raw, pread_full(c.fd.get(), raw, 0)));
+    if (!header) throw IntegrityError(label + ": file header is missing or has a bad magic/version");
+    c.id = header->id;
+    return c;
+}
+
+std::string read_link(int dir, const std::string &name, const std::string &label) {
+    char buf[PATH_MAX];
+    ssize_t n = ::readlinkat(dir, name.c_str(), buf, sizeof buf);
+    if (n < 0) throw SystemError(errno, "readlink " + label);
+    return std::string(buf, static_cast<size_t>(n));
+}
+
+void set_owner_mode_times(int fd, const struct stat &st) {
+    if (::fchown(fd, st.st_uid, st.st_gid) != 0) throw_errno("chown replacement");
+    if (::fchmod(fd, st.st_mode & 07777) != 0) throw_errno("chmod replacement");
+    const timespec times[2] = {st.st_atim, st.st_mtim};
+    if (::futimens(fd, times) != 0) throw_errno("set times of replacement");
+}
+
+Replacement build_file(int src_dir, const std::string &src_name, const struct stat &st, int temp_dir,
+                       const ReencryptKeys &keys, const std::string &label) {
+    OpenedContent src = open_content(src_dir, src_name, st, label);
+    Replacement out{new_reencrypt_temp_name(), src.plain_size};
+    UniqueFd dst(::openat(temp_dir, out.temp_name.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                          0600));
+    if (!dst) throw_errno("create " + out.temp_name);
+    try {
+        if (src.id) {
+            // A fresh file id: the new file cannot even be matched to the old one by id.
+            const auto header = format::FileHeader::random();
+            pwrite_full(dst.get(), header.encode(), 0);
+            if (::ftruncate(dst.get(), static_cast<off_t>(format::cipher_size_for(src.plain_size))) != 0)
+                throw_errno("size replacement");
+            const auto old_key = keys.old_keys.content_key(*src.id);
+            const auto new_key = keys.new_keys.content_key(header.id);
+            format::BlockCodec opener(old_key, *src.id);
+            format::BlockCodec sealer(new_key, header.id);
+            crypto::SecureBytes plain_buf(kBlockPlainSize);  // wiped when freed
+            uint8_t *plain = plain_buf.data();
+            std::vector<uint8_t> sealed(kBlockCipherSize);
+            SealedBlocks(src.fd.get(), static_cast<uint64_t>(st.st_size), src.plain_size)
+                .for_each([&](uint64_t index, std::span<const uint8_t> cipher, size_t len) {
+                    switch (opener.open(index, cipher, std::span(plain, len))) {
+                    case format::BlockOpen::hole: return true;  // stays a hole
+                    case format::BlockOpen::bad:
+                        throw IntegrityError(label + ": block " + std::to_string(index) +
+                                             " fails authentication");
+                    case format::BlockOpen::ok: break;
+                    }
+                    auto out_block = std::span(sealed.data(), len + kBlockOverhead);
+                    sealer.seal(index, std::span(plain, len), out_block);
+                    pwrite_full(dst.get(), out_block, static_cast<off_t>(format::block_cipher_offset(index)));
+                    return true;
+                });
+        }
+        copy_xattrs_resealed(fd_path(src.fd.get()), fd_path(dst.get()), keys, label);
+        set_owner_mode_times(dst.get(), st);
+        if (::fsync(dst.get()) != 0) throw_errno("fsync " + out.temp_name);
+    } catch (...) {
+        ::unlinkat(temp_dir, out.temp_name.c_str(), 0);
+        throw;
+    }
+    return out;
+}
+
+Replacement build_symlink(int src_dir, const std::string &src_name, const struct stat &st, int temp_dir,
+                          const ReencryptKeys &keys, const std::string &label) {
+    auto target = format::NameCodec::open_text(keys.old_keys.meta(), kSymlinkContext,
+                                               read_link(src_dir, src_name, label));
+    if (!target) throw IntegrityError(label + ": symlink target fails to authenticate");
+    Replacement out{new_reencrypt_temp_name(), 0};
+    const std::string sealed = format::NameCodec::seal_text(keys.new_keys.meta(), kSymlinkContext, *target);
+    if (::symlinkat(sealed.c_str(), temp_dir, out.temp_name.c_str()) != 0) throw_errno("create " + out.temp_name);
+    try {
+        if (::fchownat(temp_dir, out.temp_name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0)
+            throw_errno("chown replacement");
+        const timespec times[2] = {st.st_atim, st.st_mtim};
+        if (::utimensat(temp_dir, out.temp_name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
+            throw_errno("set times of replacement");
+    } catch (...) {
+        ::unlinkat(temp_dir, out.temp_name.c_str(), 0);
+        throw;
+    }
+    // A symlink cannot be fsynced itself: the caller's fsync of the directory
+    // that names it commits it.
+    return out;
+}
+
+}  // namespace
+
+std::string new_reencrypt_temp_name() {
+    uint8_t rnd[8];
+    crypto::random_bytes(rnd);
+    return std::string(kReencryptTempPrefix) + crypto::hex_encode(rnd);
+}
+
+Replacement build_replacement(int src_dir, const std::string &src_name, const struct stat &st, int temp_dir,
+                              const ReencryptKeys &keys, const std::string &label) {
+    if (S_ISLNK(st.st_mode)) return build_symlink(src_dir, src_name, st, temp_dir, keys, label);
+    return build_file(src_dir, src_name, st, temp_dir, keys, label);
+}
+
+KeyGeneration content_generation(int dir, const std::string &name, const struct stat &st,
+                                 const ReencryptKeys &keys, const std::string &label) {
+    if (S_ISLNK(st.st_mode)) {
+        const std::string sealed = read_link(dir, name, label);
+        if (format::NameCodec::open_text(keys.new_keys.meta(), kSymlinkContext, sealed)) return KeyGeneration::new_key;
+        if (format::NameCodec::open_text(keys.old_keys.meta(), kSymlinkContext, sealed)) return KeyGeneration::old_key;
+        throw IntegrityError(label + ": symlink target fails to authenticate");
+    }
+    OpenedContent c = open_content(dir, name, st, label);
+    if (!c.id) return KeyGeneration::keyless;
+    const auto new_key = keys.new_keys.content_key(*c.id);
+    const auto old_key = keys.old_keys.content_key(*c.id);
+    format::BlockCodec as_new(new_key, *c.id);
+    format::BlockCodec as_old(old_key, *c.id);
+    KeyGeneration found = KeyGeneration::keyless;
+    crypto::SecureBytes plain_buf(kBlockPlainSize);
+    uint8_t *plain = plain_buf.data();
+    SealedBlocks(c.fd.get(), static_cast<uint64_t>(st.st_size), c.plain_size)
+        .for_each([&](uint64_t index, std::span<const uint8_t> cipher, size_t len) {
+            const auto as_new_result = as_new.open(index, cipher, std::span(plain, len));
+            if (as_new_result == format::BlockOpen::hole) return true;
+            if (as_new_result == format::BlockOpen::ok) found = KeyGeneration::new_key;
+            else if (as_old.open(index, cipher, std::span(plain, len)) == format::BlockOpen::ok)
+                found = KeyGeneration::old_key;
+            else
+                throw IntegrityError(label + ": block " + std::to_string(index) + " fails authentication");
+            return false;
+        });
+    return found;
+}
+
+}  // namespace cmkfs::store

@@ -1,0 +1,27 @@
+// The two volume keys of a re-encryption. Every sealed thing in the store
+// (name, content block, symlink target, xattr) authenticates under exactly one
+// of them, which is how a resumed run tells done from not done.
+#pragma once
+
+#include <string>
+
+#include "format/key_schedule.h"
+
+namespace cmkfs::store {
+
+struct ReencryptKeys {
+    const format::VolumeKeys &old_keys;
+    const format::VolumeKeys &new_keys;
+};
+
+enum class KeyGeneration {
+    old_key,
+    new_key,
+    keyless,  // carries nothing sealed (an empty or all-hole file): valid under both
+};
+
+// Backing names of our own temporaries (hidden bookkeeping, §1 of FORMAT.md).
+inline constexpr std::string_view kReencryptTempPrefix = ".cmkfs.reenc.tmp.";
+std::string new_reencrypt_temp_name();
+
+}  // namespace cmkfs::store

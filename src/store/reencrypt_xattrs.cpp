@@ -1,0 +1,114 @@
+#include "store/reencrypt_xattrs.h"
+
+#include <sys/xattr.h>
+
+#include <cerrno>
+#include <optional>
+#include <vector>
+
+#include "format/xattr_codec.h"
+#include "util/errors.h"
+
+namespace cmkfs::store {
+
+namespace {
+
+std::vector<std::string> list_names(const std::string &path) {
+    std::string raw;
+    for (;;) {
+        ssize_t n = ::listxattr(path.c_str(), nullptr, 0);
+        if (n < 0) {
+            if (errno == ENOTSUP) return {};
+            throw_errno("listxattr");
+        }
+        raw.resize(static_cast<size_t>(n));
+        n = ::listxattr(path.c_str(), raw.data(), raw.size());
+        if (n >= 0) {
+            raw.resize(static_cast<size_t>(n));
+            break;
+        }
+        if (errno != ERANGE) throw_errno("listxattr");
+    }
+    std::vector<std::string> names;
+    for (size_t pos = 0; pos < raw.size();) {
+        std::string name(raw.c_str() + pos);
+        pos += name.size() + 1;
+        names.push_back(std::move(name));
+    }
+    return names;
+}
+
+std::string get_value(const std::string &path, const std::string &name) {
+    std::string value;
+    for (;;) {
+        ssize_t n = ::getxattr(path.c_str(), name.c_str(), nullptr, 0);
+        if (n < 0) throw_errno("getxattr " + name);
+        value.resize(static_cast<size_t>(n));
+        n = ::getxattr(path.c_str(), name.c_str(), value.data(), value.size());
+        if (n >= 0) {
+            value.resize(static_cast<size_t>(n));
+            return value;
+        }
+        if (errno != ERANGE) throw_errno("getxattr " + name);
+    }
+}
+
+void set_value(const std::string &path, const std::string &name, const std::string &value) {
+    if (::setxattr(path.c_str(), name.c_str(), value.data(), value.size(), 0) != 0)
+        throw_errno("setxattr " + name);
+}
+
+struct Resealed {
+    std::string name;
+    std::string value;
+};
+
+// The new-key form of a user.* attribute; nullopt when it already is new.
+std::optional<Resealed> reseal(const std::string &path, const std::string &name, const ReencryptKeys &keys,
+                               const std::string &label) {
+    if (format::decrypt_xattr_name(keys.new_keys.names(), name)) return std::nullopt;
+    auto plain_name = format::decrypt_xattr_name(keys.old_keys.names(), name);
+    if (!plain_name) throw IntegrityError(label + ": xattr name " + name + " fails to authenticate");
+    auto value = format::open_xattr_value(keys.old_keys.meta(), *plain_name, get_value(path, name));
+    if (!value) throw IntegrityError(label + ": xattr " + *plain_name + " value fails to authenticate");
+    return Resealed{format::encrypt_xattr_name(keys.new_keys.names(), *plain_name),
+                    format::seal_xattr_value(keys.new_keys.meta(), *plain_name, *value)};
+}
+
+bool is_user(const std::string &name) { return name.starts_with(format::kUserXattrPrefix); }
+
+}  // namespace
+
+std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+
+void copy_xattrs_resealed(const std::string &from, const std::string &to, const ReencryptKeys &keys,
+                          const std::string &label) {
+    for (const auto &name : list_names(from)) {
+        if (!is_user(name)) {
+            // security.* and the like belong to the host: carry them over when allowed.
+            try {
+                set_value(to, name, get_value(from, name));
+            } catch (const SystemError &e) {
+                if (e.error_number() != EPERM && e.error_number() != ENOTSUP) throw;
+            }
+            continue;
+        }
+        if (name == kReencryptTimesXattr) continue;
+        if (auto resealed = reseal(from, name, keys, label)) set_value(to, resealed->name, resealed->value);
+        else set_value(to, name, get_value(from, name));
+    }
+}
+
+void convert_xattrs_in_place(const std::string &path, const ReencryptKeys &keys, const std::string &label) {
+    for (const auto &name : list_names(path)) {
+        if (!is_user(name) || name == kReencryptTimesXattr) continue;
+        auto resealed = reseal(path, name, keys, label);
+        if (!resealed) continue;
+        // New first, then old: a crash in between leaves both, and the old one
+        // is converted again (same plaintext) on resume.
+        set_value(path, resealed->name, resealed->value);
+        if (::removexattr(path.c_str(), name.c_str()) != 0 && errno != ENODATA) throw_errno("removexattr " + name);
+    }
+}
+
+}  // namespace cmkfs::store

@@ -1,0 +1,33 @@
+#include "store/store_lock.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+
+#include <cerrno>
+
+#include "util/errors.h"
+
+namespace cmkfs::store {
+
+namespace {
+constexpr const char *kLockFile = ".cmkfs.lock";
+}
+
+StoreLock::StoreLock(int root_fd, const std::string &backing, Mode mode) {
+    fd_.reset(::openat(root_fd, kLockFile, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600));
+    if (!fd_ && (errno == EROFS || errno == EACCES)) {
+        fd_.reset(::openat(root_fd, kLockFile, O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+        if (!fd_ && errno == ENOENT) return;
+    }
+    if (!fd_) throw SystemError(errno, backing + "/" + kLockFile);
+    const int op = (mode == Mode::exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB;
+    while (::flock(fd_.get(), op) != 0) {
+        if (errno == EINTR) continue;
+        if (errno != EWOULDBLOCK) throw SystemError(errno, "lock " + backing + "/" + kLockFile);
+        throw Error(EBUSY, mode == Mode::exclusive
+                               ? backing + " is in use (mounted, or being checked); unmount it first"
+                               : backing + " is being re-encrypted by a running `cmkfs reencrypt`");
+    }
+}
+
+}  // namespace cmkfs::store
