@@ -70,7 +70,7 @@ std::optional<Resealed> reseal(const std::string &path, const std::string &name,
     auto plain_name = format::decrypt_xattr_name(keys.old_keys.names(), name);
     if (!plain_name) throw IntegrityError(label + ": xattr name " + name + " fails to authenticate");
     auto value = format::open_xattr_value(keys.old_keys.meta(), *plain_name, get_value(path, name));
-    if (!value) throw IntegrityError(label + ": xattr " + *plain_name + " value fails to authenticate");
+    if (!value) throw IntegrityError(label + ": the value of xattr " + name + " fails to authenticate");
     return Resealed{format::encrypt_xattr_name(keys.new_keys.names(), *plain_name),
                     format::seal_xattr_value(keys.new_keys.meta(), *plain_name, *value)};
 }
