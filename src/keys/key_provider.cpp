@@ -133,12 +133,19 @@ public:
     }
 
 private:
+    // A key id is a URI and a URI's query may carry a secret (RFC 7512's
+    // pin-value, a signed URL's token): messages show the id without it.
+    static std::string printable_key_id(const std::string &key_id) {
+        const auto query = key_id.find('?');
+        return query == std::string::npos ? key_id : key_id.substr(0, query) + "?<redacted>";
+    }
+
     [[noreturn]] void fail(cmkfs_status st, const cmkfs_result &r, const char *op,
                            const KeyRef &key, const std::string &extra = {}) const {
         ProviderStatus status = st == CMKFS_OK ? ProviderStatus::internal : from_c_status(st);
         std::string msg = extra.empty() ? message_of(r) : extra;
         if (msg.empty()) msg = to_string(status);
-        throw ProviderError(status, "provider " + name_ + ": " + op + " " + key.key_id + ": " + msg);
+        throw ProviderError(status, "provider " + name_ + ": " + op + " " + printable_key_id(key.key_id) + ": " + msg);
     }
 
     std::shared_ptr<detail::PluginLibrary> lib_;

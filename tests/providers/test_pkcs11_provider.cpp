@@ -190,6 +190,7 @@ TEST_CASE("pkcs11: token errors map to status classes and never show the PIN", "
             CHECK(f.status == ProviderStatus::invalid);
             CHECK_THAT(f.message, Contains("PKCS#11 URI: "));
             CHECK(f.message.find('\n') == std::string::npos);
+            CHECK(f.message.find("pin-value=1234") == std::string::npos);
         }
     }
 }
