@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -13,6 +15,7 @@
 
 #include "azure_error.h"
 #include "json_scan.h"
+#include "text.h"
 
 namespace cmkfs::azure {
 
@@ -20,13 +23,6 @@ namespace {
 
 // Refresh this long before expiry, or at half the lifetime of short tokens.
 constexpr std::chrono::seconds kRefreshMargin{300};
-
-std::string one_line(std::string s, size_t max = 200) {
-    for (auto &c : s)
-        if (c == '\r' || c == '\n' || c == '\t') c = ' ';
-    if (s.size() > max) s = s.substr(0, max) + "...";
-    return s;
-}
 
 long long to_number(std::optional<std::string_view> v) {
     if (!v) return -1;

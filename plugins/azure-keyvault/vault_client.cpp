@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <optional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include "azure_error.h"
 #include "base64url.h"
 #include "json_scan.h"
+#include "text.h"
 
 namespace cmkfs::azure {
 
@@ -19,18 +21,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr Millis kMaxBackoff{8000};
-
-std::string lower(std::string s) {
-    for (auto &c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
-
-std::string one_line(std::string s, size_t max = 200) {
-    for (auto &c : s)
-        if (c == '\r' || c == '\n' || c == '\t') c = ' ';
-    if (s.size() > max) s = s.substr(0, max) + "...";
-    return s;
-}
 
 bool transient(long status) { return status == 408 || status == 410 || status == 429 || status >= 500; }
 
