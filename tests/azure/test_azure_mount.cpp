@@ -194,3 +194,44 @@ TEST_CASE("a store on Azure Key Vault: mount, read/write, disable -> EACCES, ena
     mount.stop();
     CHECK_FALSE(is_mounted(mnt));
 }
+
+TEST_CASE("provider options from the config override the volume header's at mount", "[azure][integration]") {
+    FakeKeyVault vault;
+    vault.add_identity(kIdentity);
+    vault.create_key("k");
+    const std::string backing = vault.scratch() / "backing";
+    const std::string mnt = vault.scratch() / "mnt";
+    std::filesystem::create_directory(mnt);
+    std::vector<std::string> init{"init", backing, "--provider", "azure-keyvault", "--key-encryption-key",
+                                  vault.key_url("k"), "--identity", kIdentity};
+    for (const auto &opt : vault.provider_options({"max_retries=0"})) {
+        init.push_back("--provider-option");
+        init.push_back(opt);
+    }
+    auto r = cmkfs::test::cmkfs(init);
+    INFO("init: " << r.err << r.out);
+    REQUIRE(r.exit_code == 0);
+
+    // A managed-identity endpoint that is not there: the mount fails, naming it.
+    const std::string bad_cfg = vault.scratch() / "bad.yaml";
+    write_file(bad_cfg, "provider:\n  options:\n    imds_endpoint: http://127.0.0.1:1/metadata/identity/oauth2/token\n");
+    try {
+        Mount m(backing, mnt, vault.scratch() / "bad.log", {"--config", bad_cfg});
+        FAIL("mounted with an unreachable token endpoint");
+    } catch (const std::runtime_error &e) {
+        CHECK_THAT(e.what(), Catch::Matchers::Contains("127.0.0.1:1"));
+    }
+    CHECK_FALSE(is_mounted(mnt));
+
+    // The CA moved: the config names the new file and the mount works.
+    const std::string moved_ca = vault.scratch() / "moved-ca.pem";
+    std::filesystem::copy_file(vault.ca_file(), moved_ca);
+    const std::string good_cfg = vault.scratch() / "good.yaml";
+    write_file(good_cfg, "provider:\n  options:\n    ca_file: " + moved_ca + "\n");
+    std::filesystem::rename(vault.ca_file(), vault.scratch() / "old-ca.pem");
+    Mount m(backing, mnt, vault.scratch() / "good.log", {"--config", good_cfg});
+    write_file(mnt + "/f", "through the moved CA");
+    std::string got;
+    REQUIRE(read_errno(mnt + "/f", &got) == 0);
+    CHECK(got == "through the moved CA");
+}
