@@ -2,7 +2,8 @@
 // Azure Key Vault: init with --provider azure-keyvault and provider options,
 // mount without repeating them (they are in the volume header), read and
 // write, then disable the key in the vault -> EACCES within the check
-// interval, enable it -> readable again without a remount.
+// interval, enable it -> readable again without a remount; a new key version
+// is followed automatically and the old one can then be disabled.
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
@@ -186,6 +187,22 @@ TEST_CASE("a store on Azure Key Vault: mount, read/write, disable -> EACCES, ena
     WARN("unlocked " << unlock_s << " s after the key was enabled");
     REQUIRE(read_errno(mnt + "/blob", &got) == 0);
     CHECK(got == content);
+    REQUIRE(read_errno(mnt + "/d/small", &got) == 0);
+    CHECK(got == "hello azure");
+
+    // Automatic rotation (version-less key id): a new version in the vault is
+    // picked up by the daemon, after which the old version can be disabled.
+    const std::string v2 = vault.create_key("registry-kek");
+    auto versioned = [&] {
+        auto show = cmkfs::test::cmkfs({"encryption", "show", mnt});
+        if (show.exit_code != 0) return std::string();
+        return nlohmann::json::parse(show.out)["keyVaultProperties"].value("versionedKeyIdentifier", "");
+    };
+    const double rotate_s = wait_for([&] { return versioned() == v2; }, 15);
+    REQUIRE(rotate_s >= 0);
+    WARN("re-wrapped under the new version " << rotate_s << " s after it appeared");
+    vault.set_enabled("registry-kek", false, kid.substr(kid.rfind('/') + 1));
+    std::this_thread::sleep_for(2500ms);  // more than two check intervals
     REQUIRE(read_errno(mnt + "/d/small", &got) == 0);
     CHECK(got == "hello azure");
 
