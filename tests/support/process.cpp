@@ -163,8 +163,11 @@ MountedStore::MountedStore(Options options)
     : options_(std::move(options)), vault_(dir_ / "vault"), backing_(dir_ / "backing"),
       mountpoint_(dir_ / "mnt") {
     std::filesystem::create_directory(mountpoint_);
-    std::vector<std::string> args{"init", backing_, "--provider", "local", "--identity", vault_.identity,
-                                  "--key-encryption-key", vault_.kid};
+    std::vector<std::string> args{"init", backing_};
+    if (options_.init_args.empty())
+        args.insert(args.end(), {"--provider", "local", "--identity", vault_.identity, "--key-encryption-key", vault_.kid});
+    else
+        args.insert(args.end(), options_.init_args.begin(), options_.init_args.end());
     if (options_.plaintext_names) args.push_back("--plaintext-names");
     check(cmkfs(args), "init");
     if (options_.mount) mount();

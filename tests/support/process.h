@@ -53,12 +53,16 @@ struct LocalVault {
     void recover_key();
 };
 
-// A store on a local vault, mounted by `cmkfs mount -f` running as a child.
+// A store (on a local vault unless Options::init_args names another
+// provider), mounted by `cmkfs mount -f` running as a child.
 class MountedStore {
 public:
     struct Options {
         bool plaintext_names = false;
         std::vector<std::string> mount_args;  // extra args for `cmkfs mount`
+        // When set, replaces the local vault's "--provider local --identity …
+        // --key-encryption-key …" in `cmkfs init` (another provider's store).
+        std::vector<std::string> init_args;
         bool mount = true;
     };
     MountedStore();
