@@ -238,6 +238,9 @@ TEST_CASE("list_plugins finds loadable plugins and skips refused ones", "[keys][
     CHECK(find("local")->abi_version == 1);
     CHECK(find("local")->path == test::local_plugin());
     CHECK_FALSE(find("local")->description.empty());
+    REQUIRE(find("exec") != plugins.end());
+    CHECK(find("exec")->abi_version == 1);
+    CHECK(find("exec")->path == test::plugin_build_dir() + "/libcmkfs-provider-exec.so");
     CHECK(find("testctl") != plugins.end());
     CHECK(find("refusal") == plugins.end());  // every refusal plugin is skipped
     CHECK(plugins.size() == test::built_plugin_count() + 1);  // + testctl

@@ -1,6 +1,7 @@
 // `cmkfs vault ...` and `cmkfs provider list`, run through CLI11 in-process.
 #include <catch2/catch.hpp>
 #include <iostream>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -144,4 +145,9 @@ TEST_CASE("provider list shows plugins with name, ABI version and path", "[keys]
         CHECK(p["path"] == cmkfs::test::local_plugin());
     }
     CHECK(found_local);
+    const bool exec_listed = std::any_of(list.begin(), list.end(), [](const json &p) {
+        return p["name"] == "exec" &&
+               p["path"] == cmkfs::test::plugin_build_dir() + "/libcmkfs-provider-exec.so";
+    });
+    CHECK(exec_listed);
 }
