@@ -5,12 +5,16 @@
 #include <catch2/catch.hpp>
 
 #include <cstddef>
+#include <algorithm>
 #include <cstring>
+#include <vector>
 #include <map>
 #include <string>
 
 #include "abi_layout.h"
 #include "cmkfs/provider.h"
+#include "keys/key_provider.h"
+#include "support/process.h"
 
 namespace {
 
@@ -140,4 +144,32 @@ TEST_CASE("ABI: enum values, constants and the entry symbol are pinned", "[keys]
     cmkfs_provider_entry_fn entry = nullptr;
     const cmkfs_provider *(*expected)(const cmkfs_host *) = entry;
     CHECK(expected == nullptr);
+}
+
+TEST_CASE("ABI: the skeleton builds with its README command from the header alone, and loads",
+          "[keys][abi][examples]") {
+    // Exactly what examples/provider-skeleton/README.md tells a provider
+    // author to run, plus -Werror: nothing of cmkfs but include/cmkfs/provider.h.
+    cmkfs::test::TempDir tmp;
+    const std::string src = cmkfs::test::source_dir();
+    const std::string so = tmp / "libcmkfs-provider-skeleton.so";
+    auto cc = cmkfs::test::run({"cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
+                                "-fvisibility=hidden", "-I" + src + "/include", "-o", so,
+                                src + "/examples/provider-skeleton/skeleton.c"});
+    INFO(cc.err);
+    REQUIRE(cc.exit_code == 0);
+    // Exactly one exported symbol: the entry point.
+    auto nm = cmkfs::test::run({"nm", "-D", "--defined-only", so});
+    REQUIRE(nm.exit_code == 0);
+    CHECK(nm.out.find(" T cmkfs_provider_entry") != std::string::npos);
+    CHECK(nm.out.find(" T sk_") == std::string::npos);
+
+    auto p = cmkfs::keys::load_provider(so, {"pad=0x21"});
+    CHECK(p->name() == "skeleton");
+    const std::vector<uint8_t> plain{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    auto w = p->wrap({"skeleton:k", "me"}, plain);
+    CHECK(w.wrapped != plain);
+    auto back = p->unwrap({"skeleton:k", "me"}, w.wrapped);
+    REQUIRE(back.size() == plain.size());
+    CHECK(std::equal(plain.begin(), plain.end(), back.data()));
 }

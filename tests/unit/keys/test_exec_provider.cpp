@@ -23,6 +23,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "keys/key_provider.h"
@@ -266,16 +267,21 @@ TEST_CASE("exec: replies larger than the host's buffer are retried; oversized on
 
 TEST_CASE("exec: a program past its timeout is killed with what it started: UNAVAILABLE", "[exec]") {
     ScriptedProgram prog("echo $$ > \"$here/pid\"\nsleep 60 &\necho $! > \"$here/grandchild\"\nwait\n");
-    auto p = prog.open({"timeout=300ms"});
+    // Long enough for bash to start its child under load, far below the sleep.
+    auto p = prog.open({"timeout=2s"});
     const auto t0 = std::chrono::steady_clock::now();
     Failure f = failure_of([&] { p->unwrap(kKey, kPlain); });
     const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     CHECK(f.status == ProviderStatus::unavailable);
-    CHECK_THAT(f.message, Contains("timed out after 300 ms"));
-    CHECK(took < 10.0);  // far below the program's 60 s sleep
+    CHECK_THAT(f.message, Contains("timed out after 2000 ms"));
+    CHECK(took < 20.0);  // far below the program's 60 s sleep
     const std::string pid = trimmed(test::read_file(prog.dir / "pid"));
     const std::string grandchild = trimmed(test::read_file(prog.dir / "grandchild"));
-    CHECK(dead(pid));
+    CHECK(dead(pid));  // reaped by the provider before it returned
+    // SIGKILL is asynchronous: the grandchild (not ours to reap) dies shortly after.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!dead(grandchild) && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
     CHECK(dead(grandchild));
     CHECK(live_children().empty());
 }
