@@ -1,7 +1,7 @@
 // `cmkfs vault ...` and `cmkfs provider list`, run through CLI11 in-process.
 #include <catch2/catch.hpp>
-#include <iostream>
 #include <algorithm>
+#include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
