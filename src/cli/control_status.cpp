@@ -29,6 +29,7 @@ KeyState key_state_from_json(const nlohmann::json &j) {
     k.since = j.value("since", "");
     k.last_check = j.value("lastCheck", "");
     k.last_success = j.value("lastSuccess", "");
+    k.last_result = j.value("lastResult", "");
     k.next_check = j.value("nextCheck", "");
     k.last_rotation_check = j.value("lastRotationCheck", "");
     k.rotation_error = j.value("rotationError", "");

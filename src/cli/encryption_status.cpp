@@ -31,6 +31,7 @@ nlohmann::json encryption_status_json(const format::VolumeHeader &h, const KeySt
         if (!live->since.empty()) s["since"] = live->since;
         if (!live->last_check.empty()) s["lastCheck"] = live->last_check;
         if (!live->last_success.empty()) s["lastSuccess"] = live->last_success;
+        if (!live->last_result.empty()) s["lastResult"] = live->last_result;
         if (!live->next_check.empty()) s["nextCheck"] = live->next_check;
         if (!live->last_rotation_check.empty()) s["lastRotationCheck"] = live->last_rotation_check;
         if (!live->rotation_error.empty()) s["rotationError"] = live->rotation_error;
@@ -67,6 +68,7 @@ constexpr Row kRows[] = {
     {"Since", "/keyState/since"},
     {"Last check", "/keyState/lastCheck"},
     {"Last success", "/keyState/lastSuccess"},
+    {"Last result", "/keyState/lastResult"},
     {"Next check", "/keyState/nextCheck"},
     {"Last rotation check", "/keyState/lastRotationCheck"},
     {"Rotation error", "/keyState/rotationError"},

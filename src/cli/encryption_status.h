@@ -18,6 +18,7 @@ struct KeyState {
     std::string since;
     std::string last_check;
     std::string last_success;
+    std::string last_result;  // outcome of the last check, e.g. why it failed during a grace period
     std::string next_check;
     std::string last_rotation_check;  // automatic rotation: last look for a new version
     std::string rotation_error;       // why that look or the re-wrap failed

@@ -147,6 +147,8 @@ TEST_CASE("exec provider mount: write/read, revoke locks with EACCES, restore un
         CHECK(state.at("state") == "unlocked");
         // Checks keep failing (the last success is older than the last check).
         CHECK(state.at("lastSuccess").get<std::string>() < state.at("lastCheck").get<std::string>());
+        // ... and show says why.
+        CHECK(state.value("lastResult", "").rfind("unavailable", 0) == 0);
         // The example prints outages on stderr; the daemon logs each line.
         CHECK(store.daemon_log().find("cmkfs-kms-openssl (stderr): cmkfs-kms-openssl: key service offline") !=
               std::string::npos);
