@@ -275,7 +275,10 @@ TEST_CASE("Azure's answers map to the provider status classes", "[azure]") {
         CHECK_THAT(e.what(), Contains("127.0.0.1:1"));
     }
     SECTION("a server certificate the configured CA did not sign is unavailable, not trusted") {
-        auto other = load_provider(plugin_path(), {"imds_endpoint=" + f.vault.imds_endpoint(), "max_retries=0"});
+        // Generous timeouts: under a sanitizer on a loaded machine the handshake
+        // can be slow, and a timeout would hide the certificate error.
+        auto other = load_provider(plugin_path(), {"imds_endpoint=" + f.vault.imds_endpoint(), "max_retries=0",
+                                                   "connect_timeout=20s", "timeout=30s"});
         const size_t before = f.vault.requests("vault").size();
         auto e = failure([&] { other->check(f.ref(f.kid)); });
         CHECK(e.status() == ProviderStatus::unavailable);
