@@ -16,6 +16,7 @@
 #include "azure_error.h"
 #include "json_scan.h"
 #include "text.h"
+#include "errno_text.h"
 
 namespace cmkfs::azure {
 
@@ -125,7 +126,7 @@ SecretBuffer TokenCache::read_client_secret() const {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
         throw AzureError(CMKFS_ERR_INVALID, "azure-keyvault: cannot open client secret file " + path + ": " +
-                                                std::strerror(errno));
+                                                cmkfs::plugin::errno_text(errno));
     struct stat st {};
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (st.st_mode & 0077) != 0) {
         ::close(fd);

@@ -13,6 +13,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "errno_text.h"
+
 namespace cmkfs::exec {
 
 namespace {
@@ -42,7 +44,7 @@ struct Pipe {
 
 Pipe make_pipe() {
     int fds[2];
-    if (::pipe2(fds, O_CLOEXEC) != 0) throw SpawnError(std::string("pipe: ") + std::strerror(errno));
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw SpawnError(std::string("pipe: ") + cmkfs::plugin::errno_text(errno));
     return {Fd(fds[0]), Fd(fds[1])};
 }
 
@@ -153,7 +155,7 @@ pid_t spawn(const ChildSpec &spec, int in, int out, int err) {
     const int rc = ::posix_spawn(&pid, spec.program.c_str(), &actions, &attr, argv.data(), envp.data());
     posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw SpawnError("cannot run " + spec.program + ": " + std::strerror(rc));
+    if (rc != 0) throw SpawnError("cannot run " + spec.program + ": " + cmkfs::plugin::errno_text(rc));
     return pid;
 }
 

@@ -13,6 +13,8 @@
 #include <map>
 #include <set>
 
+#include "errno_text.h"
+
 namespace cmkfs::exec {
 
 namespace {
@@ -50,9 +52,12 @@ void add_env(ExecConfig &cfg, std::set<std::string> &names, const std::string &n
     if (!names.insert(name).second) throw ConfigError("option env: " + name + " given twice");
     if (fixed_value != nullptr) {
         cfg.environment.push_back(name + "=" + *fixed_value);
-    } else if (const char *inherited = std::getenv(name.c_str()); inherited != nullptr) {
-        cfg.environment.push_back(name + "=" + inherited);
+        return;
     }
+    // Neither cmkfs nor any provider calls setenv, so reading the environment
+    // from several threads is safe.
+    const char *inherited = std::getenv(name.c_str());  // NOLINT(concurrency-mt-unsafe)
+    if (inherited != nullptr) cfg.environment.push_back(name + "=" + inherited);
 }
 
 // "argN" -> N (1..64), else 0.
@@ -75,7 +80,7 @@ std::string mode_string(mode_t mode) {
 void check_owned_by_root(const std::string &program, const std::string &what, const std::string &path) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0)
-        throw ConfigError("exec program " + program + ": stat " + path + ": " + std::strerror(errno));
+        throw ConfigError("exec program " + program + ": stat " + path + ": " + cmkfs::plugin::errno_text(errno));
     if (st.st_uid != 0)
         throw ConfigError("refusing exec program " + program + ": " + what + " " + path +
                           " is owned by uid " + std::to_string(st.st_uid) + ", not root");
@@ -127,12 +132,12 @@ void check_program(const std::string &program, bool owner_must_be_root) {
         throw ConfigError("exec program must be an absolute path, got '" + program + "'");
     char real[PATH_MAX];
     if (::realpath(program.c_str(), real) == nullptr)
-        throw ConfigError("exec program " + program + ": " + std::strerror(errno));
+        throw ConfigError("exec program " + program + ": " + cmkfs::plugin::errno_text(errno));
     struct stat st {};
     if (::stat(real, &st) != 0 || !S_ISREG(st.st_mode))
         throw ConfigError("exec program " + program + " is not a regular file");
     if (::access(real, X_OK) != 0)
-        throw ConfigError("exec program " + program + " is not executable: " + std::strerror(errno));
+        throw ConfigError("exec program " + program + " is not executable: " + cmkfs::plugin::errno_text(errno));
     if (!owner_must_be_root) return;
     const std::string file = real;
     check_owned_by_root(program, "file", file);

@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "ck_error.h"
+#include "errno_text.h"
 
 namespace cmkfs::p11 {
 
@@ -26,7 +27,7 @@ std::string trimmed(const CK_UTF8CHAR *field, size_t size) {
 void check_trusted(const std::string &path) {
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0)
-        throw P11Error(CMKFS_ERR_INVALID, "PKCS#11 module " + path + ": " + std::strerror(errno));
+        throw P11Error(CMKFS_ERR_INVALID, "PKCS#11 module " + path + ": " + cmkfs::plugin::errno_text(errno));
     if (!S_ISREG(st.st_mode)) throw P11Error(CMKFS_ERR_INVALID, "PKCS#11 module " + path + " is not a regular file");
     if (st.st_mode & (S_IWGRP | S_IWOTH))
         throw P11Error(CMKFS_ERR_INVALID, "refusing PKCS#11 module " + path + ": writable by group or others");
@@ -60,7 +61,7 @@ std::shared_ptr<Module> Module::acquire(const std::string &path) {
     if (path.empty() || path[0] != '/') throw P11Error(CMKFS_ERR_INVALID, "option module= must be an absolute path");
     char real[PATH_MAX];
     if (::realpath(path.c_str(), real) == nullptr)
-        throw P11Error(CMKFS_ERR_INVALID, "PKCS#11 module " + path + ": " + std::strerror(errno));
+        throw P11Error(CMKFS_ERR_INVALID, "PKCS#11 module " + path + ": " + cmkfs::plugin::errno_text(errno));
     check_trusted(real);
     std::lock_guard guard(registry_mutex);
     auto &slot = registry()[real];
@@ -73,7 +74,7 @@ std::shared_ptr<Module> Module::acquire(const std::string &path) {
 Module::Module(std::string path) : path_(std::move(path)) {
     lib_ = ::dlopen(path_.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (lib_ == nullptr) {
-        const char *why = ::dlerror();
+        const char *why = ::dlerror();  // NOLINT(concurrency-mt-unsafe): glibc keeps it per thread
         throw P11Error(CMKFS_ERR_INVALID, "cannot load PKCS#11 module " + path_ + ": " + (why ? why : "?"));
     }
     auto get = reinterpret_cast<CK_C_GetFunctionList>(::dlsym(lib_, "C_GetFunctionList"));

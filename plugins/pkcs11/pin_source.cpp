@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "ck_error.h"
+#include "errno_text.h"
 
 namespace cmkfs::p11 {
 
@@ -40,7 +41,7 @@ private:
 SecretBuffer read_pin_file(const cmkfs_host &host, const std::string &path) {
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (fd.get() < 0)
-        throw P11Error(CMKFS_ERR_DENIED, "cannot read the PIN file " + path + ": " + std::strerror(errno));
+        throw P11Error(CMKFS_ERR_DENIED, "cannot read the PIN file " + path + ": " + cmkfs::plugin::errno_text(errno));
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode))
         throw P11Error(CMKFS_ERR_INVALID, "PIN file " + path + " is not a regular file");
@@ -51,7 +52,7 @@ SecretBuffer read_pin_file(const cmkfs_host &host, const std::string &path) {
     for (;;) {
         ssize_t n = ::read(fd.get(), pin.data() + got, pin.capacity() - got);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0) throw P11Error(CMKFS_ERR_DENIED, "cannot read the PIN file " + path + ": " + std::strerror(errno));
+        if (n < 0) throw P11Error(CMKFS_ERR_DENIED, "cannot read the PIN file " + path + ": " + cmkfs::plugin::errno_text(errno));
         if (n == 0) break;
         got += static_cast<size_t>(n);
         if (got == pin.capacity()) throw P11Error(CMKFS_ERR_INVALID, "PIN file " + path + " is too long");
@@ -89,7 +90,9 @@ SecretBuffer PinSource::read(const cmkfs_host &host) const {
     if (kind_ == Kind::file) {
         pin = read_pin_file(host, where_);
     } else {
-        const char *value = std::getenv(where_.c_str());
+        // Neither cmkfs nor any provider calls setenv, so reading the
+        // environment from several threads is safe.
+        const char *value = std::getenv(where_.c_str());  // NOLINT(concurrency-mt-unsafe)
         if (value == nullptr) throw P11Error(CMKFS_ERR_DENIED, "PIN variable " + where_ + " is not set");
         const size_t n = std::strlen(value);
         if (n > kMaxPin) throw P11Error(CMKFS_ERR_INVALID, "PIN variable " + where_ + " is too long");

@@ -1,6 +1,5 @@
 #include "localvault/vault.h"
 
-#include <dirent.h>
 #include <limits.h>
 #include <stdlib.h>
 
@@ -485,16 +484,8 @@ std::vector<KeyInfo> Vault::list_keys(bool include_deleted, const std::string &a
     return audited(*this, actor, "key.list", url(), [&] {
         Ops ops(*this);
         DirLock lock(dir_, false);
-        std::vector<std::string> names;
-        if (DIR *d = ::opendir(ops.keys_dir().c_str())) {
-            while (dirent *e = ::readdir(d)) {
-                std::string n = e->d_name;
-                if (valid_name(n)) names.push_back(n);
-            }
-            ::closedir(d);
-        } else {
-            throw_io("open directory " + ops.keys_dir(), errno);
-        }
+        std::vector<std::string> names = list_dir(ops.keys_dir());
+        std::erase_if(names, [](const std::string &n) { return !valid_name(n); });
         std::sort(names.begin(), names.end());
         std::vector<KeyInfo> out;
         for (const auto &n : names) {
@@ -592,6 +583,17 @@ void Vault::purge_key(const std::string &name, const std::string &actor) {
     });
 }
 
+namespace {
+[[noreturn]] void throw_unknown_permission(const std::string &permission) {
+    std::string known;
+    for (const auto &k : all_permissions()) {
+        if (!known.empty()) known += ", ";
+        known += k;
+    }
+    throw VaultError(Code::invalid, "unknown key permission '" + permission + "' (known: " + known + ", all)");
+}
+}  // namespace
+
 void Vault::set_policy(const std::string &identity, const std::vector<std::string> &permissions,
                        const std::string &actor) {
     audited(*this, actor, "policy.set", url(), [&] {
@@ -602,12 +604,8 @@ void Vault::set_policy(const std::string &identity, const std::vector<std::strin
                 perms.insert(all_permissions().begin(), all_permissions().end());
                 continue;
             }
-            if (std::find(all_permissions().begin(), all_permissions().end(), p) ==
-                all_permissions().end()) {
-                std::string known;
-                for (const auto &k : all_permissions()) known += (known.empty() ? "" : ", ") + k;
-                throw VaultError(Code::invalid, "unknown key permission '" + p + "' (known: " + known + ", all)");
-            }
+            if (std::find(all_permissions().begin(), all_permissions().end(), p) == all_permissions().end())
+                throw_unknown_permission(p);
             perms.insert(p);
         }
         Ops ops(*this);

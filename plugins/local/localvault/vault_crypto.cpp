@@ -222,7 +222,7 @@ std::vector<uint8_t> wrap_with(KeyType kty, const std::string &material,
     if (EVP_EncryptUpdate(ctx.get(), out.data(), &len, plain.data(), static_cast<int>(plain.size())) != 1 ||
         EVP_EncryptFinal_ex(ctx.get(), out.data() + len, &fin) != 1)
         fail(Code::internal, "AES key wrap");
-    out.resize(static_cast<size_t>(len + fin));
+    out.resize(static_cast<size_t>(len) + static_cast<size_t>(fin));
     return out;
 }
 
@@ -260,7 +260,7 @@ SecretBuffer unwrap_with(KeyType kty, const std::string &material,
     if (EVP_DecryptUpdate(ctx.get(), out.data(), &len, wrapped.data(), static_cast<int>(wrapped.size())) != 1 ||
         EVP_DecryptFinal_ex(ctx.get(), out.data() + len, &fin) != 1)
         fail(Code::invalid, "wrapped key does not decrypt under this key");
-    out.truncate(static_cast<size_t>(len + fin));
+    out.truncate(static_cast<size_t>(len) + static_cast<size_t>(fin));
     return out;
 }
 

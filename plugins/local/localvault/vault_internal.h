@@ -24,6 +24,8 @@ std::string read_file(const std::string &path);
 void write_file_atomic(const std::string &path, std::string_view data, unsigned mode);
 void make_dir(const std::string &path, unsigned mode);
 void remove_tree(const std::string &path);
+// The entry names of a directory, without "." and "..".
+std::vector<std::string> list_dir(const std::string &path);
 // One write(2) of `line` + '\n' with O_APPEND.
 void append_line(const std::string &path, const std::string &line);
 

@@ -6,13 +6,16 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
 
 #include "localvault/vault_internal.h"
+#include "errno_text.h"
 
 namespace cmkfs::localvault::detail {
 
@@ -32,12 +35,30 @@ std::string format_rfc3339(int64_t epoch_ms) {
     return buf;
 }
 
+// Reads what format_rfc3339 writes: YYYY-MM-DDTHH:MM:SS[.mmm]Z.
 int64_t parse_rfc3339(const std::string &text) {
+    auto malformed = [&] { return VaultError(Code::internal, "vault: malformed timestamp '" + text + "'"); };
+    auto number = [&](size_t pos, size_t len) {
+        if (pos + len > text.size()) throw malformed();
+        int value = 0;
+        const char *first = text.data() + pos;
+        const char *last = first + len;
+        if (!std::all_of(first, last, [](char c) { return c >= '0' && c <= '9'; }) ||
+            std::from_chars(first, last, value).ptr != last)
+            throw malformed();
+        return value;
+    };
+    if (text.size() < 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||
+        text[16] != ':')
+        throw malformed();
     struct tm tm {};
-    int ms = 0;
-    int n = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3dZ", &tm.tm_year, &tm.tm_mon,
-                        &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms);
-    if (n < 6) throw VaultError(Code::internal, "vault: malformed timestamp '" + text + "'");
+    tm.tm_year = number(0, 4);
+    tm.tm_mon = number(5, 2);
+    tm.tm_mday = number(8, 2);
+    tm.tm_hour = number(11, 2);
+    tm.tm_min = number(14, 2);
+    tm.tm_sec = number(17, 2);
+    const int ms = text[19] == '.' ? number(20, 3) : 0;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
     return static_cast<int64_t>(timegm(&tm)) * 1000 + ms;
@@ -45,7 +66,7 @@ int64_t parse_rfc3339(const std::string &text) {
 
 void throw_io(const std::string &context, int err) {
     Code code = err == ENOENT ? Code::not_found : Code::unavailable;
-    throw VaultError(code, context + ": " + std::strerror(err));
+    throw VaultError(code, context + ": " + cmkfs::plugin::errno_text(err));
 }
 
 bool exists(const std::string &path) {
@@ -142,20 +163,26 @@ void make_dir(const std::string &path, unsigned mode) {
     if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) throw_io("chmod " + path, errno);
 }
 
-void remove_tree(const std::string &path) {
+std::vector<std::string> list_dir(const std::string &path) {
     DIR *d = ::opendir(path.c_str());
-    if (d == nullptr) {
-        if (errno == ENOENT) return;
-        throw_io("open directory " + path, errno);
-    }
-    std::vector<std::string> entries;
-    while (dirent *e = ::readdir(d)) {
+    if (d == nullptr) throw_io("open directory " + path, errno);
+    std::vector<std::string> names;
+    // readdir is safe from several threads as long as each uses its own DIR
+    // stream (glibc; readdir_r is deprecated).
+    while (const dirent *e = ::readdir(d)) {  // NOLINT(concurrency-mt-unsafe)
         std::string name = e->d_name;
-        if (name == "." || name == "..") continue;
-        entries.push_back(path + "/" + name);
+        if (name != "." && name != "..") names.push_back(std::move(name));
     }
     ::closedir(d);
-    for (const auto &p : entries) {
+    return names;
+}
+
+void remove_tree(const std::string &path) {
+    if (!exists(path)) return;
+    for (const auto &name : list_dir(path)) {
+        std::string p = path;
+        p += '/';
+        p += name;
         struct stat st {};
         if (::lstat(p.c_str(), &st) != 0) continue;
         if (S_ISDIR(st.st_mode))
