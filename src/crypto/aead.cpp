@@ -36,11 +36,12 @@ const EVP_CIPHER *aes_siv(size_t key_size) {
     throw std::invalid_argument("AES-SIV key must be 32 or 64 bytes");
 }
 
-// One context per thread, reused: allocation is measurable on the block path.
-EVP_CIPHER_CTX *thread_ctx() {
-    thread_local CtxPtr ctx(EVP_CIPHER_CTX_new());
+// A context per call, freed (and cleansed by OpenSSL) at the end: an expanded
+// name key must not linger in a thread's context after the call.
+CtxPtr new_ctx() {
+    CtxPtr ctx(EVP_CIPHER_CTX_new());
     if (!ctx) throw_openssl("EVP_CIPHER_CTX_new");
-    return ctx.get();
+    return ctx;
 }
 
 int to_int(size_t n) {
@@ -62,33 +63,52 @@ void check_gcm_args(std::span<const uint8_t> key, std::span<const uint8_t> nonce
 
 }  // namespace
 
-void gcm_seal(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
-              std::span<const uint8_t> aad, std::span<const uint8_t> plain,
-              std::span<uint8_t> out_cipher, std::span<uint8_t> out_tag) {
-    check_gcm_args(key, nonce, out_tag.size());
+GcmCipher::GcmCipher(std::span<const uint8_t> key) : key_(key) {
+    if (key.size() != kGcmKeySize) throw std::invalid_argument("AES-GCM: bad key size");
+}
+
+GcmCipher::~GcmCipher() {
+    // Frees (and OpenSSL cleanses) the expanded key and GHASH table.
+    EVP_CIPHER_CTX_free(seal_ctx_);
+    EVP_CIPHER_CTX_free(open_ctx_);
+}
+
+namespace {
+// Sets the nonce of ctx, keying it first if this is its first use (the
+// expensive part: AES key expansion and the GHASH table).
+void start_message(EVP_CIPHER_CTX *&ctx, std::span<const uint8_t> key, std::span<const uint8_t> nonce, int enc) {
+    const bool fresh = ctx == nullptr;
+    if (fresh && (ctx = EVP_CIPHER_CTX_new()) == nullptr) throw_openssl("EVP_CIPHER_CTX_new");
+    if (EVP_CipherInit_ex2(ctx, fresh ? aes256_gcm() : nullptr, fresh ? key.data() : nullptr, nonce.data(), enc,
+                           nullptr) != 1)
+        throw_openssl("AES-256-GCM init");
+}
+}  // namespace
+
+void GcmCipher::seal(std::span<const uint8_t> nonce, std::span<const uint8_t> aad, std::span<const uint8_t> plain,
+                     std::span<uint8_t> out_cipher, std::span<uint8_t> out_tag) {
+    check_gcm_args(key_, nonce, out_tag.size());
     if (out_cipher.size() != plain.size()) throw std::invalid_argument("AES-GCM: output size");
-    EVP_CIPHER_CTX *ctx = thread_ctx();
+    start_message(seal_ctx_, key_, nonce, 1);
+    EVP_CIPHER_CTX *ctx = seal_ctx_;
     int len = 0;
-    if (EVP_EncryptInit_ex2(ctx, aes256_gcm(), key.data(), nonce.data(), nullptr) != 1 ||
-        (!aad.empty() && EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), to_int(aad.size())) != 1) ||
+    if ((!aad.empty() && EVP_EncryptUpdate(ctx, nullptr, &len, aad.data(), to_int(aad.size())) != 1) ||
         EVP_EncryptUpdate(ctx, out_cipher.data(), &len, plain.data(), to_int(plain.size())) != 1 ||
         EVP_EncryptFinal_ex(ctx, out_cipher.data() + len, &len) != 1 ||
         EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kGcmTagSize, out_tag.data()) != 1)
         throw_openssl("AES-256-GCM encrypt");
 }
 
-bool gcm_open(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
-              std::span<const uint8_t> aad, std::span<const uint8_t> cipher,
-              std::span<const uint8_t> tag, std::span<uint8_t> out_plain) {
-    check_gcm_args(key, nonce, tag.size());
+bool GcmCipher::open(std::span<const uint8_t> nonce, std::span<const uint8_t> aad, std::span<const uint8_t> cipher,
+                     std::span<const uint8_t> tag, std::span<uint8_t> out_plain) {
+    check_gcm_args(key_, nonce, tag.size());
     if (out_plain.size() != cipher.size()) throw std::invalid_argument("AES-GCM: output size");
-    EVP_CIPHER_CTX *ctx = thread_ctx();
+    start_message(open_ctx_, key_, nonce, 0);
+    EVP_CIPHER_CTX *ctx = open_ctx_;
     int len = 0;
-    if (EVP_DecryptInit_ex2(ctx, aes256_gcm(), key.data(), nonce.data(), nullptr) != 1 ||
-        (!aad.empty() && EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), to_int(aad.size())) != 1) ||
+    if ((!aad.empty() && EVP_DecryptUpdate(ctx, nullptr, &len, aad.data(), to_int(aad.size())) != 1) ||
         EVP_DecryptUpdate(ctx, out_plain.data(), &len, cipher.data(), to_int(cipher.size())) != 1 ||
-        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kGcmTagSize,
-                            const_cast<uint8_t *>(tag.data())) != 1)
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, kGcmTagSize, const_cast<uint8_t *>(tag.data())) != 1)
         throw_openssl("AES-256-GCM decrypt");
     int final_len = 0;
     if (EVP_DecryptFinal_ex(ctx, out_plain.data() + len, &final_len) != 1) {
@@ -98,13 +118,26 @@ bool gcm_open(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
     return true;
 }
 
+void gcm_seal(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
+              std::span<const uint8_t> aad, std::span<const uint8_t> plain,
+              std::span<uint8_t> out_cipher, std::span<uint8_t> out_tag) {
+    GcmCipher(key).seal(nonce, aad, plain, out_cipher, out_tag);
+}
+
+bool gcm_open(std::span<const uint8_t> key, std::span<const uint8_t> nonce,
+              std::span<const uint8_t> aad, std::span<const uint8_t> cipher,
+              std::span<const uint8_t> tag, std::span<uint8_t> out_plain) {
+    return GcmCipher(key).open(nonce, aad, cipher, tag, out_plain);
+}
+
 std::vector<uint8_t> siv_seal(std::span<const uint8_t> key,
                               std::initializer_list<std::span<const uint8_t>> aad,
                               std::span<const uint8_t> plain) {
     // OpenSSL 3.0 skips a zero-length AES-SIV encryption, so the tag of an
     // empty plaintext would never be computed. Names are never empty.
     if (plain.empty()) throw std::invalid_argument("AES-SIV: empty plaintext");
-    EVP_CIPHER_CTX *ctx = thread_ctx();
+    CtxPtr owned = new_ctx();
+    EVP_CIPHER_CTX *ctx = owned.get();
     std::vector<uint8_t> out(kSivTagSize + plain.size());
     int len = 0;
     if (EVP_EncryptInit_ex2(ctx, aes_siv(key.size()), key.data(), nullptr, nullptr) != 1)
@@ -127,7 +160,8 @@ bool siv_open(std::span<const uint8_t> key, std::initializer_list<std::span<cons
         out_plain.clear();
         return false;
     }
-    EVP_CIPHER_CTX *ctx = thread_ctx();
+    CtxPtr owned = new_ctx();
+    EVP_CIPHER_CTX *ctx = owned.get();
     out_plain.assign(sealed.size() - kSivTagSize, 0);
     int len = 0;
     if (EVP_DecryptInit_ex2(ctx, aes_siv(key.size()), key.data(), nullptr, nullptr) != 1 ||

@@ -22,22 +22,21 @@ bool all_zero(std::span<const uint8_t> data) {
 }
 }  // namespace
 
-void BlockCodec::seal(uint64_t index, std::span<const uint8_t> plain, std::span<uint8_t> out) const {
+void BlockCodec::seal(uint64_t index, std::span<const uint8_t> plain, std::span<uint8_t> out) {
     if (out.size() != plain.size() + kBlockOverhead || plain.size() > kBlockPlainSize)
         throw std::invalid_argument("BlockCodec::seal: bad sizes");
     auto nonce = out.first(kNonceSize);
     crypto::random_bytes(nonce);
     auto aad = make_aad(id_, index);
-    crypto::gcm_seal(key_.bytes(), nonce, aad, plain, out.subspan(kNonceSize, plain.size()),
-                     out.last(kTagSize));
+    cipher_.seal(nonce, aad, plain, out.subspan(kNonceSize, plain.size()), out.last(kTagSize));
 }
 
-BlockOpen BlockCodec::open(uint64_t index, std::span<const uint8_t> cipher, std::span<uint8_t> out) const {
+BlockOpen BlockCodec::open(uint64_t index, std::span<const uint8_t> cipher, std::span<uint8_t> out) {
     if (cipher.size() != out.size() + kBlockOverhead || out.size() > kBlockPlainSize)
         throw std::invalid_argument("BlockCodec::open: bad sizes");
     auto aad = make_aad(id_, index);
-    if (crypto::gcm_open(key_.bytes(), cipher.first(kNonceSize), aad,
-                         cipher.subspan(kNonceSize, out.size()), cipher.last(kTagSize), out))
+    if (cipher_.open(cipher.first(kNonceSize), aad,
+                     cipher.subspan(kNonceSize, out.size()), cipher.last(kTagSize), out))
         return BlockOpen::ok;
     // Only checked after a failed open: holes are rare and the check costs a scan.
     if (all_zero(cipher)) {

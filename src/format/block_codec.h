@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <span>
 
+#include "crypto/aead.h"
 #include "crypto/secure_bytes.h"
 #include "format/file_layout.h"
 
@@ -13,21 +14,23 @@ namespace cmkfs::format {
 
 enum class BlockOpen { ok, hole, bad };
 
+// Build one per request and use it for all of the request's blocks: the key
+// is expanded once, not per block.
 class BlockCodec {
 public:
-    BlockCodec(const crypto::ContentKey &key, const FileId &id) : key_(key), id_(id) {}
+    BlockCodec(const crypto::ContentKey &key, const FileId &id) : cipher_(key.bytes()), id_(id) {}
 
     // out.size() must be plain.size() + kBlockOverhead. A fresh random nonce
     // every call: never reuse one under a key.
-    void seal(uint64_t index, std::span<const uint8_t> plain, std::span<uint8_t> out) const;
+    void seal(uint64_t index, std::span<const uint8_t> plain, std::span<uint8_t> out);
 
     // cipher.size() is out.size() + kBlockOverhead. An all-zero block is a hole
     // (sparse region) and reads as zeros.
     [[nodiscard]] BlockOpen open(uint64_t index, std::span<const uint8_t> cipher,
-                                 std::span<uint8_t> out) const;
+                                 std::span<uint8_t> out);
 
 private:
-    const crypto::ContentKey &key_;
+    crypto::GcmCipher cipher_;
     const FileId &id_;
 };
 

@@ -22,7 +22,7 @@ struct Fixture {
     cmkfs::crypto::ContentKey key = keys.content_key(id);
     format::BlockCodec codec{key, id};
 
-    Bytes seal(uint64_t index, const Bytes &plain) const {
+    Bytes seal(uint64_t index, const Bytes &plain) {
         Bytes out(plain.size() + format::kBlockOverhead);
         codec.seal(index, plain, out);
         return out;
