@@ -18,6 +18,8 @@
 # Environment:
 #   BENCH_SIZE_MB   sequential file size in MiB (default 1024; 64 when quick)
 #   BENCH_QUICK=1   small sizes and short runs: a smoke test of the script
+#   BENCH_ROUNDS    rounds per workload and target; the median is reported
+#                   (default 3; 1 when quick)
 #   BENCH_TARGETS   subset/order of targets (default "raw passthrough gocryptfs cmkfs")
 #   BENCH_DIR       where the scratch directory goes (default $TMPDIR or /tmp);
 #                   every target's data lives on this filesystem
@@ -36,10 +38,10 @@ source "$BENCH_LIB/targets.sh"
 source "$BENCH_LIB/workloads.sh"
 
 if [[ ${BENCH_QUICK:-0} == 1 ]]; then
-    SEQ_MB=${BENCH_SIZE_MB:-64} RAND_MB=32 RAND_RUNTIME=3 BLOB_COUNT=8 BLOB_MB=1
+    SEQ_MB=${BENCH_SIZE_MB:-64} RAND_MB=32 RAND_RUNTIME=3 BLOB_COUNT=8 BLOB_MB=1 ROUNDS=${BENCH_ROUNDS:-1}
     TAR_FROM=/usr/include/linux
 else
-    SEQ_MB=${BENCH_SIZE_MB:-1024} RAND_MB=256 RAND_RUNTIME=15 BLOB_COUNT=40 BLOB_MB=8
+    SEQ_MB=${BENCH_SIZE_MB:-1024} RAND_MB=256 RAND_RUNTIME=15 BLOB_COUNT=40 BLOB_MB=8 ROUNDS=${BENCH_ROUNDS:-3}
     TAR_FROM=/usr/include
 fi
 read -ra TARGETS <<<"${BENCH_TARGETS:-raw passthrough gocryptfs cmkfs}"
@@ -87,37 +89,64 @@ make_inputs() {
     done
 }
 
-# Sets up, mounts, runs every workload on, and unmounts one target.
-bench_target() {
+# Sets up every target once; a target that cannot be set up is n/a.
+READY=()
+setup_targets() {
+    local t
+    for t in "${TARGETS[@]}"; do
+        declare -F "target_${t}_setup" >/dev/null || { NOTE["$t"]="unknown target"; continue; }
+        FAIL_REASON=
+        if "target_${t}_setup"; then READY+=("$t"); else NOTE["$t"]=$FAIL_REASON; log "$t: n/a: $FAIL_REASON"; fi
+    done
+}
+
+# run_on TARGET WORKLOAD: mounts TARGET, runs one workload, records the
+# daemon's peak RSS, unmounts.
+run_on() {
     TARGET=$1
-    declare -F "target_${TARGET}_setup" >/dev/null || { NOTE["$TARGET"]="unknown target"; return; }
-    log "== $TARGET"
     FAIL_REASON=
-    if ! "target_${TARGET}_setup"; then
-        NOTE["$TARGET"]=$FAIL_REASON
-        log "$TARGET: n/a: $FAIL_REASON"
-        return
-    fi
     if ! "target_${TARGET}_mount"; then
         NOTE["$TARGET"]="mount failed: $FAIL_REASON"
         log "$TARGET: n/a: ${NOTE["$TARGET"]}"
         return
     fi
-    local w
-    for w in "${WORKLOADS[@]}"; do
-        "workload_$w"
-    done
-    # Sampled at the end, before unmount (after a remount it covers the last mount only).
+    "workload_$2"
+    # Sampled before unmount: VmHWM covers this mount only; the report shows the highest.
     if [[ -n $PID ]]; then record "$TARGET" peak_rss "$(peak_rss_mib "$PID")"; fi
     "target_${TARGET}_unmount"
 }
 
+# The disk of a shared VM drifts by 2x within minutes, so the targets take
+# turns: each round runs every workload on every target, one workload at a
+# time, starting the round with a different target, and the report shows
+# each figure's median over the rounds.
+run_rounds() {
+    local w i n=${#READY[@]}
+    for ((ROUND = 1; ROUND <= ROUNDS; ROUND++)); do
+        log "== round $ROUND of $ROUNDS"
+        for w in "${WORKLOADS[@]}"; do
+            for ((i = 0; i < n; i++)); do
+                run_on "${READY[(i + ROUND - 1) % n]}" "$w"
+            done
+        done
+    done
+    ROUND=
+}
+
 # ---- report ----------------------------------------------------------------------
 
-# cell TARGET METRIC: the figure, "n/a" for a target that could not run, "-" for none.
+# cell TARGET METRIC: the median over the rounds (peak RSS: the highest),
+# "n/a" for a target that could not run, "-" for none.
 cell() {
-    local v=${RESULT["$1 $2"]:-}
-    if [[ -n $v ]]; then echo "$v"; elif [[ -n ${NOTE[$1]:-} ]]; then echo n/a; else echo -; fi
+    local -a v
+    read -ra v <<<"${RESULT["$1 $2"]:-}"
+    if ((${#v[@]} == 0)); then
+        if [[ -n ${NOTE[$1]:-} ]]; then echo n/a; else echo -; fi
+    elif [[ $2 == peak_rss ]]; then
+        highest "${v[@]}"
+    else
+        summary "${v[@]}"
+    fi
 }
 # ratio METRIC OTHER: cmkfs / OTHER, or "-" when either figure is missing.
 ratio() {
@@ -139,6 +168,7 @@ print_report() {
         printf ' %16s %18s\n' "$(ratio "$m" gocryptfs)" "$(ratio "$m" passthrough)"
     done
     printf '\nMiB/s and IOPS: higher is better (ratio > 1: cmkfs faster); s and MiB: lower is better.\n'
+    printf 'Figures: median of %s rounds (targets take turns per workload); peak RSS: highest.\n' "$ROUNDS"
     printf 'Sizes: sequential %s MiB; random file %s MiB, %s s per fio job; tree %s entries; blobs %s x %s MiB.\n' \
         "$SEQ_MB" "$RAND_MB" "$RAND_RUNTIME" "$TREE_FILES" "$BLOB_COUNT" "$BLOB_MB"
     if [[ $CACHE_METHOD == drop_caches ]]; then
@@ -170,8 +200,8 @@ main() {
     probe_drop_caches
     log "cold reads by: $CACHE_METHOD"
     make_inputs
-    local t
-    for t in "${TARGETS[@]}"; do bench_target "$t"; done
+    setup_targets
+    run_rounds
     print_report
 }
 

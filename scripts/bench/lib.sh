@@ -36,9 +36,32 @@ run() {
 per_second() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.1f", n / s }'; }
 
 # ---- results -----------------------------------------------------------------
-# RESULT["target metric"] = number, or FAIL; NOTE[target] = why it is n/a.
+# RESULT["target metric"] = the figures of every round, space separated (a
+# number or FAIL each); NOTE[target] = why it is n/a.
 declare -A RESULT=() NOTE=()
-record() { RESULT["$1 $2"]=$3; log "$1: $2 = $3"; }
+record() {
+    RESULT["$1 $2"]="${RESULT["$1 $2"]:+${RESULT["$1 $2"]} }$3"
+    log "$1: $2 = $3${ROUND:+ (round $ROUND)}"
+}
+
+# summary FIGURES...: FAIL if any round failed, else the median (the mean of
+# the middle two for an even count): one slow round on a shared disk must
+# not decide a ratio.
+summary() {
+    printf '%s\n' "$@" | sort -g | awk '
+        $0 == "FAIL" { failed = 1 }
+        { v[NR] = $0 }
+        END {
+            if (failed) { print "FAIL"; exit }
+            if (NR % 2) { print v[(NR + 1) / 2]; exit }
+            m = (v[NR / 2] + v[NR / 2 + 1]) / 2
+            t = sprintf(m >= 100 ? "%.1f" : "%.3f", m)
+            sub(/0+$/, "", t); sub(/[.]$/, "", t)
+            print t
+        }'
+}
+# highest FIGURES...: the largest (for peak RSS: a peak over all rounds).
+highest() { printf '%s\n' "$@" | sort -g | tail -n 1; }
 
 # ---- FUSE daemons ------------------------------------------------------------
 # DAEMON_PID[mountpoint] = pid of the foreground daemon serving it.
