@@ -115,6 +115,8 @@ format::VolumeKeys Volume::unlock(keys::KeyProvider &provider) const {
 
 void Volume::write_header(format::VolumeHeader header, const crypto::HeaderMacKey &mac_key,
                           const AtomicWriteStepHook &before_step) {
+    // A rotation killed mid-write (kill -9, power loss) leaves its temporary.
+    remove_orphan_temporaries(root_.get(), kHeaderFile);
     write_header_file(root_.get(), header, mac_key, before_step);
     header_ = std::move(header);
 }

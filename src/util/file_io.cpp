@@ -1,12 +1,16 @@
 #include "util/file_io.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <string>
+#include <string_view>
 
 #include "util/errors.h"
 
@@ -61,6 +65,20 @@ std::string read_text_file(const std::string &path) {
 
 namespace {
 
+std::string temporary_prefix(const std::string &name) { return name + ".tmp."; }
+
+// The pid in "<name>.tmp.<pid>.<n>", or 0 when `entry` is not such a name.
+pid_t temporary_owner(std::string_view entry, std::string_view prefix) {
+    if (entry.substr(0, prefix.size()) != prefix) return 0;
+    entry.remove_prefix(prefix.size());
+    const auto dot = entry.find('.');
+    if (dot == std::string_view::npos || dot == 0 || dot + 1 == entry.size()) return 0;
+    pid_t pid = 0;
+    const char *end = entry.data() + dot;
+    if (std::from_chars(entry.data(), end, pid).ptr != end || pid <= 0) return 0;
+    return pid;
+}
+
 // Creates a temporary beside `name` that is ours alone: O_EXCL and O_NOFOLLOW,
 // so a leftover from a crash (with the wrong mode), a symlink planted there or
 // a concurrent writer can never lend us their file. The name is unique per
@@ -68,7 +86,7 @@ namespace {
 UniqueFd create_temporary(int dirfd, const std::string &name, mode_t mode, std::string &tmp) {
     static std::atomic<unsigned long> counter{0};
     for (int attempt = 0;; ++attempt) {
-        tmp = name + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+        tmp = temporary_prefix(name) + std::to_string(::getpid()) + "." + std::to_string(counter++);
         UniqueFd fd(::openat(dirfd, tmp.c_str(),
                              O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode));
         if (fd) return fd;
@@ -114,6 +132,25 @@ void write_file_atomic(int dirfd, const std::string &name, std::span<const uint8
 void write_text_file_atomic(const std::string &path, const std::string &text, mode_t mode) {
     write_file_atomic(AT_FDCWD, path,
                       std::span(reinterpret_cast<const uint8_t *>(text.data()), text.size()), mode);
+}
+
+size_t remove_orphan_temporaries(int dirfd, const std::string &name) {
+    const std::string prefix = temporary_prefix(name);
+    UniqueFd dup(::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    DIR *dir = dup ? ::fdopendir(dup.get()) : nullptr;
+    if (dir == nullptr) throw_errno("read directory for " + name);
+    dup.release();
+    std::vector<std::string> orphans;
+    // Each caller has its own DIR stream: readdir is safe from several threads then.
+    while (const dirent *e = ::readdir(dir)) {  // NOLINT(concurrency-mt-unsafe)
+        const pid_t owner = temporary_owner(e->d_name, prefix);
+        if (owner != 0 && ::kill(owner, 0) != 0 && errno == ESRCH) orphans.emplace_back(e->d_name);
+    }
+    ::closedir(dir);
+    size_t removed = 0;
+    for (const auto &orphan : orphans)
+        if (::unlinkat(dirfd, orphan.c_str(), 0) == 0) ++removed;
+    return removed;
 }
 
 UniqueFd open_dir(const std::string &path) {

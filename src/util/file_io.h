@@ -30,6 +30,12 @@ void write_file_atomic(int dirfd, const std::string &name, std::span<const uint8
                        mode_t mode, const AtomicWriteStepHook &before_step = {});
 void write_text_file_atomic(const std::string &path, const std::string &text, mode_t mode);
 
+// Removes the temporaries write_file_atomic left beside `name` (directly in
+// dirfd) when the process that made them died mid-write: their pid, which
+// the temporary's name carries, no longer runs. A live writer's temporary is
+// left alone. Returns how many were removed.
+size_t remove_orphan_temporaries(int dirfd, const std::string &name);
+
 UniqueFd open_dir(const std::string &path);
 
 }  // namespace cmkfs

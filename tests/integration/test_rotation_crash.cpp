@@ -174,16 +174,20 @@ TEST_CASE("after an aborted rotation a retry succeeds", "[rotation][crash]") {
     auto r = run({"env", "CMKFS_FAULT=rotate:rename:kill", cmkfs_binary(), "encryption", "rotate-key",
                   store.backing(), "--key-encryption-key", new_kid, "--config", config});
     REQUIRE(r.exit_code == 128 + 9);
-    bool leftover = false;
-    for (const auto &e : std::filesystem::directory_iterator(store.backing()))
-        leftover |= e.path().filename().string().rfind(".cmkfs.volume.tmp.", 0) == 0;
-    CHECK(leftover);  // the killed rotation's temporary; readers ignore it
+    auto header_temporaries = [&] {
+        int n = 0;
+        for (const auto &e : std::filesystem::directory_iterator(store.backing()))
+            n += e.path().filename().string().rfind(".cmkfs.volume.tmp.", 0) == 0 ? 1 : 0;
+        return n;
+    };
+    CHECK(header_temporaries() == 1);  // the killed rotation's temporary; readers ignore it
 
     r = cli({"encryption", "rotate-key", store.backing(), "--key-encryption-key", new_kid, "--config", config});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
     CHECK(header_of(store.backing()).at("versioned_key_id") == new_kid);
     CHECK(events_named(audit, "rotation-committed").size() == 1);
+    CHECK(header_temporaries() == 0);  // the next header write removed the dead writer's temporary
     auto del = cli({"vault", "key", "delete", "--vault", store.vault().dir, "--name", "k"});
     REQUIRE(del.exit_code == 0);
     store.mount();

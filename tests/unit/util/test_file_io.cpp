@@ -2,11 +2,13 @@
 #include <catch2/catch.hpp>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
@@ -260,4 +262,34 @@ TEST_CASE("write_file_atomic runs its step hook in order; a failure before the r
         CHECK(dir.entries() == std::vector<std::string>{"header"});
         cmkfs::write_file_atomic(dfd.get(), "header", old_content, 0600);
     }
+}
+
+TEST_CASE("remove_orphan_temporaries removes a dead writer's temporaries only", "[file_io]") {
+    TempDir dir;
+    UniqueFd dfd = cmkfs::open_dir(dir.path());
+    // A pid that ran and is gone: a child that exited and was reaped.
+    const pid_t dead = ::fork();
+    if (dead == 0) ::_exit(0);
+    REQUIRE(dead > 0);
+    REQUIRE(::waitpid(dead, nullptr, 0) == dead);
+    const std::string live = std::to_string(::getpid());
+    const std::vector<std::string> names = {
+        "hdr.tmp." + std::to_string(dead) + ".0",  // orphan: removed
+        "hdr.tmp." + std::to_string(dead) + ".7",  // orphan: removed
+        "hdr.tmp." + live + ".1",                  // a live writer's: kept
+        "other.tmp." + std::to_string(dead) + ".0", // another file's: kept
+        "hdr.tmp.notapid.0",                       // not our pattern: kept
+        "hdr.tmp." + std::to_string(dead),         // no counter: kept
+        "hdr",
+    };
+    for (const auto &n : names) cmkfs::write_file_atomic(dfd.get(), n, as_bytes("x"), 0600);
+
+    CHECK(cmkfs::remove_orphan_temporaries(dfd.get(), "hdr") == 2);
+    std::vector<std::string> left;
+    for (const auto &e : std::filesystem::directory_iterator(dir.path())) left.push_back(e.path().filename());
+    std::sort(left.begin(), left.end());
+    std::vector<std::string> expected(names.begin() + 2, names.end());
+    std::sort(expected.begin(), expected.end());
+    CHECK(left == expected);
+    CHECK(cmkfs::remove_orphan_temporaries(dfd.get(), "hdr") == 0);
 }
