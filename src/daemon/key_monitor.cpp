@@ -223,9 +223,14 @@ format::VolumeHeader KeyMonitor::rotate_key(const store::RotationRequest &reques
     {
         std::lock_guard guard(mutex_);
         if (emergency_) throw LockedError("the volume is under an emergency lock; `cmkfs unlock` it before rotating");
+        // Locked by the provider's answer: report it as that answer (the CLI
+        // exits 6 for a revoked key, 7 for an unreachable provider).
+        if (keyring_.locked())
+            throw keys::ProviderError(unavailable_since_ ? keys::ProviderStatus::unavailable
+                                                         : keys::ProviderStatus::denied,
+                                      "the volume is locked (" + keyring_.reason() +
+                                          "); rotation needs the unlocked volume key");
     }
-    if (keyring_.locked())
-        throw LockedError("the volume is locked (" + keyring_.reason() + "); rotation needs the unlocked volume key");
     const format::VolumeHeader before = volume_.header();
     const store::RotationTarget target = store::resolve_rotation_target(before, request);
     std::shared_ptr<keys::KeyProvider> provider = provider_;

@@ -283,10 +283,11 @@ TEST_CASE("encryption show: JSON fields and the table view, mounted and not", "[
     table = cli({"encryption", "show", store.mountpoint(), "--output", "table"});
     CHECK(table.out.find("Key state                 locked\n") != std::string::npos);
     CHECK(table.out.find("Reason                    denied") != std::string::npos);
-    // A locked mount has no volume key to re-wrap: refused, header untouched.
+    // A locked mount has no volume key to re-wrap: refused with the revoked
+    // key's exit code, header untouched.
     const std::string header_locked = read_file(store.backing() + "/.cmkfs.volume");
     auto refused = cli({"encryption", "rotate-key", store.mountpoint(), "--key-encryption-key", kid});
-    CHECK(refused.exit_code == 1);
+    CHECK(refused.exit_code == 6);
     CHECK(refused.err.find("locked") != std::string::npos);
     CHECK(read_file(store.backing() + "/.cmkfs.volume") == header_locked);
     store.vault().set_policy(kFullPerms);
