@@ -7,8 +7,10 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
 #include <mutex>
+#include <thread>
 
 #include "fs/backing_fd.h"
 #include "fs/op_guard.h"
@@ -312,14 +314,24 @@ void Filesystem::invalidate_kernel_caches() {
         std::lock_guard guard(recent_mutex_);
         entries.swap(recent_entries_);
     }
-    // A dentry whose parent the kernel has forgotten is simply not found.
-    for (const auto &entry : entries)
-        fuse_lowlevel_notify_inval_entry(session_, entry.parent, entry.name.c_str(), entry.name.size());
-    auto inodes = inodes_.snapshot();
-    for (Inode *inode : inodes)
-        fuse_lowlevel_notify_inval_inode(session_, reinterpret_cast<fuse_ino_t>(inode), 0, 0);
-    fuse_lowlevel_notify_inval_inode(session_, FUSE_ROOT_ID, 0, 0);
-    inodes_.release(inodes);
+    auto invalidate = [&] {
+        // A dentry whose parent the kernel has forgotten is simply not found.
+        for (const auto &entry : entries)
+            fuse_lowlevel_notify_inval_entry(session_, entry.parent, entry.name.c_str(), entry.name.size());
+        auto inodes = inodes_.snapshot();
+        for (Inode *inode : inodes)
+            fuse_lowlevel_notify_inval_inode(session_, reinterpret_cast<fuse_ino_t>(inode), 0, 0);
+        fuse_lowlevel_notify_inval_inode(session_, FUSE_ROOT_ID, 0, 0);
+        inodes_.release(inodes);
+    };
+    invalidate();
+    // A lookup answered just before the lock is turned into a dentry by the
+    // kernel only when its caller wakes up, which can be after the pass above
+    // (seen under load: a name kept resolving for the whole entry timeout).
+    // Those lookups were remembered before the lock took effect, so a second
+    // pass over the same names, a moment later, removes such dentries.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    invalidate();
 }
 
 }  // namespace cmkfs::fs

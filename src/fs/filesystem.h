@@ -33,7 +33,8 @@ public:
 
     // Called after the keyring locks: drop kernel caches for every inode and
     // every name the kernel may still hold as a dentry. Must not run on a FUSE
-    // request thread (the kernel may wait for that request to finish).
+    // request thread (the kernel may wait for that request to finish). Takes
+    // a fraction of a second: it makes a second pass (see the .cpp).
     void invalidate_kernel_caches();
     void set_session(fuse_session *session) { session_ = session; }
 
