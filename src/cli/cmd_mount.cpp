@@ -25,6 +25,7 @@
 #include "keys/key_provider.h"
 #include "store/keyring.h"
 #include "util/errors.h"
+#include "util/fd_limit.h"
 
 namespace cmkfs::cli {
 
@@ -91,6 +92,8 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     check_directory(backing, "backing directory");
     check_directory(mountpoint, "mountpoint");
 
+    const uint64_t fd_limit = raise_open_file_limit();
+    spdlog::debug("open-file limit {} (one descriptor per inode the kernel caches)", fd_limit);
     OpenedVolume opened = open_volume_with_provider(backing, cfg);
     const store::StoreLock in_use = lock_store_for_use(*opened.volume);  // held while serving
     store::Keyring keyring;

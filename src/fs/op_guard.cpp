@@ -1,8 +1,27 @@
 #include "fs/op_guard.h"
 
+#include <atomic>
+#include <chrono>
 #include <exception>
 
+#include "util/fd_limit.h"
+
 namespace cmkfs::fs {
+
+namespace {
+// Out of descriptors is an operator's problem (a limit to raise), not the
+// caller's: say so, with the numbers, but at most once a minute.
+void warn_out_of_descriptors(const char *op, const char *what) noexcept {
+    using Clock = std::chrono::steady_clock;
+    static std::atomic<int64_t> next_warning{0};
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
+    int64_t due = next_warning.load();
+    if (now < due || !next_warning.compare_exchange_strong(due, now + 60)) return;
+    spdlog::warn("{}: {}: the daemon keeps one descriptor per inode the kernel caches and has reached its "
+                 "open-file limit ({}); raise LimitNOFILE / ulimit -n (docs/deploy.md)",
+                 op, what, open_file_limit());
+}
+}  // namespace
 
 int current_exception_errno(const char *op) noexcept {
     try {
@@ -19,6 +38,7 @@ int current_exception_errno(const char *op) noexcept {
     } catch (const Error &e) {
         int err = e.error_number();
         if (err == 0) err = EIO;
+        if (err == EMFILE || err == ENFILE) warn_out_of_descriptors(op, e.what());
         if (err != ENOENT && err != EEXIST && err != ENOTEMPTY && err != ENODATA && err != EACCES)
             spdlog::debug("{}: {}", op, e.what());
         return err;
