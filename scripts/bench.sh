@@ -105,6 +105,7 @@ setup_targets() {
 run_on() {
     TARGET=$1
     FAIL_REASON=
+    settle
     if ! "target_${TARGET}_mount"; then
         NOTE["$TARGET"]="mount failed: $FAIL_REASON"
         log "$TARGET: n/a: ${NOTE["$TARGET"]}"

@@ -8,7 +8,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,9 +23,10 @@
 #include <nlohmann/json.hpp>
 
 #include "fake_keyvault.h"
+#include "support/mount_daemon.h"
+#include "support/mount_io.h"
 #include "support/process.h"
 
-extern char **environ;
 
 using namespace cmkfs::test;
 using namespace std::chrono_literals;
@@ -35,94 +35,12 @@ namespace {
 
 const std::string kIdentity = "d3adb33f-0000-4000-8000-0000000000aa";
 
-// `cmkfs mount -f` as a child, unmounted and reaped on destruction.
-class Mount {
-public:
-    Mount(const std::string &backing, std::string mountpoint, std::string log, const std::vector<std::string> &extra)
-        : mountpoint_(std::move(mountpoint)), log_(std::move(log)) {
-        std::vector<std::string> argv{cmkfs_binary(), "mount", "-f", backing, mountpoint_};
-        argv.insert(argv.end(), extra.begin(), extra.end());
-        std::vector<char *> cargv;
-        for (auto &a : argv) cargv.push_back(a.data());
-        cargv.push_back(nullptr);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-        posix_spawn_file_actions_adddup2(&actions, 1, 2);
-        int rc = ::posix_spawn(&pid_, cargv[0], &actions, nullptr, cargv.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        if (rc != 0) throw std::runtime_error("cannot start cmkfs mount");
-        for (int i = 0; i < 2000; ++i) {
-            if (is_mounted(mountpoint_)) return;
-            if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-                pid_ = -1;
-                throw std::runtime_error("cmkfs mount exited: " + read_file(log_));
-            }
-            std::this_thread::sleep_for(10ms);
-        }
-        stop();
-        throw std::runtime_error("mount did not appear: " + read_file(log_));
-    }
-    ~Mount() { stop(); }
-    Mount(const Mount &) = delete;
-    Mount &operator=(const Mount &) = delete;
-
-    void stop() {
-        if (pid_ <= 0) return;
-        for (int i = 0; i < 100 && is_mounted(mountpoint_); ++i) {
-            if (::umount2(mountpoint_.c_str(), 0) == 0) break;
-            std::this_thread::sleep_for(50ms);
-        }
-        if (is_mounted(mountpoint_)) ::umount2(mountpoint_.c_str(), MNT_DETACH);
-        for (int i = 0; i < 500; ++i) {
-            if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-                pid_ = -1;
-                return;
-            }
-            std::this_thread::sleep_for(10ms);
-        }
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-        pid_ = -1;
-    }
-    std::string log() const { return read_file(log_); }
-
-private:
-    std::string mountpoint_;
-    std::string log_;
-    pid_t pid_ = -1;
-};
-
-// 0 when a fresh open + read succeeds (content in *out), else the errno.
-int read_errno(const std::string &path, std::string *out = nullptr) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno;
-    std::string data;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            int e = errno;
-            ::close(fd);
-            return e;
-        }
-        if (n == 0) break;
-        data.append(buf, static_cast<size_t>(n));
-    }
-    ::close(fd);
-    if (out != nullptr) *out = data;
-    return 0;
-}
-
-double wait_for(const std::function<bool()> &pred, double timeout_s) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (;;) {
-        double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (pred()) return s;
-        if (s > timeout_s) return -1;
-        std::this_thread::sleep_for(20ms);
-    }
+// `cmkfs mount -f BACKING MNT EXTRA...` as a child, unmounted and reaped on destruction.
+MountDaemon mount_store(const std::string &backing, const std::string &mnt, const std::string &log,
+                        const std::vector<std::string> &extra) {
+    std::vector<std::string> args{"mount", "-f", backing, mnt};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return MountDaemon(std::move(args), mnt, log);
 }
 
 }  // namespace
@@ -150,7 +68,7 @@ TEST_CASE("a store on Azure Key Vault: mount, read/write, disable -> EACCES, ena
     CHECK(shown.dump().find(kid) != std::string::npos);  // the version-less id resolved to the versioned kid
 
     // The provider options live in the volume header: mount needs none of them.
-    Mount mount(backing, mnt, vault.scratch() / "daemon.log", {"-o", "check_interval=1s,unavailable_grace=3s"});
+    MountDaemon mount = mount_store(backing, mnt, vault.scratch() / "daemon.log", {"-o", "check_interval=1s,unavailable_grace=3s"});
     INFO("daemon log:\n" << mount.log());
     const std::string content(100000, 'x');
     write_file(mnt + "/blob", content);
@@ -233,7 +151,7 @@ TEST_CASE("provider options from the config override the volume header's at moun
     const std::string bad_cfg = vault.scratch() / "bad.yaml";
     write_file(bad_cfg, "provider:\n  options:\n    imds_endpoint: http://127.0.0.1:1/metadata/identity/oauth2/token\n");
     try {
-        Mount m(backing, mnt, vault.scratch() / "bad.log", {"--config", bad_cfg});
+        MountDaemon m = mount_store(backing, mnt, vault.scratch() / "bad.log", {"--config", bad_cfg});
         FAIL("mounted with an unreachable token endpoint");
     } catch (const std::runtime_error &e) {
         CHECK_THAT(e.what(), Catch::Matchers::Contains("127.0.0.1:1"));
@@ -246,7 +164,7 @@ TEST_CASE("provider options from the config override the volume header's at moun
     const std::string good_cfg = vault.scratch() / "good.yaml";
     write_file(good_cfg, "provider:\n  options:\n    ca_file: " + moved_ca + "\n");
     std::filesystem::rename(vault.ca_file(), vault.scratch() / "old-ca.pem");
-    Mount m(backing, mnt, vault.scratch() / "good.log", {"--config", good_cfg});
+    MountDaemon m = mount_store(backing, mnt, vault.scratch() / "good.log", {"--config", good_cfg});
     write_file(mnt + "/f", "through the moved CA");
     std::string got;
     REQUIRE(read_errno(mnt + "/f", &got) == 0);

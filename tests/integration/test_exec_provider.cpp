@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/mount_io.h"
 #include "support/example_kms.h"
 #include "support/process.h"
 
@@ -24,20 +25,6 @@ using namespace cmkfs::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-// 0 when a fresh open + read succeeds (content in *out), else the errno.
-int read_errno(const std::string &path, std::string *out = nullptr) {
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno;
-    std::string data;
-    char buf[4096];
-    ssize_t n;
-    while ((n = ::read(fd, buf, sizeof buf)) > 0) data.append(buf, static_cast<size_t>(n));
-    const int err = n < 0 ? errno : 0;
-    ::close(fd);
-    if (out != nullptr) *out = data;
-    return err;
-}
 
 // Polls pred every 20 ms for up to timeout_s; true when it held.
 bool eventually(const std::function<bool()> &pred, double timeout_s) {

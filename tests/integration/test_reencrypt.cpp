@@ -19,13 +19,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
-#include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
-#include "crypto/encoding.h"
-#include "crypto/kdf.h"
 #include "format/block_codec.h"
 #include "format/file_layout.h"
 #include "format/key_schedule.h"
@@ -36,6 +32,7 @@
 #include "store/volume.h"
 #include "support/process.h"
 #include "support/test_seed.h"
+#include "support/tree_snapshot.h"
 #include "util/unique_fd.h"
 
 using namespace cmkfs::test;
@@ -64,10 +61,6 @@ std::string random_bytes(std::mt19937_64 &rng, size_t n) {
     std::string s(n, '\0');
     for (auto &c : s) c = static_cast<char>(rng() & 0xff);
     return s;
-}
-
-std::string sha256_hex(const std::string &data) {
-    return cmkfs::crypto::hex_encode(cmkfs::crypto::sha256(cmkfs::crypto::as_bytes(data)));
 }
 
 void set_mtime(const std::string &path, time_t sec, long nsec) {
@@ -167,74 +160,12 @@ Built build_tree(MountedStore &store, int scale, bool with_big_file) {
     return built;
 }
 
-std::map<std::string, std::string> xattrs_of(const std::string &path) {
-    std::map<std::string, std::string> out;
-    std::vector<char> names(65536);
-    ssize_t n = ::llistxattr(path.c_str(), names.data(), names.size());
-    REQUIRE(n >= 0);
-    for (ssize_t pos = 0; pos < n;) {
-        std::string name(names.data() + pos);
-        pos += static_cast<ssize_t>(name.size()) + 1;
-        std::string value(65536, '\0');
-        ssize_t len = ::lgetxattr(path.c_str(), name.c_str(), value.data(), value.size());
-        REQUIRE(len >= 0);
-        value.resize(static_cast<size_t>(len));
-        out[name] = sha256_hex(value);
-    }
-    return out;
-}
-
-// One line per path of a mounted tree: type, mode, size, mtime, contents
-// hash, symlink target, xattrs, link count and hard-link group. The big
-// sparse file's contents are compared region by region instead.
-class Snapshot {
-public:
-    explicit Snapshot(const std::string &root) : root_(root) { visit(""); }
-    const std::map<std::string, std::string> &entries() const { return entries_; }
-
-private:
-    void visit(const std::string &rel) {
-        const std::string path = rel.empty() ? root_ : root_ + "/" + rel;
-        struct stat st {};
-        REQUIRE(::lstat(path.c_str(), &st) == 0);
-        std::ostringstream line;
-        line << std::oct << st.st_mode << std::dec << " mtime=" << st.st_mtim.tv_sec << "." << st.st_mtim.tv_nsec
-             << " nlink=" << st.st_nlink;
-        // A directory's size is the backing filesystem's business (ext4 never shrinks one).
-        if (!S_ISDIR(st.st_mode)) line << " size=" << st.st_size;
-        if (S_ISREG(st.st_mode) && rel != kBig) line << " sha=" << sha256_hex(read_file(path));
-        if (S_ISLNK(st.st_mode)) line << " target=" << sha256_hex(fsys::read_symlink(path).string());
-        if (!S_ISLNK(st.st_mode))
-            for (const auto &[k, v] : xattrs_of(path)) line << " " << k << "=" << v;
-        if (!S_ISDIR(st.st_mode) && st.st_nlink > 1) {
-            auto [it, fresh] = link_groups_.emplace(st.st_ino, rel);
-            line << " group=" << it->second;
-        }
-        entries_[rel] = line.str();
-        if (!S_ISDIR(st.st_mode)) return;
-        std::set<std::string> names;
-        for (const auto &e : fsys::directory_iterator(path)) names.insert(e.path().filename().string());
-        for (const auto &name : names) visit(rel.empty() ? name : rel + "/" + name);
-    }
-
-    std::string root_;
-    std::map<std::string, std::string> entries_;
-    std::map<ino_t, std::string> link_groups_;
-};
-
-void require_same(const Snapshot &before, const Snapshot &after) {
-    REQUIRE(after.entries().size() == before.entries().size());
-    size_t differing = 0;
-    for (const auto &[path, line] : before.entries()) {
-        auto it = after.entries().find(path);
-        const std::string now = it == after.entries().end() ? "<missing>" : it->second;
-        if (now == line) continue;
-        if (++differing <= 5) {
-            INFO("/" << path << "\n before: " << line << "\n after:  " << now);
-            CHECK(now == line);
-        }
-    }
-    REQUIRE(differing == 0);
+// The mounted tree as a comparable snapshot; the big sparse file's contents
+// are compared region by region instead (check_big_file).
+TreeSnapshot snapshot_of(const MountedStore &store) {
+    SnapshotOptions options;
+    options.size_only = {kBig};
+    return snapshot_tree(store.mountpoint(), options);
 }
 
 void check_big_file(const std::string &path, const std::vector<Region> &regions) {
@@ -408,7 +339,7 @@ TEST_CASE("reencrypt: thousands of files and a sparse 3 GiB file, killed twice, 
     MountedStore store;
     const Built built = build_tree(store, 30, /*with_big_file=*/true);
     REQUIRE(built.files > 3000);
-    const Snapshot before(store.mountpoint());
+    const TreeSnapshot before = snapshot_of(store);
     check_big_file(store.path(kBig), built.big_regions);
     // While mounted, reencrypt refuses and changes nothing.
     {
@@ -463,8 +394,7 @@ TEST_CASE("reencrypt: thousands of files and a sparse 3 GiB file, killed twice, 
     require_converted(store, old_header, sealed);
 
     store.mount();
-    const Snapshot after(store.mountpoint());
-    require_same(before, after);
+    CHECK(tree_differences(before, snapshot_of(store)) == "");
     check_big_file(store.path(kBig), built.big_regions);
 }
 
@@ -473,7 +403,7 @@ TEST_CASE("reencrypt: plaintext-names store, kills around the header swap", "[re
     options.plaintext_names = true;
     MountedStore store(options);
     build_tree(store, 3, /*with_big_file=*/false);
-    const Snapshot before(store.mountpoint());
+    const TreeSnapshot before = snapshot_of(store);
     store.unmount();
     const std::string old_header = header_of(store);
     const AuthCount sealed = count_under(store.backing(), old_header);
@@ -503,7 +433,7 @@ TEST_CASE("reencrypt: plaintext-names store, kills around the header swap", "[re
     require_converted(store, old_header, sealed);
 
     store.mount();
-    require_same(before, Snapshot(store.mountpoint()));
+    CHECK(tree_differences(before, snapshot_of(store)) == "");
 }
 
 TEST_CASE("reencrypt: uninterrupted run, then again; a damaged store is refused untouched", "[reencrypt]") {

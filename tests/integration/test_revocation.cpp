@@ -8,7 +8,6 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -32,9 +31,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/mount_io.h"
+#include "support/mount_daemon.h"
 #include "support/process.h"
-
-extern char **environ;
+#include "util/unique_fd.h"
 
 using namespace cmkfs::test;
 using namespace std::chrono_literals;
@@ -55,37 +55,6 @@ std::string fmt_seconds(double s) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.2fs", s);
     return buf;
-}
-
-// Polls pred every 10 ms; returns the seconds it took, or -1 on timeout.
-double wait_for(const std::function<bool()> &pred, double timeout_s) {
-    const auto t0 = SteadyClock::now();
-    for (;;) {
-        if (pred()) return seconds_since(t0);
-        if (seconds_since(t0) > timeout_s) return -1;
-        std::this_thread::sleep_for(10ms);
-    }
-}
-
-// 0 when a fresh open + read of the whole file succeeds, else the errno.
-int fresh_read_errno(const std::string &path, std::string *content = nullptr) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno;
-    std::string data;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            int e = errno;
-            ::close(fd);
-            return e;
-        }
-        if (n == 0) break;
-        data.append(buf, static_cast<size_t>(n));
-    }
-    ::close(fd);
-    if (content != nullptr) *content = data;
-    return 0;
 }
 
 // 0 when pread of [0, size) through fd succeeds, else the errno.
@@ -184,80 +153,6 @@ bool mentions_any(const std::string &reason, const std::vector<std::string> &wor
     return false;
 }
 
-// A `cmkfs mount -f` child for stores the harness's MountedStore cannot make
-// (other providers): started on construction, unmounted on destruction.
-class Daemon {
-public:
-    Daemon(std::vector<std::string> args, std::string mountpoint, std::string log)
-        : mountpoint_(std::move(mountpoint)), log_(std::move(log)) {
-        std::vector<std::string> argv{cmkfs_binary()};
-        argv.insert(argv.end(), args.begin(), args.end());
-        std::vector<char *> cargv;
-        for (auto &a : argv) cargv.push_back(a.data());
-        cargv.push_back(nullptr);
-        posix_spawn_file_actions_t actions;
-        posix_spawn_file_actions_init(&actions);
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-        posix_spawn_file_actions_addopen(&actions, 1, log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-        posix_spawn_file_actions_adddup2(&actions, 1, 2);
-        int rc = ::posix_spawn(&pid_, cargv[0], &actions, nullptr, cargv.data(), environ);
-        posix_spawn_file_actions_destroy(&actions);
-        if (rc != 0) throw std::runtime_error(std::string("cannot start cmkfs: ") + std::strerror(rc));
-        for (int i = 0; i < 1000; ++i) {
-            if (is_mounted(mountpoint_)) return;
-            int status;
-            if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-                pid_ = -1;
-                throw std::runtime_error("cmkfs mount exited: " + read_file(log_));
-            }
-            std::this_thread::sleep_for(10ms);
-        }
-        stop();
-        throw std::runtime_error("mount did not appear: " + read_file(log_));
-    }
-    ~Daemon() { stop(); }
-    Daemon(const Daemon &) = delete;
-    Daemon &operator=(const Daemon &) = delete;
-
-    void stop() {
-        if (pid_ <= 0) return;
-        for (int i = 0; i < 100 && is_mounted(mountpoint_); ++i) {
-            if (::umount2(mountpoint_.c_str(), 0) == 0) break;
-            std::this_thread::sleep_for(50ms);
-        }
-        if (is_mounted(mountpoint_)) ::umount2(mountpoint_.c_str(), MNT_DETACH);
-        for (int i = 0; i < 500; ++i) {
-            if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-                pid_ = -1;
-                return;
-            }
-            std::this_thread::sleep_for(10ms);
-        }
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-        pid_ = -1;
-    }
-    std::string log() const { return read_file(log_); }
-
-private:
-    std::string mountpoint_;
-    std::string log_;
-    pid_t pid_ = -1;
-};
-
-class Fd {
-public:
-    explicit Fd(int fd) : fd_(fd) {}
-    ~Fd() {
-        if (fd_ >= 0) ::close(fd_);
-    }
-    Fd(const Fd &) = delete;
-    Fd &operator=(const Fd &) = delete;
-    int get() const { return fd_; }
-
-private:
-    int fd_;
-};
 
 }  // namespace
 
@@ -289,8 +184,8 @@ TEST_CASE("revoking the key locks the mount within the check interval; restoring
     CHECK(state.at("state") == "unlocked");
     CHECK_FALSE(state.contains("reason"));
 
-    Fd cached_fd(::open(store.path("cached.txt").c_str(), O_RDONLY | O_CLOEXEC));
-    Fd rw_fd(::open(store.path("rw.txt").c_str(), O_RDWR | O_CLOEXEC));
+    cmkfs::UniqueFd cached_fd(::open(store.path("cached.txt").c_str(), O_RDONLY | O_CLOEXEC));
+    cmkfs::UniqueFd rw_fd(::open(store.path("rw.txt").c_str(), O_RDWR | O_CLOEXEC));
     REQUIRE(cached_fd.get() >= 0);
     REQUIRE(rw_fd.get() >= 0);
     std::string got;
@@ -311,7 +206,7 @@ TEST_CASE("revoking the key locks the mount within the check interval; restoring
     const double lock_latency = wait_for(
         [&] {
             for (const char *name : {"d", "rw.txt", "link", "d/inner.txt"}) ::lstat(store.path(name).c_str(), &st);
-            return fresh_read_errno(store.path("polled.txt")) == EACCES;
+            return read_errno(store.path("polled.txt")) == EACCES;
         },
         10.0);
     const double lock_from_revoke = lock_latency < 0 ? -1 : seconds_since(t_revoke);
@@ -333,7 +228,7 @@ TEST_CASE("revoking the key locks the mount within the check interval; restoring
 
     // The page cache does not serve what was read before the revocation.
     CHECK(fd_read_errno(cached_fd.get(), cached.size()) == EACCES);
-    CHECK(fresh_read_errno(store.path("cached.txt")) == EACCES);
+    CHECK(read_errno(store.path("cached.txt")) == EACCES);
 
     // A write attempted while locked changes nothing in the backing directory.
     const auto before = snapshot(store.backing());
@@ -401,11 +296,11 @@ TEST_CASE("revoking the key locks the mount within the check interval; restoring
     expected.replace(4095, 5, "AFTER");
     REQUIRE(fd_read_errno(rw_fd.get(), expected.size() + 10, &got) == 0);
     CHECK(got == expected);
-    CHECK(fresh_read_errno(store.path("rw.txt"), &got) == 0);
+    CHECK(read_errno(store.path("rw.txt"), &got) == 0);
     CHECK(got == expected);
-    CHECK(fresh_read_errno(store.path("polled.txt"), &got) == 0);
+    CHECK(read_errno(store.path("polled.txt"), &got) == 0);
     CHECK(got == polled);
-    CHECK(fresh_read_errno(store.path("d/inner.txt"), &got) == 0);
+    CHECK(read_errno(store.path("d/inner.txt"), &got) == 0);
     CHECK(got == "inner");
     ssize_t ln = ::readlink(store.path("link").c_str(), linkbuf, sizeof linkbuf);
     REQUIRE(ln > 0);
@@ -504,7 +399,7 @@ TEST_CASE("every acknowledged write survives a revoke/restore cycle", "[revocati
         INFO(when);
         for (int f = 0; f < kFiles; ++f) {
             std::string got;
-            REQUIRE(fresh_read_errno(store.path("log" + std::to_string(f)), &got) == 0);
+            REQUIRE(read_errno(store.path("log" + std::to_string(f)), &got) == 0);
             CHECK(got.size() == expected[static_cast<size_t>(f)].size());
             CHECK(got == expected[static_cast<size_t>(f)]);
         }
@@ -534,7 +429,7 @@ TEST_CASE("an unavailable provider is tolerated for the grace period, then locks
 
     std::vector<std::string> args{"mount", "-f", backing, mnt};
     args.insert(args.end(), kFastChecks.begin(), kFastChecks.end());
-    Daemon daemon(args, mnt, dir / "daemon.log");
+    MountDaemon daemon(args, mnt, dir / "daemon.log");
     const std::string file = mnt + "/data.txt";
     write_file(file, "still here");
     REQUIRE(key_state(mnt).at("state") == "unlocked");
@@ -545,12 +440,12 @@ TEST_CASE("an unavailable provider is tolerated for the grace period, then locks
     const auto t0 = SteadyClock::now();
     std::string got;
     while (seconds_since(t0) < 2.0) {
-        REQUIRE(fresh_read_errno(file, &got) == 0);
+        REQUIRE(read_errno(file, &got) == 0);
         REQUIRE(got == "still here");
         std::this_thread::sleep_for(100ms);
     }
     CHECK(key_state(mnt).at("state") == "unlocked");
-    const double waited = wait_for([&] { return fresh_read_errno(file) == EACCES; }, 15.0);
+    const double waited = wait_for([&] { return read_errno(file) == EACCES; }, 15.0);
     REQUIRE(waited >= 0);
     const double lock_after = seconds_since(t0);
     WARN("unavailable: locked " << fmt_seconds(lock_after) << " after the outage began (grace 3s)");
@@ -562,20 +457,20 @@ TEST_CASE("an unavailable provider is tolerated for the grace period, then locks
 
     // Back: unlocks by itself.
     write_file(state_file, "ok\n");
-    const double unlock_s = wait_for([&] { return fresh_read_errno(file) == 0; }, 10.0);
+    const double unlock_s = wait_for([&] { return read_errno(file) == 0; }, 10.0);
     REQUIRE(unlock_s >= 0);
     WARN("unavailable -> ok: unlocked after " << fmt_seconds(unlock_s));
     CHECK(unlock_s <= kUnlockBudget);
-    REQUIRE(fresh_read_errno(file, &got) == 0);
+    REQUIRE(read_errno(file, &got) == 0);
     CHECK(got == "still here");
 
     // A brief outage shorter than the grace does not lock, and a denial right
     // after it locks at once (the outage does not postpone a revocation).
     write_file(state_file, "unavailable\n");
     std::this_thread::sleep_for(1500ms);
-    CHECK(fresh_read_errno(file) == 0);
+    CHECK(read_errno(file) == 0);
     write_file(state_file, "denied\n");
-    const double denied_s = wait_for([&] { return fresh_read_errno(file) == EACCES; }, 10.0);
+    const double denied_s = wait_for([&] { return read_errno(file) == EACCES; }, 10.0);
     REQUIRE(denied_s >= 0);
     WARN("testctl denied: locked after " << fmt_seconds(denied_s));
     CHECK(denied_s <= kLockBudget);
@@ -586,10 +481,10 @@ TEST_CASE("an unavailable provider is tolerated for the grace period, then locks
     // An outage while revoked does not unlock, and does not clear the reason.
     write_file(state_file, "unavailable\n");
     std::this_thread::sleep_for(1500ms);
-    CHECK(fresh_read_errno(file) == EACCES);
+    CHECK(read_errno(file) == EACCES);
 
     write_file(state_file, "ok\n");
-    REQUIRE(wait_for([&] { return fresh_read_errno(file) == 0; }, 10.0) >= 0);
+    REQUIRE(wait_for([&] { return read_errno(file) == 0; }, 10.0) >= 0);
     CHECK(key_state(mnt).at("state") == "unlocked");
 }
 
@@ -600,7 +495,7 @@ TEST_CASE("an emergency lock holds until `cmkfs unlock`, which re-checks the key
     const std::string mnt = store.mountpoint();
     const std::string file = store.path("f.txt");
     write_file(file, "payload");
-    Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    cmkfs::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
     REQUIRE(fd.get() >= 0);
     REQUIRE(fd_read_errno(fd.get(), 100) == 0);
     INFO("daemon log:\n" << store.daemon_log());
@@ -608,7 +503,7 @@ TEST_CASE("an emergency lock holds until `cmkfs unlock`, which re-checks the key
     auto r = cmkfs::test::cmkfs({"lock", mnt});
     INFO("lock: " << r.err << r.out);
     REQUIRE(r.exit_code == 0);
-    CHECK(fresh_read_errno(file) == EACCES);  // at once, no polling
+    CHECK(read_errno(file) == EACCES);  // at once, no polling
     CHECK(fd_read_errno(fd.get(), 100) == EACCES);
     auto state = key_state(mnt);
     CHECK(state.at("state") == "locked");
@@ -617,7 +512,7 @@ TEST_CASE("an emergency lock holds until `cmkfs unlock`, which re-checks the key
     // The key is fine, yet the lock holds across several check intervals.
     const auto t0 = SteadyClock::now();
     while (seconds_since(t0) < 3.5) {
-        REQUIRE(fresh_read_errno(file) == EACCES);
+        REQUIRE(read_errno(file) == EACCES);
         std::this_thread::sleep_for(100ms);
     }
     CHECK(key_state(mnt).at("state") == "locked");
@@ -626,7 +521,7 @@ TEST_CASE("an emergency lock holds until `cmkfs unlock`, which re-checks the key
     INFO("unlock: " << r.err << r.out);
     REQUIRE(r.exit_code == 0);
     std::string got;
-    CHECK(fresh_read_errno(file, &got) == 0);  // at once
+    CHECK(read_errno(file, &got) == 0);  // at once
     CHECK(got == "payload");
     CHECK(fd_read_errno(fd.get(), 100, &got) == 0);
     CHECK(got == "payload");
@@ -634,12 +529,12 @@ TEST_CASE("an emergency lock holds until `cmkfs unlock`, which re-checks the key
 
     // Unlock while the policy is deleted: refused, still locked.
     store.vault().delete_policy();
-    REQUIRE(wait_for([&] { return fresh_read_errno(file) == EACCES; }, 10.0) >= 0);
+    REQUIRE(wait_for([&] { return read_errno(file) == EACCES; }, 10.0) >= 0);
     r = cmkfs::test::cmkfs({"unlock", mnt});
     INFO("unlock while revoked: exit " << r.exit_code << " " << r.err << r.out);
     CHECK(r.exit_code != 0);
     CHECK(r.exit_code == 6);
-    CHECK(fresh_read_errno(file) == EACCES);
+    CHECK(read_errno(file) == EACCES);
     state = key_state(mnt);
     CHECK(state.at("state") == "locked");
     CHECK(lower(state.value("reason", "")).find("denied") != std::string::npos);
@@ -649,10 +544,10 @@ TEST_CASE("an emergency lock holds until `cmkfs unlock`, which re-checks the key
     REQUIRE(r.exit_code == 0);
     store.vault().set_policy(kFullPerms);
     std::this_thread::sleep_for(2500ms);
-    CHECK(fresh_read_errno(file) == EACCES);
+    CHECK(read_errno(file) == EACCES);
     r = cmkfs::test::cmkfs({"unlock", mnt});
     CHECK(r.exit_code == 0);
-    CHECK(fresh_read_errno(file) == 0);
+    CHECK(read_errno(file) == 0);
 }
 
 TEST_CASE("mounting with a revoked key refuses, unless --wait-for-key, which unlocks when access appears",

@@ -18,6 +18,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/mount_io.h"
 #include "support/mount_daemon.h"
 #include "support/process.h"
 #include "support/softhsm.h"
@@ -27,39 +28,6 @@ using namespace std::chrono_literals;
 using Catch::Matchers::Contains;
 
 namespace {
-
-using SteadyClock = std::chrono::steady_clock;
-
-// Polls pred every 20 ms; the seconds it took, or -1 after timeout_s.
-double wait_for(const std::function<bool()> &pred, double timeout_s) {
-    const auto t0 = SteadyClock::now();
-    for (;;) {
-        if (pred()) return std::chrono::duration<double>(SteadyClock::now() - t0).count();
-        if (std::chrono::duration<double>(SteadyClock::now() - t0).count() > timeout_s) return -1;
-        std::this_thread::sleep_for(20ms);
-    }
-}
-
-// 0 when a fresh open + read succeeds (content in *out), else the errno.
-int read_errno(const std::string &path, std::string *out = nullptr) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno;
-    std::string data;
-    char buf[65536];
-    for (;;) {
-        ssize_t n = ::read(fd, buf, sizeof buf);
-        if (n < 0) {
-            int e = errno;
-            ::close(fd);
-            return e;
-        }
-        if (n == 0) break;
-        data.append(buf, static_cast<size_t>(n));
-    }
-    ::close(fd);
-    if (out != nullptr) *out = data;
-    return 0;
-}
 
 // check interval 1 s: a revocation must show within a few of them.
 constexpr double kBudget = 6.0;

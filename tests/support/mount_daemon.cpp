@@ -34,23 +34,25 @@ MountDaemon::MountDaemon(std::vector<std::string> args, std::string mountpoint, 
     int rc = ::posix_spawn(&pid_, cargv[0], &actions, nullptr, cargv.data(), environ);
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) throw std::runtime_error(std::string("cannot start cmkfs: ") + std::strerror(rc));
-    for (int i = 0; i < 1000; ++i) {
+    // Generous: under the sanitizers a provider's first unwrap (HTTPS, a
+    // token) can take seconds.
+    for (int i = 0; i < 2000; ++i) {
         if (is_mounted(mountpoint_)) return;
         int status;
         if (::waitpid(pid_, &status, WNOHANG) == pid_) {
             pid_ = -1;
-            throw std::runtime_error("cmkfs mount exited: " + log());
+            throw std::runtime_error("cmkfs mount exited (status " + std::to_string(status) + "): " + log());
         }
         std::this_thread::sleep_for(10ms);
     }
-    stop();
-    throw std::runtime_error("mount did not appear within 10 s: " + log());
+    kill();
+    throw std::runtime_error("mount did not appear within 20 s: " + log());
 }
 
 MountDaemon::~MountDaemon() { stop(); }
 
-void MountDaemon::stop() {
-    if (pid_ <= 0) return;
+bool MountDaemon::stop() {
+    if (pid_ <= 0) return true;
     for (int i = 0; i < 100 && is_mounted(mountpoint_); ++i) {
         if (::umount2(mountpoint_.c_str(), 0) == 0) break;
         std::this_thread::sleep_for(50ms);
@@ -59,13 +61,21 @@ void MountDaemon::stop() {
     for (int i = 0; i < 500; ++i) {
         if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
             pid_ = -1;
-            return;
+            return true;
         }
         std::this_thread::sleep_for(10ms);
     }
-    ::kill(pid_, SIGKILL);
-    ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
+    kill();
+    return false;
+}
+
+void MountDaemon::kill() {
+    if (pid_ > 0) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+        pid_ = -1;
+    }
+    if (is_mounted(mountpoint_)) ::umount2(mountpoint_.c_str(), MNT_DETACH);
 }
 
 std::string MountDaemon::log() const {

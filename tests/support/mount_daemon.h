@@ -1,6 +1,7 @@
-// A `cmkfs mount -f …` child for stores the harness's MountedStore cannot
-// make (providers other than local): started on construction, waits for the
-// mount; unmounted and reaped by its PID on destruction.
+// A `cmkfs mount -f …` child: started on construction, waits for the mount;
+// unmounted and reaped by its PID on destruction. MountedStore runs its
+// daemon through this; tests use it directly for stores MountedStore cannot
+// make (providers other than local).
 #pragma once
 
 #include <sys/types.h>
@@ -19,7 +20,11 @@ public:
     MountDaemon(const MountDaemon &) = delete;
     MountDaemon &operator=(const MountDaemon &) = delete;
 
-    void stop();  // unmount and wait for the daemon; SIGKILL if it hangs
+    // Unmounts and waits for the daemon; SIGKILLs it if it does not exit.
+    // Returns false when it had to.
+    bool stop();
+    // SIGKILL (crash tests), reap, and detach the dead mount.
+    void kill();
     std::string log() const;
     pid_t pid() const { return pid_; }
 

@@ -2,6 +2,7 @@
 // daemon's back (tamper, crash) and then read through the mount.
 #pragma once
 
+#include <functional>
 #include <set>
 #include <string>
 
@@ -13,5 +14,12 @@ std::set<std::string> listing(const std::string &dir);
 // Reads [off, off+len) of a mounted file with readahead off, so the kernel
 // asks the daemon for just the blocks named. Returns errno (0 on success).
 int read_through_mount(const std::string &path, size_t off, size_t len, std::string *out = nullptr);
+
+// 0 when a fresh open and read of the whole file succeed (the content in
+// *out), else the errno of the step that failed.
+int read_errno(const std::string &path, std::string *out = nullptr);
+
+// Polls pred every 10 ms; the seconds it took to hold, or -1 after timeout_s.
+double wait_for(const std::function<bool()> &pred, double timeout_s);
 
 }  // namespace cmkfs::test

@@ -173,13 +173,7 @@ MountedStore::MountedStore(Options options)
     if (options_.mount) mount();
 }
 
-MountedStore::~MountedStore() {
-    try {
-        if (pid_ > 0) unmount();
-    } catch (...) {
-        kill_daemon();
-    }
-}
+MountedStore::~MountedStore() = default;  // the daemon (if any) unmounts and is reaped
 
 std::string MountedStore::daemon_log() const { return read_file(dir_ / "daemon.log"); }
 
@@ -198,56 +192,22 @@ bool is_mounted(const std::string &mountpoint) {
 bool MountedStore::mounted() const { return is_mounted(mountpoint_); }
 
 void MountedStore::mount(const std::vector<std::string> &extra_args) {
-    std::vector<std::string> argv{cmkfs_binary(), "mount", "-f", backing_, mountpoint_};
-    argv.insert(argv.end(), options_.mount_args.begin(), options_.mount_args.end());
-    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-    const std::string log = dir_ / "daemon.log";
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    auto args = c_argv(argv);
-    int rc = ::posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    if (rc != 0) throw std::runtime_error(std::string("cannot start cmkfs mount: ") + std::strerror(rc));
-    for (int i = 0; i < 1000; ++i) {
-        if (mounted()) return;
-        int status;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            pid_ = -1;
-            throw std::runtime_error("cmkfs mount exited (status " + std::to_string(status) + "): " + daemon_log());
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    kill_daemon();
-    throw std::runtime_error("mount did not appear within 10 s: " + daemon_log());
+    std::vector<std::string> args{"mount", "-f", backing_, mountpoint_};
+    args.insert(args.end(), options_.mount_args.begin(), options_.mount_args.end());
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    daemon_.emplace(std::move(args), mountpoint_, dir_ / "daemon.log");
 }
 
 void MountedStore::unmount() {
-    if (pid_ <= 0) return;
-    for (int i = 0; i < 100 && mounted(); ++i) {
-        if (::umount2(mountpoint_.c_str(), 0) == 0) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    if (mounted()) ::umount2(mountpoint_.c_str(), MNT_DETACH);
-    for (int i = 0; i < 500; ++i) {
-        if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-            pid_ = -1;
-            return;
-        }
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    kill_daemon();
-    throw std::runtime_error("cmkfs daemon did not exit after unmount");
+    if (!daemon_) return;
+    const bool exited = daemon_->stop();
+    daemon_.reset();
+    if (!exited) throw std::runtime_error("cmkfs daemon did not exit after unmount");
 }
 
 void MountedStore::kill_daemon() {
-    if (pid_ > 0) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, nullptr, 0);
-        pid_ = -1;
-    }
+    if (daemon_) daemon_->kill();
+    daemon_.reset();
     if (mounted()) ::umount2(mountpoint_.c_str(), MNT_DETACH);
 }
 

@@ -5,8 +5,11 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "support/mount_daemon.h"
 
 namespace cmkfs::test {
 
@@ -76,7 +79,7 @@ public:
     std::string path(const std::string &rel) const { return mountpoint_ + "/" + rel; }
     LocalVault &vault() { return vault_; }
     TempDir &scratch() { return dir_; }
-    pid_t daemon_pid() const { return pid_; }
+    pid_t daemon_pid() const { return daemon_ ? daemon_->pid() : -1; }
     std::string daemon_log() const;
 
     // Starts the daemon and waits until the mount appears. Throws with the
@@ -94,7 +97,7 @@ private:
     LocalVault vault_;
     std::string backing_;
     std::string mountpoint_;
-    pid_t pid_ = -1;
+    std::optional<MountDaemon> daemon_;
 };
 
 bool is_mounted(const std::string &mountpoint);

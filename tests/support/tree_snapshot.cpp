@@ -67,7 +67,8 @@ TreeSnapshot snapshot_tree(const std::string &root, SnapshotOptions options) {
         if (!is_dir || options.directory_mtimes)
             line << " mtime=" << st.st_mtim.tv_sec << "." << std::setw(9) << std::setfill('0') << st.st_mtim.tv_nsec;
         if (S_ISREG(st.st_mode)) {
-            line << " file size=" << st.st_size << " " << sha256_digest(read_file(path));
+            line << " file size=" << st.st_size;
+            if (!options.size_only.count(rel)) line << " " << sha256_digest(read_file(path));
             if (st.st_nlink > 1) {
                 auto [it, fresh] = first_link.emplace(std::make_pair(st.st_dev, st.st_ino), rel);
                 // The group name is the first path met, which depends on traversal

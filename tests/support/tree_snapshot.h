@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 
 namespace cmkfs::test {
@@ -14,6 +15,9 @@ using TreeSnapshot = std::map<std::string, std::string>;
 
 struct SnapshotOptions {
     bool directory_mtimes = true;
+    // Relative paths recorded without a content hash (a multi-GiB sparse
+    // file the caller checks region by region instead of reading whole).
+    std::set<std::string> size_only;
 };
 
 TreeSnapshot snapshot_tree(const std::string &root, SnapshotOptions options = {});
