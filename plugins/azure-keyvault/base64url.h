@@ -13,12 +13,12 @@
 
 namespace cmkfs::azure {
 
-void base64url_encode(const uint8_t *data, size_t n, SecretBuffer &out);
+void base64url_encode(const uint8_t *data, size_t n, plugin::SecretBuffer &out);
 std::string base64url_encode(const std::vector<uint8_t> &data);
 
 // Returns false (leaving `out` with partial output) on a character outside the
 // alphabet or an impossible length.
-bool base64url_decode(std::string_view text, SecretBuffer &out);
+bool base64url_decode(std::string_view text, plugin::SecretBuffer &out);
 bool base64url_decode(std::string_view text, std::vector<uint8_t> &out);
 
 }  // namespace cmkfs::azure

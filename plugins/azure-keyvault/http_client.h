@@ -22,8 +22,8 @@ struct HttpRequest {
     const char *method = "GET";
     std::string url;
     std::vector<std::string> headers;            // "Name: value", not secret
-    const SecretBuffer *secret_header = nullptr;  // e.g. the Authorization header
-    std::string_view body;                       // not copied; may point into a SecretBuffer
+    const plugin::SecretBuffer *secret_header = nullptr;  // e.g. the Authorization header
+    std::string_view body;                       // not copied; may point into a plugin::SecretBuffer
     bool no_proxy = false;                       // IMDS is link-local: never via a proxy
 };
 
@@ -31,7 +31,7 @@ struct HttpResponse {
     explicit HttpResponse(const cmkfs_host *host) : body(host) {}
     long status = 0;
     std::map<std::string, std::string> headers;  // lower-case names, last value wins
-    SecretBuffer body;
+    plugin::SecretBuffer body;
     std::string header(const std::string &name) const {
         auto it = headers.find(name);
         return it == headers.end() ? "" : it->second;

@@ -24,7 +24,7 @@ namespace {
 
 using cmkfs::azure::AzureError;
 using cmkfs::azure::KeyId;
-using cmkfs::azure::SecretBuffer;
+using cmkfs::plugin::SecretBuffer;
 using cmkfs::azure::VaultClient;
 
 struct Instance {

@@ -179,7 +179,7 @@ HttpResponse VaultClient::send(const std::string &op, const KeyId &key, const st
         std::optional<Millis> wait;
         std::optional<HttpResponse> r;
         try {
-            SecretBuffer auth = tokens_.authorization(resource_for(key), client_id, force_new_token);
+            plugin::SecretBuffer auth = tokens_.authorization(resource_for(key), client_id, force_new_token);
             force_new_token = false;
             HttpRequest req;
             req.method = method;
@@ -264,7 +264,7 @@ KeyInfo VaultClient::get_key(const KeyId &key, const std::string &client_id) {
 
 Wrapped VaultClient::wrap(const KeyId &versioned, const std::string &client_id, const uint8_t *plain, size_t n) {
     const std::string op = "wrapkey";
-    SecretBuffer body(host_);
+    plugin::SecretBuffer body(host_);
     body.append(std::string("{\"alg\":\"") + kWrapAlgorithm + "\",\"value\":\"");
     base64url_encode(plain, n, body);
     body.append("\"}");
@@ -282,7 +282,7 @@ Wrapped VaultClient::wrap(const KeyId &versioned, const std::string &client_id, 
     return out;
 }
 
-SecretBuffer VaultClient::unwrap(const KeyId &versioned, const std::string &client_id, const uint8_t *wrapped,
+plugin::SecretBuffer VaultClient::unwrap(const KeyId &versioned, const std::string &client_id, const uint8_t *wrapped,
                                  size_t n) {
     const std::string op = "unwrapkey";
     std::string body = std::string("{\"alg\":\"") + kWrapAlgorithm + "\",\"value\":\"" +
@@ -292,7 +292,7 @@ SecretBuffer VaultClient::unwrap(const KeyId &versioned, const std::string &clie
     if (r.status != 200) throw vault_error(op, versioned, r);
     // The answer holds the plaintext key: scanned in place, decoded into secure memory.
     auto value = find_plain_string_member(r.body.view(), "value");
-    SecretBuffer plain(host_);
+    plugin::SecretBuffer plain(host_);
     if (!value || !base64url_decode(*value, plain) || plain.empty())
         throw AzureError(CMKFS_ERR_INTERNAL, "azure-keyvault: " + op + " " + versioned.str() + ": malformed answer");
     return plain;

@@ -27,7 +27,7 @@ public:
     std::string describe() const;
     // The PIN without a trailing newline. Throws P11Error(DENIED) when it
     // cannot be read, or INVALID when the file is unsafe or the PIN empty.
-    SecretBuffer read(const cmkfs_host &host) const;
+    plugin::SecretBuffer read(const cmkfs_host &host) const;
 
 private:
     PinSource(Kind kind, std::string where) : kind_(kind), where_(std::move(where)) {}

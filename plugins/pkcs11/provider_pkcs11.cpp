@@ -163,10 +163,10 @@ cmkfs_status p11_unwrap(void *instance, const cmkfs_key_ref *key, const uint8_t 
         if (inst == nullptr || wrapped == nullptr || plain_len == nullptr)
             throw P11Error(CMKFS_ERR_INVALID, "unwrap: missing argument");
         const KeyUri uri = uri_of(key);
-        std::unique_ptr<SecretBuffer> out;
+        std::unique_ptr<cmkfs::plugin::SecretBuffer> out;
         inst->module->run(uri, inst->credentials(), [&](const TokenContext &ctx) {
             const KeyObject obj = find_key(ctx, uri);
-            out = std::make_unique<SecretBuffer>(unwrap_key(ctx, obj, inst->host, wrapped, wrapped_len));
+            out = std::make_unique<cmkfs::plugin::SecretBuffer>(unwrap_key(ctx, obj, inst->host, wrapped, wrapped_len));
         });
         return deliver(out->data(), out->size(), plain, plain_len, result, "unwrapped key");
     });

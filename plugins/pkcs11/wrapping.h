@@ -35,7 +35,7 @@ std::vector<uint8_t> wrap_key(const TokenContext &ctx, const KeyObject &key, Mec
                               size_t plain_len);
 
 // Throws P11Error(INVALID) for a blob that is not ours or does not verify.
-SecretBuffer unwrap_key(const TokenContext &ctx, const KeyObject &key, const cmkfs_host &host, const uint8_t *blob,
+plugin::SecretBuffer unwrap_key(const TokenContext &ctx, const KeyObject &key, const cmkfs_host &host, const uint8_t *blob,
                         size_t blob_len);
 
 }  // namespace cmkfs::p11
