@@ -77,7 +77,7 @@ public:
 
 private:
     void reserve(size_t capacity) {
-        if (capacity <= capacity_) return;
+        if (capacity <= capacity_ && data_ != nullptr) return;
         size_t grown = capacity_ < 64 ? 64 : capacity_;
         while (grown < capacity) grown *= 2;
         auto *fresh = static_cast<uint8_t *>(allocate(grown));

@@ -151,7 +151,8 @@ void run_mount(MountArgs args) {
         int code = exit_code_for_current_exception(message);
         spdlog::error("mount failed: {}", message);
         daemon.failed(code, message);
-        std::exit(code);
+        // serve() has unwound: its threads are joined, so exit handlers run alone.
+        std::exit(code);  // NOLINT(concurrency-mt-unsafe)
     }
 }
 

@@ -56,7 +56,8 @@ Filesystem::Filesystem(store::Volume &volume, store::Keyring &keyring, FsOptions
 
 Inode &Filesystem::inode_of(fuse_ino_t ino) {
     if (ino == FUSE_ROOT_ID) return inodes_.root();
-    return *reinterpret_cast<Inode *>(ino);
+    // Inode numbers are the Inode's address (libfuse's passthrough_hp scheme).
+    return *reinterpret_cast<Inode *>(ino);  // NOLINT(performance-no-int-to-ptr)
 }
 
 const format::DirId &Filesystem::dir_id_of(Inode &dir) {

@@ -17,7 +17,11 @@ namespace cmkfs::store {
 
 namespace {
 
-const std::string kHeaderFile(format::kVolumeHeaderName);
+// A function-local static: built on first use, so its construction cannot throw before main.
+const std::string &header_file() {
+    static const std::string name(format::kVolumeHeaderName);
+    return name;
+}
 
 bool directory_is_empty(int fd) {
     UniqueFd dup(::dup(fd));
@@ -25,7 +29,8 @@ bool directory_is_empty(int fd) {
     if (dir == nullptr) throw_errno("read backing directory");
     dup.release();
     bool empty = true;
-    while (dirent *e = ::readdir(dir)) {
+    // Our own DIR stream: readdir is safe from several threads then.
+    while (dirent *e = ::readdir(dir)) {  // NOLINT(concurrency-mt-unsafe)
         std::string_view n(e->d_name);
         if (n != "." && n != "..") {
             empty = false;
@@ -45,7 +50,7 @@ UniqueFd open_backing(const std::string &backing) {
 void write_header_file(int root, format::VolumeHeader &header, const crypto::HeaderMacKey &key,
                        const AtomicWriteStepHook &before_step = {}) {
     std::string text = format::seal_volume_header(header, key);
-    write_file_atomic(root, kHeaderFile, crypto::as_bytes(text), 0600, before_step);
+    write_file_atomic(root, header_file(), crypto::as_bytes(text), 0600, before_step);
 }
 
 }  // namespace
@@ -90,15 +95,15 @@ Volume::Volume(const std::string &backing) : backing_(backing), root_(open_backi
     reload_header();
 }
 
-std::string Volume::header_path() const { return backing_ + "/" + kHeaderFile; }
+std::string Volume::header_path() const { return backing_ + "/" + header_file(); }
 
 void Volume::reload_header() {
     std::vector<uint8_t> raw;
     try {
-        raw = read_file_at(root_.get(), kHeaderFile);
+        raw = read_file_at(root_.get(), header_file());
     } catch (const SystemError &e) {
         if (e.error_number() == ENOENT)
-            throw Error(ENOENT, backing_ + " is not a cmkfs store (no " + kHeaderFile + "; run cmkfs init)");
+            throw Error(ENOENT, backing_ + " is not a cmkfs store (no " + header_file() + "; run cmkfs init)");
         throw;
     }
     header_ = format::parse_volume_header(std::string(raw.begin(), raw.end()), header_path());
@@ -116,7 +121,7 @@ format::VolumeKeys Volume::unlock(keys::KeyProvider &provider) const {
 void Volume::write_header(format::VolumeHeader header, const crypto::HeaderMacKey &mac_key,
                           const AtomicWriteStepHook &before_step) {
     // A rotation killed mid-write (kill -9, power loss) leaves its temporary.
-    remove_orphan_temporaries(root_.get(), kHeaderFile);
+    remove_orphan_temporaries(root_.get(), header_file());
     write_header_file(root_.get(), header, mac_key, before_step);
     header_ = std::move(header);
 }
@@ -127,7 +132,13 @@ std::unique_ptr<keys::KeyProvider> load_provider_for(const format::VolumeHeader 
     auto options = header.provider_options;
     for (const auto &[k, v] : extra) options[k] = v;
     std::vector<std::string> list;
-    for (const auto &[k, v] : options) list.push_back(k + "=" + v);
+    list.reserve(options.size());
+    for (const auto &[k, v] : options) {
+        std::string option = k;
+        option += '=';
+        option += v;
+        list.push_back(std::move(option));
+    }
     return keys::load_provider(provider_override.empty() ? header.provider : provider_override, list);
 }
 

@@ -385,6 +385,9 @@ TEST_CASE("every acknowledged write survives a revoke/restore cycle", "[revocati
 
     INFO("daemon log:\n" << store.daemon_log());
     INFO("acked " << acks.size() << ", refused " << refused.load());
+    std::string first_unexpected;
+    for (size_t i = 0; i < unexpected.size() && i < 5; ++i) first_unexpected += unexpected[i] + "; ";
+    INFO("unexpected (first 5): " << first_unexpected);
     REQUIRE(lock_s >= 0);
     REQUIRE(unlock_s >= 0);
     CHECK(unexpected.empty());
