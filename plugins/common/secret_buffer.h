@@ -82,7 +82,7 @@ private:
         while (grown < capacity) grown *= 2;
         auto *fresh = static_cast<uint8_t *>(allocate(grown));
         if (fresh == nullptr) throw std::bad_alloc();
-        if (size_ > 0) ::memcpy(fresh, data_, size_);
+        if (data_ != nullptr && size_ > 0) ::memcpy(fresh, data_, size_);
         fresh[size_] = 0;
         deallocate(data_, capacity_);
         data_ = fresh;
