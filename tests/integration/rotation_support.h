@@ -27,10 +27,6 @@ namespace cmkfs::test::rotation {
 
 using namespace std::chrono_literals;
 
-// `cmkfs ARGS…` (the binary under test); a name of its own because a test file
-// that uses both namespaces cannot say `cmkfs(...)` unambiguously.
-inline CommandResult cli(const std::vector<std::string> &args) { return ::cmkfs::test::cmkfs(args); }
-
 inline nlohmann::json header_of(const std::string &backing) {
     return nlohmann::json::parse(read_file(backing + "/.cmkfs.volume"));
 }

@@ -18,9 +18,6 @@ namespace fsys = std::filesystem;
 
 namespace {
 
-// `cmkfs` alone is ambiguous here (namespace cmkfs vs cmkfs::test::cmkfs).
-CommandResult cli(const std::vector<std::string> &args) { return cmkfs::test::cmkfs(args); }
-
 std::string lower(std::string s) {
     std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
     return s;

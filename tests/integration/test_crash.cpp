@@ -33,15 +33,6 @@ namespace fsys = std::filesystem;
 
 namespace {
 
-// `cmkfs` alone is ambiguous here (namespace cmkfs vs cmkfs::test::cmkfs).
-CommandResult cli(const std::vector<std::string> &args) { return cmkfs::test::cmkfs(args); }
-
-constexpr size_t kBlock = 4096;
-constexpr size_t kHeader = 24;
-constexpr size_t kCipherBlock = kBlock + 12 + 16;
-
-size_t block_offset(size_t index) { return kHeader + index * kCipherBlock; }
-
 std::string random_bytes(std::mt19937_64 &rng, size_t n) {
     std::string s(n, '\0');
     for (auto &c : s) c = static_cast<char>(rng() & 0xff);

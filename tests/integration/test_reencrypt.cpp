@@ -40,8 +40,6 @@ namespace fsys = std::filesystem;
 
 namespace {
 
-CommandResult cli(const std::vector<std::string> &args) { return cmkfs::test::cmkfs(args); }
-
 constexpr uint64_t kGiB = uint64_t{1} << 30;
 const std::string kBig = "big.img";
 

@@ -28,15 +28,6 @@ namespace fsys = std::filesystem;
 
 namespace {
 
-// `cmkfs` alone is ambiguous here (namespace cmkfs vs cmkfs::test::cmkfs).
-CommandResult cli(const std::vector<std::string> &args) { return cmkfs::test::cmkfs(args); }
-
-constexpr size_t kBlock = 4096;
-constexpr size_t kHeader = 24;
-constexpr size_t kCipherBlock = kBlock + 12 + 16;
-
-size_t block_offset(size_t index) { return kHeader + index * kCipherBlock; }
-
 std::string random_content(size_t n, uint64_t stream) {
     auto rng = cmkfs::test::rng(stream);
     std::string s(n, '\0');

@@ -2,11 +2,20 @@
 // daemon's back (tamper, crash) and then read through the mount.
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <set>
 #include <string>
 
 namespace cmkfs::test {
+
+// The content layout as docs/FORMAT.md §3 states it, written out here rather
+// than taken from src/format: a format change the document does not follow
+// must fail the tests that damage files on purpose.
+inline constexpr size_t kBlock = 4096;                      // plaintext block
+inline constexpr size_t kHeader = 24;                       // file header
+inline constexpr size_t kCipherBlock = kBlock + 12 + 16;    // nonce || ciphertext || tag
+inline size_t block_offset(size_t index) { return kHeader + index * kCipherBlock; }
 
 // Entry names of a directory (no recursion).
 std::set<std::string> listing(const std::string &dir);

@@ -23,6 +23,9 @@ struct CommandResult {
 CommandResult run(const std::vector<std::string> &argv, const std::string &input = "");
 // Runs the cmkfs binary under test (env CMKFS_BINARY) with args.
 CommandResult cmkfs(const std::vector<std::string> &args, const std::string &input = "");
+// The same, for test files where `cmkfs` alone is ambiguous (namespace cmkfs
+// vs cmkfs::test::cmkfs once both are in scope).
+inline CommandResult cli(const std::vector<std::string> &args) { return cmkfs(args); }
 std::string cmkfs_binary();
 std::string build_dir();   // env CMKFS_BUILD_DIR
 std::string source_dir();  // env CMKFS_SOURCE_DIR
