@@ -1,6 +1,5 @@
 #include "store/fsck.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -13,6 +12,7 @@
 #include "store/content.h"
 #include "store/directory.h"
 #include "util/errors.h"
+#include "util/file_io.h"
 #include "util/unique_fd.h"
 
 namespace cmkfs::store {
@@ -28,19 +28,18 @@ public:
     void directory(int fd, const format::DirId &id, const std::string &path, const std::string &backing) {
         ++report_.totals.directories;
         Directory dir(fd, id, codec_);
-        UniqueFd dup(::dup(fd));
-        DIR *stream = dup ? ::fdopendir(dup.get()) : nullptr;
-        if (stream == nullptr) {
+        std::vector<std::string> names;
+        try {
+            names = list_directory(fd);
+        } catch (const SystemError &) {
             problem(path, backing, "cannot read directory");
             return;
         }
-        dup.release();
-        std::vector<std::string> names;
-        while (dirent *e = ::readdir(stream)) names.emplace_back(e->d_name);
-        ::closedir(stream);
         for (const auto &name : names) {
             if (Directory::is_bookkeeping(name)) continue;
-            const std::string child_backing = backing + "/" + name;
+            std::string child_backing = backing;
+            child_backing += '/';
+            child_backing += name;
             auto plain = dir.decode(name);
             if (!plain) {
                 problem(child_backing, child_backing, "name fails to authenticate");

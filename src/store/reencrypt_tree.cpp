@@ -1,6 +1,5 @@
 #include "store/reencrypt_tree.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -28,22 +27,6 @@ constexpr std::string_view kStagingPrefix = ".cmkfs.reenc.link.";
 // Old names removed per directory fsync: bounds the fsyncs per entry without
 // keeping an unbounded list.
 constexpr size_t kBatch = 256;
-
-std::vector<std::string> list_directory(int dirfd) {
-    // A fresh open: fds from dup() share their offset, so a stream over one
-    // cannot be read twice.
-    UniqueFd fd(::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    DIR *dir = fd ? ::fdopendir(fd.get()) : nullptr;
-    if (dir == nullptr) throw_errno("read directory");
-    fd.release();
-    std::vector<std::string> names;
-    while (dirent *e = ::readdir(dir)) {
-        std::string_view n(e->d_name);
-        if (n != "." && n != "..") names.emplace_back(n);
-    }
-    ::closedir(dir);
-    return names;
-}
 
 bool exists_at(int dirfd, const std::string &name) {
     struct stat st {};
@@ -161,7 +144,10 @@ void TreeConverter::directory(int fd, const format::DirId &id, const std::string
     std::vector<std::string> subdirs;
     for (const auto &name : list_directory(fd)) {
         if (Directory::is_bookkeeping(name)) continue;
-        entry(fd, id, name, label + "/" + name, pending, subdirs);
+        std::string entry_label = label;
+        entry_label += '/';
+        entry_label += name;
+        entry(fd, id, name, entry_label, pending, subdirs);
         if (pending.size() >= kBatch) flush(fd, pending);
     }
     flush(fd, pending);
@@ -177,7 +163,9 @@ void TreeConverter::directory(int fd, const format::DirId &id, const std::string
     progress_(counts_);
 
     for (const auto &name : subdirs) {
-        const std::string sub_label = label + "/" + name;
+        std::string sub_label = label;
+        sub_label += '/';
+        sub_label += name;
         UniqueFd sub = open_subdirectory(fd, name, sub_label);
         directory(sub.get(), read_dir_id(sub.get(), sub_label), sub_label);
     }
@@ -277,7 +265,7 @@ std::string TreeConverter::staging_for(int dirfd, const std::string &name, const
                                        const std::string &label) {
     // Keyed by the old inode: old inodes are never created during a
     // re-encryption, so the key cannot be reused while an old link is left.
-    const std::string staged =
+    std::string staged =
         std::string(kStagingPrefix) + std::to_string(st.st_dev) + "." + std::to_string(st.st_ino);
     if (exists_at(root_fd_, staged)) return staged;
     if (st.st_nlink <= 1) return {};

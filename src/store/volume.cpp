@@ -1,6 +1,5 @@
 #include "store/volume.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -23,24 +22,6 @@ const std::string &header_file() {
     return name;
 }
 
-bool directory_is_empty(int fd) {
-    UniqueFd dup(::dup(fd));
-    DIR *dir = dup ? ::fdopendir(dup.get()) : nullptr;
-    if (dir == nullptr) throw_errno("read backing directory");
-    dup.release();
-    bool empty = true;
-    // Our own DIR stream: readdir is safe from several threads then.
-    while (dirent *e = ::readdir(dir)) {  // NOLINT(concurrency-mt-unsafe)
-        std::string_view n(e->d_name);
-        if (n != "." && n != "..") {
-            empty = false;
-            break;
-        }
-    }
-    ::closedir(dir);
-    return empty;
-}
-
 UniqueFd open_backing(const std::string &backing) {
     UniqueFd fd(::open(backing.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd) throw SystemError(errno, "backing directory " + backing);
@@ -58,7 +39,7 @@ void write_header_file(int root, format::VolumeHeader &header, const crypto::Hea
 format::VolumeHeader init_volume(const std::string &backing, keys::KeyProvider &provider,
                                  const InitOptions &options) {
     UniqueFd root = open_backing(backing);
-    if (!directory_is_empty(root.get()))
+    if (!list_directory(root.get()).empty())
         throw UsageError("backing directory " + backing + " is not empty; init needs an empty directory");
 
     format::VolumeHeader header;

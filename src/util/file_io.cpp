@@ -134,22 +134,29 @@ void write_text_file_atomic(const std::string &path, const std::string &text, mo
                       std::span(reinterpret_cast<const uint8_t *>(text.data()), text.size()), mode);
 }
 
-size_t remove_orphan_temporaries(int dirfd, const std::string &name) {
-    const std::string prefix = temporary_prefix(name);
-    UniqueFd dup(::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    DIR *dir = dup ? ::fdopendir(dup.get()) : nullptr;
-    if (dir == nullptr) throw_errno("read directory for " + name);
-    dup.release();
-    std::vector<std::string> orphans;
-    // Each caller has its own DIR stream: readdir is safe from several threads then.
+std::vector<std::string> list_directory(int dirfd) {
+    UniqueFd fd(::openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    DIR *dir = fd ? ::fdopendir(fd.get()) : nullptr;
+    if (dir == nullptr) throw_errno("read directory");
+    fd.release();
+    std::vector<std::string> names;
+    // Each call has its own DIR stream: readdir is safe from several threads then.
     while (const dirent *e = ::readdir(dir)) {  // NOLINT(concurrency-mt-unsafe)
-        const pid_t owner = temporary_owner(e->d_name, prefix);
-        if (owner != 0 && ::kill(owner, 0) != 0 && errno == ESRCH) orphans.emplace_back(e->d_name);
+        std::string_view n(e->d_name);
+        if (n != "." && n != "..") names.emplace_back(n);
     }
     ::closedir(dir);
+    return names;
+}
+
+size_t remove_orphan_temporaries(int dirfd, const std::string &name) {
+    const std::string prefix = temporary_prefix(name);
     size_t removed = 0;
-    for (const auto &orphan : orphans)
-        if (::unlinkat(dirfd, orphan.c_str(), 0) == 0) ++removed;
+    for (const auto &entry : list_directory(dirfd)) {
+        const pid_t owner = temporary_owner(entry, prefix);
+        if (owner != 0 && ::kill(owner, 0) != 0 && errno == ESRCH && ::unlinkat(dirfd, entry.c_str(), 0) == 0)
+            ++removed;
+    }
     return removed;
 }
 

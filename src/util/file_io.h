@@ -38,4 +38,9 @@ size_t remove_orphan_temporaries(int dirfd, const std::string &name);
 
 UniqueFd open_dir(const std::string &path);
 
+// The entry names of the directory dirfd (without "." and ".."), read through
+// a fresh open of it: a stream over a dup() would share, and move, dirfd's
+// offset. Throws SystemError.
+std::vector<std::string> list_directory(int dirfd);
+
 }  // namespace cmkfs
