@@ -3,10 +3,13 @@
 // line on stderr, and a refused mount never leaves a mount behind.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -217,4 +220,37 @@ TEST_CASE("a bad config file is refused with exit 3 naming file:line:column", "[
     SECTION("missing file") {
         expect_mount_refused(store.backing(), store.mountpoint(), 3, config, {"--config", config});
     }
+}
+
+TEST_CASE("out of descriptors: creates fail with EMFILE, the log names the limit, nothing is lost", "[bad-input]") {
+    MountedStore store;
+    write_file(store.path("before.txt"), "kept");
+    // The daemon holds one descriptor per inode the kernel caches: with a low
+    // limit, creating files soon runs out.
+    const std::string pid = std::to_string(store.daemon_pid());
+    // Soft limit only: raising a hard limit again needs CAP_SYS_RESOURCE, which a
+    // container may not grant.
+    REQUIRE(run({"prlimit", "--pid", pid, "--nofile=64:"}).exit_code == 0);
+    int created = 0;
+    int failure = 0;
+    for (int i = 0; i < 200 && failure == 0; ++i) {
+        const int fd = ::open(store.path("f" + std::to_string(i)).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            failure = errno;
+        } else {
+            ::close(fd);
+            ++created;
+        }
+    }
+    INFO("created " << created << "\ndaemon log:\n" << store.daemon_log());
+    CHECK(failure == EMFILE);
+    CHECK(created > 0);
+    CHECK(store.daemon_log().find("open-file limit (64)") != std::string::npos);
+
+    // Raised again: everything made before is there, and creating works again.
+    REQUIRE(run({"prlimit", "--pid", pid, "--nofile=4096:"}).exit_code == 0);
+    CHECK(read_file(store.path("before.txt")) == "kept");
+    for (int i = 0; i < created; ++i) CHECK(fsys::exists(store.path("f" + std::to_string(i))));
+    write_file(store.path("after.txt"), "works");
+    CHECK(read_file(store.path("after.txt")) == "works");
 }
