@@ -2,7 +2,6 @@
 // Key Vault (tests/azure/fake_keyvault.py: a local HTTPS server implementing
 // Key Vault's REST contract with real RSA-OAEP-256, plus IMDS).
 #include <functional>
-#include <stdexcept>
 
 #include "azure/fake_keyvault.h"
 #include "provider_fixture.h"
@@ -15,7 +14,7 @@ const std::string kIdentity = "c0ffee00-0000-4000-8000-000000000001";
 const std::vector<std::string> kPermissions = {"get", "wrapKey", "unwrapKey"};
 const std::string kKeyName = "contract";
 
-class AzureKeyVaultFixture : public cmkfs::contract::ProviderFixture {
+class AzureKeyVaultFixture : public cmkfs::contract::UndoingFixture {
 public:
     AzureKeyVaultFixture() {
         vault_.add_identity(kIdentity, kPermissions);
@@ -35,28 +34,21 @@ public:
     // The identity's access policy is removed from the vault.
     void make_denied() override {
         vault_.control({{"op", "delete_policy"}, {"identity", kIdentity}});
-        undo_ = [this] { vault_.control({{"op", "set_policy"}, {"identity", kIdentity}, {"permissions", kPermissions}}); };
+        undo_with([this] { vault_.control({{"op", "set_policy"}, {"identity", kIdentity}, {"permissions", kPermissions}}); });
     }
     // Soft-deleted; restore recovers it with the same material.
     void make_missing() override {
         vault_.control({{"op", "delete_key"}, {"name", kKeyName}});
-        undo_ = [this] { vault_.control({{"op", "recover_key"}, {"name", kKeyName}}); };
+        undo_with([this] { vault_.control({{"op", "recover_key"}, {"name", kKeyName}}); });
     }
     // The vault answers 503 Service Unavailable to everything.
     void make_unavailable() override {
         vault_.fault("vault", 503, 1000000);
-        undo_ = [this] { vault_.control({{"op", "clear_faults"}}); };
-    }
-    void restore() override {
-        if (!undo_) throw std::logic_error("restore() without a make_*() before it");
-        auto undo = std::move(undo_);
-        undo_ = nullptr;
-        undo();
+        undo_with([this] { vault_.control({{"op", "clear_faults"}}); });
     }
 
 private:
     cmkfs::test::FakeKeyVault vault_;
-    std::function<void()> undo_;
 };
 
 }  // namespace

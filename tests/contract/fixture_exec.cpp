@@ -1,7 +1,7 @@
 // Contract fixture for the `exec` provider running the example key service
 // examples/exec-openssl/cmkfs-kms-openssl (RSA-OAEP through the openssl CLI).
-#include <functional>
-#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "provider_fixture.h"
 #include "support/example_kms.h"
@@ -10,7 +10,7 @@ namespace {
 
 using cmkfs::keys::KeyRef;
 
-class ExecFixture : public cmkfs::contract::ProviderFixture {
+class ExecFixture : public cmkfs::contract::UndoingFixture {
 public:
     ExecFixture() : kms_(tmp_.path()) {}
 
@@ -23,21 +23,15 @@ public:
     void make_denied() override { change({"revoke", "k", kms_.identity}, {"grant", "k", kms_.identity}); }
     void make_missing() override { change({"delete", "k"}, {"recover", "k"}); }
     void make_unavailable() override { change({"offline"}, {"online"}); }
-    void restore() override {
-        if (undo_.empty()) throw std::logic_error("restore() without a make_*() before it");
-        kms_.admin(undo_);
-        undo_.clear();
-    }
 
 private:
     void change(const std::vector<std::string> &how, const std::vector<std::string> &undo) {
         kms_.admin(how);
-        undo_ = undo;
+        undo_with([this, undo] { kms_.admin(undo); });
     }
 
     cmkfs::test::TempDir tmp_;
     cmkfs::test::ExampleKms kms_;
-    std::vector<std::string> undo_;
 };
 
 }  // namespace

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <stdexcept>
 
 #include "provider_fixture.h"
 #include "support/process.h"
@@ -12,7 +11,7 @@ namespace {
 
 using cmkfs::keys::KeyRef;
 
-class LocalFixture : public cmkfs::contract::ProviderFixture {
+class LocalFixture : public cmkfs::contract::UndoingFixture {
 public:
     LocalFixture() : vault_(tmp_ / "vault") {}
 
@@ -27,11 +26,11 @@ public:
 
     void make_denied() override {
         vault_.delete_policy();
-        undo_ = [this] { vault_.set_policy({"get", "wrapKey", "unwrapKey"}); };
+        undo_with([this] { vault_.set_policy({"get", "wrapKey", "unwrapKey"}); });
     }
     void make_missing() override {
         vault_.delete_key();
-        undo_ = [this] { vault_.recover_key(); };
+        undo_with([this] { vault_.recover_key(); });
     }
     // A path component that is a file where the vault expects a directory
     // fails with ENOTDIR: an I/O failure (as a lost network share would give),
@@ -40,22 +39,15 @@ public:
         const std::string keys = vault_.dir + "/keys";
         std::filesystem::rename(keys, keys + ".offline");
         cmkfs::test::write_file(keys, "offline\n");
-        undo_ = [keys] {
+        undo_with([keys] {
             std::filesystem::remove(keys);
             std::filesystem::rename(keys + ".offline", keys);
-        };
-    }
-    void restore() override {
-        if (!undo_) throw std::logic_error("restore() without a make_*() before it");
-        auto undo = std::move(undo_);
-        undo_ = nullptr;
-        undo();
+        });
     }
 
 private:
     cmkfs::test::TempDir tmp_;
     cmkfs::test::LocalVault vault_;
-    std::function<void()> undo_;
 };
 
 }  // namespace

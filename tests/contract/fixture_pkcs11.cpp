@@ -3,7 +3,6 @@
 // made by another process, behind the open provider instance.
 #include <filesystem>
 #include <functional>
-#include <stdexcept>
 
 #include "provider_fixture.h"
 #include "support/softhsm.h"
@@ -16,7 +15,7 @@ using cmkfs::keys::KeyRef;
 const std::string kKeyLabel = "contract";
 const std::string kOtherPin = "1357-changed-by-admin";
 
-class Pkcs11Fixture : public cmkfs::contract::ProviderFixture {
+class Pkcs11Fixture : public cmkfs::contract::UndoingFixture {
 public:
     Pkcs11Fixture() : key_uri_(hsm_.create_aes_key(kKeyLabel)) {}
 
@@ -32,12 +31,12 @@ public:
     void make_denied() override {
         const std::string old_pin = hsm_.user_pin();
         hsm_.change_pin(kOtherPin);
-        undo_ = [this, old_pin] { hsm_.change_pin(old_pin); };
+        undo_with([this, old_pin] { hsm_.change_pin(old_pin); });
     }
     // Deleted from the token; restore imports the same material, label and id.
     void make_missing() override {
         hsm_.delete_key(kKeyLabel);
-        undo_ = [this] { hsm_.reimport_key(kKeyLabel); };
+        undo_with([this] { hsm_.reimport_key(kKeyLabel); });
     }
     // The token is removed: its directory leaves SoftHSM2's token directory,
     // so the next C_Initialize no longer lists it (like an unplugged HSM).
@@ -47,22 +46,15 @@ public:
         fs::create_directories(removed);
         for (const auto &entry : fs::directory_iterator(tokens))
             fs::rename(entry.path(), removed / entry.path().filename());
-        undo_ = [tokens, removed] {
+        undo_with([tokens, removed] {
             for (const auto &entry : fs::directory_iterator(removed))
                 fs::rename(entry.path(), tokens / entry.path().filename());
-        };
-    }
-    void restore() override {
-        if (!undo_) throw std::logic_error("restore() without a make_*() before it");
-        auto undo = std::move(undo_);
-        undo_ = nullptr;
-        undo();
+        });
     }
 
 private:
     cmkfs::test::SoftHsm hsm_;
     std::string key_uri_;
-    std::function<void()> undo_;
 };
 
 }  // namespace

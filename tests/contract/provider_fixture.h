@@ -9,7 +9,9 @@
 
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "keys/key_provider.h"
@@ -47,6 +49,24 @@ public:
     // (restore() creates a new one): the suite then checks restore with a
     // fresh wrap instead of unwrapping the old wrapped key.
     virtual bool restore_keeps_key() const { return true; }
+};
+
+// A fixture whose make_*() records how to undo itself (undo_with); restore()
+// runs that once.
+class UndoingFixture : public ProviderFixture {
+public:
+    void restore() final {
+        if (!undo_) throw std::logic_error("restore() without a make_*() before it");
+        auto undo = std::move(undo_);
+        undo_ = nullptr;
+        undo();
+    }
+
+protected:
+    void undo_with(std::function<void()> undo) { undo_ = std::move(undo); }
+
+private:
+    std::function<void()> undo_;
 };
 
 using FixtureFactory = std::function<std::unique_ptr<ProviderFixture>()>;

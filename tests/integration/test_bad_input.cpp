@@ -61,9 +61,7 @@ std::string abi99_plugin() { return build_dir() + "/tests/plugins/libcmkfs-provi
 }  // namespace
 
 TEST_CASE("a key the identity may no longer use is refused with exit 6", "[bad-input]") {
-    MountedStore::Options options;
-    options.mount = false;
-    MountedStore store(options);
+    MountedStore store(MountedStore::Options::unmounted());
 
     SECTION("access policy deleted") {
         store.vault().delete_policy();
@@ -141,9 +139,7 @@ TEST_CASE("backing directories that are missing or not a store are refused with 
 }
 
 TEST_CASE("a corrupted volume header is refused with exit 5", "[bad-input]") {
-    MountedStore::Options options;
-    options.mount = false;
-    MountedStore store(options);
+    MountedStore store(MountedStore::Options::unmounted());
     const std::string header = store.backing() + "/.cmkfs.volume";
     auto corrupt = [&](const std::string &text) {
         write_file(header, text);
@@ -175,9 +171,7 @@ TEST_CASE("a provider plugin with the wrong ABI is refused with exit 8", "[bad-i
         CHECK_FALSE(fsys::exists(dir / "backing/.cmkfs.volume"));
     }
     SECTION("mount with provider.name set to the plugin in a config file") {
-        MountedStore::Options options;
-        options.mount = false;
-        MountedStore store(options);
+        MountedStore store(MountedStore::Options::unmounted());
         const std::string config = dir / "abi99.yaml";
         write_file(config, "provider:\n  name: " + abi99_plugin() + "\n");
         expect_mount_refused(store.backing(), store.mountpoint(), 8, "ABI", {"--config", config});
@@ -185,9 +179,7 @@ TEST_CASE("a provider plugin with the wrong ABI is refused with exit 8", "[bad-i
 }
 
 TEST_CASE("a mountpoint that does not exist is refused with exit 9", "[bad-input]") {
-    MountedStore::Options options;
-    options.mount = false;
-    MountedStore store(options);
+    MountedStore store(MountedStore::Options::unmounted());
     expect_mount_refused(store.backing(), store.scratch() / "no-such-mountpoint", 9, "no-such-mountpoint");
 }
 
@@ -201,9 +193,7 @@ TEST_CASE("cmkfs umount of something that is not a cmkfs mount exits 11", "[bad-
 }
 
 TEST_CASE("a bad config file is refused with exit 3 naming file:line:column", "[bad-input]") {
-    MountedStore::Options options;
-    options.mount = false;
-    MountedStore store(options);
+    MountedStore store(MountedStore::Options::unmounted());
     const std::string config = store.scratch() / "bad.yaml";
     SECTION("unknown key") {
         write_file(config, "revocation:\n  check_interval: 5s\n  no_such_key: 1\n");

@@ -17,17 +17,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-MountedStore::Options unmounted() {
-    MountedStore::Options options;
-    options.mount = false;
-    return options;
-}
-
 std::string helper_binary() { return build_dir() + "/src/credhelper/docker-credential-cmkfs"; }
 
 // A store (not mounted) and a config naming it, exported for the helper.
 struct Fixture {
-    MountedStore store{unmounted()};
+    MountedStore store{MountedStore::Options::unmounted()};
     std::string config = store.scratch() / "credentials.yaml";
     Fixture() {
         write_file(config, "volume:\n  backing: " + store.backing() + "\n");

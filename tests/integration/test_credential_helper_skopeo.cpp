@@ -39,9 +39,7 @@ private:
 }  // namespace
 
 TEST_CASE("skopeo pushes through docker-credential-cmkfs; revoking the CMK stops it, restoring lets it through") {
-    MountedStore::Options options;
-    options.mount = false;
-    MountedStore store{options};
+    MountedStore store(MountedStore::Options::unmounted());
     const std::string config = store.scratch() / "credentials.yaml";
     write_file(config, "volume:\n  backing: " + store.backing() + "\n");
     ScopedEnv credentials_config("CMKFS_CREDENTIALS_CONFIG", config);

@@ -133,8 +133,7 @@ void compare_with_manifest(const std::string &mount, const json &manifest) {
 void check_golden(const std::string &golden) {
     const json manifest = json::parse(read_file(golden + "/manifest.json"));
 
-    MountedStore::Options options;
-    options.mount = false;
+    auto options = MountedStore::Options::unmounted();
     MountedStore store(options);  // only its harness is used; the backing is replaced
     const std::string unpack = store.scratch() / "golden";
     fs::create_directory(unpack);
@@ -178,9 +177,7 @@ TEST_CASE("every golden store mounts and reads exactly as its manifest says", "[
 TEST_CASE("a copied vault is refused without relocated_from", "[golden]") {
     const auto versions = golden_versions();
     REQUIRE_FALSE(versions.empty());
-    MountedStore::Options options;
-    options.mount = false;
-    MountedStore store(options);
+    MountedStore store(MountedStore::Options::unmounted());
     const std::string unpack = store.scratch() / "golden";
     fs::create_directory(unpack);
     REQUIRE(run({"tar", "--extract", "--file", versions.front() + "/store.tar", "--xattrs",

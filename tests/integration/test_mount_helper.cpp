@@ -19,12 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-MountedStore::Options unmounted() {
-    MountedStore::Options options;
-    options.mount = false;
-    return options;
-}
-
 const fs::path kHelper = "/sbin/mount.fuse.cmkfs";
 
 // Installs kHelper -> the cmkfs under test; another build tree's test waits.
@@ -54,7 +48,7 @@ private:
 
 // A store created with the local vault, not mounted, plus a config file.
 struct Fixture {
-    MountedStore store{unmounted()};
+    MountedStore store{MountedStore::Options::unmounted()};
     std::string config = store.scratch() / "store.yaml";
     std::string log = store.scratch() / "helper-daemon.log";
     Fixture() { write_file(config, "revocation:\n  check_interval: 7s\nlogging:\n  file: " + log + "\n"); }

@@ -559,9 +559,8 @@ TEST_CASE("an emergency lock holds until `cmkfs unlock`, which re-checks the key
 
 TEST_CASE("mounting with a revoked key refuses, unless --wait-for-key, which unlocks when access appears",
           "[revocation]") {
-    MountedStore::Options options;
+    auto options = MountedStore::Options::unmounted();
     options.mount_args = kFastChecks;
-    options.mount = false;
     MountedStore store(options);
     const std::string mnt = store.mountpoint();
     store.vault().delete_policy();

@@ -193,8 +193,7 @@ TEST_CASE("a version-less key id follows new key versions by itself; a versioned
           "[rotation]") {
     TempDir cfgdir;
     const std::string audit = cfgdir / "audit.log";
-    MountedStore::Options options;
-    options.mount = false;
+    auto options = MountedStore::Options::unmounted();
     options.mount_args = {"-o", "check_interval=1s", "--config", audit_config(cfgdir, audit)};
     MountedStore store(options);
     const std::string v1 = store.vault().kid;
@@ -301,9 +300,7 @@ TEST_CASE("encryption show: JSON fields and the table view, mounted and not", "[
 }
 
 TEST_CASE("rotate-key refuses bad input with one clear line and leaves the header alone", "[rotation]") {
-    MountedStore::Options options;
-    options.mount = false;
-    MountedStore store(options);
+    MountedStore store(MountedStore::Options::unmounted());
     const std::string before = read_file(store.backing() + "/.cmkfs.volume");
 
     struct Case {

@@ -130,8 +130,7 @@ TEST_CASE("online rotation: the daemon killed or hitting ENOSPC at any step leav
 
     TempDir cfgdir;
     const std::string audit = cfgdir / "audit.log";
-    MountedStore::Options options;
-    options.mount = false;
+    auto options = MountedStore::Options::unmounted();
     options.mount_args = {"-o", "check_interval=1s", "--config", audit_config(cfgdir, audit)};
     MountedStore store(options);
     {

@@ -16,12 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-MountedStore::Options unmounted() {
-    MountedStore::Options options;
-    options.mount = false;
-    return options;
-}
-
 std::string replace_all(std::string text, const std::string &from, const std::string &to) {
     for (size_t pos = 0; (pos = text.find(from, pos)) != std::string::npos; pos += to.size())
         text.replace(pos, from.size(), to);
@@ -85,7 +79,7 @@ TEST_CASE("the unit starts before the registry and container runtimes and after 
 }
 
 TEST_CASE("ExecStart mounts the store named by /etc/cmkfs/%i.yaml, ExecStop unmounts it") {
-    MountedStore store{unmounted()};
+    MountedStore store{MountedStore::Options::unmounted()};
     const std::string config_dir = store.scratch() / "etc-cmkfs";
     fs::create_directory(config_dir);
     write_file(config_dir + "/registry.yaml", "volume:\n  backing: " + store.backing() +

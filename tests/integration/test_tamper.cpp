@@ -310,9 +310,7 @@ TEST_CASE("damaged file contents read as EIO only where damaged", "[tamper]") {
 }
 
 TEST_CASE("an edited volume header is refused at mount with exit 5", "[tamper]") {
-    MountedStore::Options options;
-    options.mount = false;
-    MountedStore store(options);
+    MountedStore store(MountedStore::Options::unmounted());
     const std::string header_path = store.backing() + "/.cmkfs.volume";
     auto header = nlohmann::json::parse(read_file(header_path));
 

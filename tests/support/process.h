@@ -70,6 +70,14 @@ public:
         // --key-encryption-key …" in `cmkfs init` (another provider's store).
         std::vector<std::string> init_args;
         bool mount = true;
+
+        // A store that is created but not mounted (the test mounts it, or
+        // checks how mounting it fails).
+        static Options unmounted() {
+            Options options;
+            options.mount = false;
+            return options;
+        }
     };
     MountedStore();
     explicit MountedStore(Options options);
