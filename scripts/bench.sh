@@ -24,6 +24,9 @@
 #   BENCH_DIR       where the scratch directory goes (default $TMPDIR or /tmp);
 #                   every target's data lives on this filesystem
 #   CMKFS_BIN       cmkfs binary (default <repo>/build/src/cli/cmkfs)
+#   CMKFS_BASE_BIN  a second cmkfs binary, the target "cmkfs_base" (add it to
+#                   BENCH_TARGETS): before/after a change in one run, with a
+#                   cmkfs/cmkfs_base ratio column
 #   BENCH_STEP_TIMEOUT  seconds before one step is declared hung (default 900)
 # shellcheck source-path=SCRIPTDIR
 set -uo pipefail
@@ -158,15 +161,20 @@ ratio() {
 }
 
 print_report() {
-    local t m label unit row
+    local t m label unit row base=
+    [[ " ${TARGETS[*]} " == *" cmkfs_base "* ]] && base=1
     printf '\n%-30s %-6s' "workload" "unit"
     for t in "${TARGETS[@]}"; do printf ' %12s' "$t"; done
-    printf ' %16s %18s\n' "cmkfs/gocryptfs" "cmkfs/passthrough"
+    printf ' %16s %18s' "cmkfs/gocryptfs" "cmkfs/passthrough"
+    [[ -n $base ]] && printf ' %17s' "cmkfs/cmkfs_base"
+    printf '\n'
     for row in "${METRICS[@]}"; do
         IFS='|' read -r m label unit <<<"$row"
         printf '%-30s %-6s' "$label" "$unit"
         for t in "${TARGETS[@]}"; do printf ' %12s' "$(cell "$t" "$m")"; done
-        printf ' %16s %18s\n' "$(ratio "$m" gocryptfs)" "$(ratio "$m" passthrough)"
+        printf ' %16s %18s' "$(ratio "$m" gocryptfs)" "$(ratio "$m" passthrough)"
+        [[ -n $base ]] && printf ' %17s' "$(ratio "$m" cmkfs_base)"
+        printf '\n'
     done
     printf '\nMiB/s and IOPS: higher is better (ratio > 1: cmkfs faster); s and MiB: lower is better.\n'
     printf 'Figures: median of %s rounds (targets take turns per workload); peak RSS: highest.\n' "$ROUNDS"
@@ -196,7 +204,9 @@ main() {
     WORK=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/cmkfs-bench.XXXXXX") || die "mktemp failed"
     trap cleanup EXIT
     trap on_signal INT TERM
-    mkdir -p "$WORK/logs" "$WORK/inputs"
+    mkdir -p "$WORK/logs" "$WORK/inputs" "$WORK/volumes"
+    # Store bindings (trust anchors written by init) stay in the scratch directory.
+    export CMKFS_VOLUMES_DIR=$WORK/volumes
     log "scratch directory $WORK"
     probe_drop_caches
     log "cold reads by: $CACHE_METHOD"

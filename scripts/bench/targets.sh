@@ -59,24 +59,37 @@ cmkfs_step() {
     fi
     CMKFS_OUT=$(<"$log.out")
 }
-target_cmkfs_setup() {
-    local t=$WORK/cmkfs kid
+# cmkfs_target_setup NAME BIN: a vault, a key, a policy and a store for the
+# target NAME, made by the cmkfs binary BIN.
+cmkfs_target_setup() {
+    local t=$WORK/$1 bin=$2 kid
     mkdir -p "$t/mnt"
-    [[ -x $CMKFS_BIN ]] || { FAIL_REASON="no cmkfs binary at $CMKFS_BIN (build it, or set CMKFS_BIN)"; return 1; }
-    cmkfs_step "vault create" "$CMKFS_BIN" vault create "$t/vault" || return 1
-    cmkfs_step "vault key create" "$CMKFS_BIN" vault key create --vault "$t/vault" --name bench --kty oct || return 1
+    [[ -x $bin ]] || { FAIL_REASON="no cmkfs binary at $bin (build it, or set CMKFS_BIN / CMKFS_BASE_BIN)"; return 1; }
+    cmkfs_step "vault create" "$bin" vault create "$t/vault" || return 1
+    cmkfs_step "vault key create" "$bin" vault key create --vault "$t/vault" --name bench --kty oct || return 1
     if ! kid=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["key"]["kid"])' <<<"$CMKFS_OUT" 2>/dev/null); then
         FAIL_REASON="'cmkfs vault key create' printed no .key.kid: ${CMKFS_OUT:0:200}"
         return 1
     fi
-    cmkfs_step "vault set-policy" "$CMKFS_BIN" vault set-policy --vault "$t/vault" --identity bench-id \
+    cmkfs_step "vault set-policy" "$bin" vault set-policy --vault "$t/vault" --identity bench-id \
         --key-permissions get wrapKey unwrapKey || return 1
-    cmkfs_step init "$CMKFS_BIN" init "$t/backing" --provider local --vault "$t/vault" \
+    cmkfs_step init "$bin" init "$t/backing" --provider local --vault "$t/vault" \
         --identity bench-id --key-encryption-key "$kid" || return 1
 }
-target_cmkfs_mount() {
-    local t=$WORK/cmkfs
-    fuse_start "$t/mnt" "$CMKFS_BIN" mount "$t/backing" "$t/mnt" -f || return 1
+cmkfs_target_mount() {
+    local t=$WORK/$1
+    fuse_start "$t/mnt" "$2" mount "$t/backing" "$t/mnt" -f || return 1
     DIR=$t/mnt PID=${DAEMON_PID[$t/mnt]}
 }
+target_cmkfs_setup() { cmkfs_target_setup cmkfs "$CMKFS_BIN"; }
+target_cmkfs_mount() { cmkfs_target_mount cmkfs "$CMKFS_BIN"; }
 target_cmkfs_unmount() { fuse_stop "$WORK/cmkfs/mnt"; }
+
+# ---- cmkfs_base: another cmkfs build (CMKFS_BASE_BIN), e.g. main before a change,
+# so that "before" and "after" are measured in the same run ---------------------
+target_cmkfs_base_setup() {
+    [[ -n ${CMKFS_BASE_BIN:-} ]] || { FAIL_REASON="set CMKFS_BASE_BIN to the cmkfs binary to compare with"; return 1; }
+    cmkfs_target_setup cmkfs_base "$CMKFS_BASE_BIN"
+}
+target_cmkfs_base_mount() { cmkfs_target_mount cmkfs_base "$CMKFS_BASE_BIN"; }
+target_cmkfs_base_unmount() { fuse_stop "$WORK/cmkfs_base/mnt"; }
