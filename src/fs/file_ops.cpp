@@ -9,6 +9,7 @@
 #include <shared_mutex>
 #include <vector>
 
+#include "crypto/wipe.h"
 #include "format/file_layout.h"
 #include "fs/backing_fd.h"
 #include "fs/filesystem.h"
@@ -134,6 +135,9 @@ void Filesystem::read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fu
         auto access = keyring_.access();
         Inode &inode = inode_of(ino);
         auto &buf = read_buffer(size);
+        // The buffer outlives the request (one per thread): no plaintext
+        // stays in it after the reply, or after a failure part way.
+        const crypto::WipeOnExit wipe_reply(buf.data(), size);
         size_t n;
         {
             std::shared_lock lock(inode.content.mutex);
@@ -159,6 +163,9 @@ void Filesystem::write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t 
             uint64_t offset = handle->append && !fi->writepage ? content.size() : static_cast<uint64_t>(off);
             content.write(offset, std::span(reinterpret_cast<const uint8_t *>(data), size));
         }
+        // The plaintext arrived in libfuse's request buffer, which is reused
+        // for later requests but never cleared: clear it now.
+        crypto::wipe(const_cast<char *>(data), size);  // NOLINT(cppcoreguidelines-pro-type-const-cast)
         fuse_reply_write(req, size);
     });
 }
