@@ -37,6 +37,9 @@ void expect_mount_refused(const std::string &backing, const std::string &mountpo
         INFO((foreground ? "foreground" : "background") << " mount: exit " << r.exit_code << " " << r.err);
         CHECK(r.exit_code == code);
         for (const auto &n : needles) CHECK(r.err.find(n) != std::string::npos);
+        // A mount that wrongly succeeded is undone (the topmost one, should it
+        // sit on the first mount's mountpoint).
+        if (r.exit_code == 0) run({"umount", "-l", mountpoint});
     }
 }
 
