@@ -323,3 +323,17 @@ TEST_CASE("the plugin loaded is the file checked: a swap after the check cannot 
     CHECK_THAT(load_error([&] { detail::PluginLibrary::load(path, uid_t{0}); }),
                Contains("unknown ABI version 99"));
 }
+
+TEST_CASE("a plugin that stays mapped never stands in for the next one", "[keys][loader]") {
+    // dlopen finds a loaded object by name first, and the name is
+    // /proc/self/fd/N: a descriptor number reused while the first object is
+    // still mapped would hand back the first plugin.
+    for (int round = 0; round < 3; ++round) {
+        CHECK_THAT(load_error([&] { detail::PluginLibrary::load(test::test_plugin("abi99-nodelete")); }),
+                   Contains("unknown ABI version 99"));
+        std::shared_ptr<detail::PluginLibrary> lib;
+        CHECK(load_error([&] { lib = detail::PluginLibrary::load(test::test_plugin("testctl")); }).empty());
+        REQUIRE(lib);
+        CHECK(lib->name() == "testctl");
+    }
+}
