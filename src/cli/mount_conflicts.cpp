@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
+
 #include "cli/command_error.h"
 #include "cli/exit_codes.h"
 #include "cli/mount_table.h"
@@ -15,6 +17,13 @@ namespace {
     throw CommandError(kBackingError, backing + " is already mounted at " +
                                           (where.empty() ? std::string("another mountpoint") : where) +
                                           " (one mount per store on a host; unmount it first)");
+}
+
+// The mount of a daemon that died (killed, crashed) answers ENOTCONN and
+// serves nothing; it holds no claim either, so only the table still lists it.
+bool is_dead(const CmkfsMount &mount) {
+    struct stat st {};
+    return ::stat(mount.mountpoint.c_str(), &st) != 0 && errno == ENOTCONN;
 }
 
 }  // namespace
@@ -33,7 +42,8 @@ MountClaims claim_mount(int backing_root_fd, const std::string &backing,
     // The mount table catches mounts made before claims existed or under
     // another run directory; the claims catch concurrent mounts and any
     // other name (a bind mount, a symlink) for the same backing directory.
-    if (auto same = find_cmkfs_mount_of_backing(backing)) already_mounted(backing, same->mountpoint);
+    if (auto same = find_cmkfs_mount_of_backing(backing); same && !is_dead(*same))
+        already_mounted(backing, same->mountpoint);
     MountClaims claims;
     try {
         claims.mountpoint = std::make_unique<daemon::MountClaim>(daemon::mountpoint_claim_name(mountpoint), mountpoint);

@@ -7,12 +7,15 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "support/mount_io.h"
 #include "support/process.h"
 
 using namespace cmkfs::test;
@@ -127,4 +130,21 @@ TEST_CASE("after an unmount the store mounts again, elsewhere too", "[mount-conf
     CHECK(bounded_cmkfs({"umount", second}).exit_code == 0);
     store.mount();
     CHECK(read_file(store.path("f")) == "first");
+}
+
+TEST_CASE("the dead mount of a killed daemon does not block mounting the store elsewhere", "[mount-conflicts]") {
+    MountedStore store;
+    write_file(store.path("f"), "first");
+    REQUIRE(::kill(store.daemon_pid(), SIGKILL) == 0);
+    // The kernel keeps the dead mount listed (ENOTCONN) until it is unmounted.
+    REQUIRE(wait_for([&] { return ::access(store.path("f").c_str(), F_OK) != 0 && errno == ENOTCONN; }, 10) >= 0);
+    REQUIRE(is_mounted(store.mountpoint()));
+    const std::string second = store.scratch() / "mnt2";
+    fsys::create_directory(second);
+    auto r = bounded_cmkfs({"mount", store.backing(), second});
+    INFO(r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(read_file(second + "/f") == "first");
+    CHECK(bounded_cmkfs({"umount", second}).exit_code == 0);
+    ::umount2(store.mountpoint().c_str(), MNT_DETACH);
 }
