@@ -151,6 +151,9 @@ void Filesystem::read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fu
 void Filesystem::write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
                        fuse_file_info *fi) {
     guard(req, "write", [&] {
+        // The plaintext arrived in libfuse's request buffer, which is reused
+        // for later requests but never cleared: clear it when done, however.
+        const crypto::WipeOnExit wipe_request(data, size);
         auto access = keyring_.access();
         Inode &inode = inode_of(ino);
         FileHandle *handle = handle_of(fi);
@@ -163,9 +166,6 @@ void Filesystem::write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t 
             uint64_t offset = handle->append && !fi->writepage ? content.size() : static_cast<uint64_t>(off);
             content.write(offset, std::span(reinterpret_cast<const uint8_t *>(data), size));
         }
-        // The plaintext arrived in libfuse's request buffer, which is reused
-        // for later requests but never cleared: clear it now.
-        crypto::wipe(const_cast<char *>(data), size);  // NOLINT(cppcoreguidelines-pro-type-const-cast)
         fuse_reply_write(req, size);
     });
 }
