@@ -14,6 +14,7 @@
 #include "cli/control_status.h"
 #include "cli/daemonize.h"
 #include "cli/error_report.h"
+#include "cli/mount_conflicts.h"
 #include "cli/volume_access.h"
 #include "config/logging.h"
 #include "crypto/secure_bytes.h"
@@ -95,6 +96,7 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     const uint64_t fd_limit = raise_open_file_limit();
     spdlog::debug("open-file limit {} (one descriptor per inode the kernel caches)", fd_limit);
     OpenedVolume opened = open_volume_with_provider(backing, cfg);
+    const auto claims = claim_mount(opened.volume->root_fd(), backing, mountpoint);  // held while serving
     const store::StoreLock in_use = lock_store_for_use(*opened.volume);  // held while serving
     store::Keyring keyring;
     daemon::AuditLog audit(cfg.logging.audit_file.value_or(""), mountpoint, opened.volume->header().volume_id);

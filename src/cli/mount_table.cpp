@@ -1,5 +1,7 @@
 #include "cli/mount_table.h"
 
+#include <sys/sysmacros.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -24,6 +26,17 @@ std::string unescape(const std::string &s) {
 }  // namespace
 
 namespace {
+// mountinfo's "major:minor".
+dev_t device_of(const std::string &devno) {
+    const auto colon = devno.find(':');
+    if (colon == std::string::npos) return 0;
+    try {
+        return makedev(std::stoul(devno.substr(0, colon)), std::stoul(devno.substr(colon + 1)));
+    } catch (const std::exception &) {
+        return 0;
+    }
+}
+
 template <class Match>
 std::optional<CmkfsMount> find_mount(Match &&match) {
     std::ifstream in("/proc/self/mountinfo");
@@ -38,7 +51,7 @@ std::optional<CmkfsMount> find_mount(Match &&match) {
         std::string fstype, source;
         fields >> fstype >> source;
         if (fstype != "fuse.cmkfs") continue;
-        CmkfsMount mount{unescape(mountpoint), unescape(source)};
+        CmkfsMount mount{unescape(mountpoint), unescape(source), device_of(devno)};
         if (match(mount)) return mount;
     }
     return std::nullopt;
@@ -53,6 +66,10 @@ std::optional<CmkfsMount> find_cmkfs_mount(const std::string &path) {
 std::optional<CmkfsMount> find_cmkfs_mount_of_backing(const std::string &backing) {
     const std::string target = absolute_path(backing);
     return find_mount([&](const CmkfsMount &m) { return m.backing == target; });
+}
+
+std::optional<CmkfsMount> find_cmkfs_mount_of_device(dev_t device) {
+    return find_mount([&](const CmkfsMount &m) { return m.device == device; });
 }
 
 }  // namespace cmkfs::cli

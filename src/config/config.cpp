@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "config/yaml_guard.h"
 #include "config/yaml_reader.h"
 #include "util/file_io.h"
 
@@ -80,6 +81,10 @@ void read_fuse(const YamlReader &r, const Entry &section, MountConfig &m) {
                    [&](const std::string &key, const Entry &e) {
                        if (key == "options") {
                            m.fuse_options = r.string_list(e);
+                           for (const auto &option : m.fuse_options)
+                               if (auto name = reserved_fuse_option_in(option))
+                                   r.fail(e, "FUSE options without " + *name +
+                                                 "= (cmkfs sets the mount's fsname and subtype itself)");
                        } else if (key == "threads") {
                            m.threads = r.integer(e, kMaxThreads);
                        } else {
@@ -91,20 +96,6 @@ void read_fuse(const YamlReader &r, const Entry &section, MountConfig &m) {
                    });
 }
 
-YAML::Node load_single_document(const std::string &text, const std::string &source) {
-    try {
-        std::vector<YAML::Node> docs = YAML::LoadAll(text);
-        if (docs.size() > 1) {
-            const YAML::Mark at = docs[1].Mark();
-            throw ConfigError(source, std::max(at.line, 0) + 1, std::max(at.column, 0) + 1, "(document)",
-                              "expected a single YAML document, got a second one");
-        }
-        return docs.empty() ? YAML::Node() : docs[0];
-    } catch (const YAML::Exception &e) {
-        throw ConfigError(source, std::max(e.mark.line, 0) + 1, std::max(e.mark.column, 0) + 1,
-                          "(syntax)", "expected valid YAML, got " + e.msg);
-    }
-}
 }  // namespace
 
 bool is_log_level(std::string_view name) {
@@ -112,7 +103,7 @@ bool is_log_level(std::string_view name) {
 }
 
 Config parse_config(const std::string &yaml_text, const std::string &source_name) {
-    const YAML::Node root = load_single_document(yaml_text, source_name);
+    const YAML::Node root = detail::load_bounded_document(yaml_text, source_name);
     const YamlReader r(source_name);
     Config cfg;
     cfg.source = source_name;
@@ -134,7 +125,14 @@ Config load_config_file(const std::string &path) {
     try {
         text = read_text_file(path);
     } catch (const SystemError &e) {
-        throw ConfigError(path, "cannot read: " + std::string(std::strerror(e.error_number())));
+        // read_text_file refuses a FIFO, device or directory (EIO) and a file
+        // over its bound (EFBIG): a config must not hang us or exhaust memory.
+        const int err = e.error_number();
+        const std::string why = err == EIO     ? "not a regular file"
+                                : err == EFBIG ? "larger than " + std::to_string(kMaxSmallFileSize) +
+                                                     " bytes, the limit for a config file"
+                                               : std::string(std::strerror(err));
+        throw ConfigError(path, "cannot read: " + why);
     }
     return parse_config(text, path);
 }

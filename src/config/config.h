@@ -115,11 +115,18 @@ std::string format_duration(std::chrono::seconds d);
 // Log level names accepted in the config and by -o log_level.
 bool is_log_level(std::string_view name);
 
+// fsname= and subtype= are cmkfs's to set (tools find a mount by them):
+// true for such an option (one item, unescaped), and the first one's name in
+// a comma-separated list.
+bool is_reserved_fuse_option(std::string_view option);
+std::optional<std::string> reserved_fuse_option_in(std::string_view options);
+
 // Applies one of our own `-o` options to cfg and returns true:
 //   check_interval=DUR, unavailable_grace=DUR, allow_other, log_level=L,
 //   config=PATH (the caller reads the file first; ignored here).
 // Returns false for anything else, which the caller passes on to FUSE.
-// Throws ConfigError (file "-o") for a bad value of one of ours.
+// Throws ConfigError (file "-o") for a bad value of one of ours, and
+// UsageError for fsname= or subtype=.
 bool apply_dash_o(Config &cfg, std::string_view option);
 // Splits a comma-separated -o argument ("\," escapes a comma), applies ours,
 // and returns the rest, in order, for FUSE.

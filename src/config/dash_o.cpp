@@ -1,7 +1,9 @@
 // Our own `-o` mount options; everything else belongs to FUSE.
+#include <optional>
 #include <stdexcept>
 
 #include "config/config.h"
+#include "util/errors.h"
 
 namespace cmkfs::config {
 
@@ -25,11 +27,28 @@ std::chrono::seconds duration_value(std::string_view name, std::string_view valu
 }
 }  // namespace
 
+bool is_reserved_fuse_option(std::string_view option) {
+    const std::string_view name = option.substr(0, option.find('='));
+    return name == "fsname" || name == "subtype";
+}
+
+std::optional<std::string> reserved_fuse_option_in(std::string_view options) {
+    for (const auto &item : split_dash_o(options))
+        if (is_reserved_fuse_option(item.text)) return item.text.substr(0, item.text.find('='));
+    return std::nullopt;
+}
+
 bool apply_dash_o(Config &cfg, std::string_view option) {
     const size_t eq = option.find('=');
     const std::string_view name = option.substr(0, eq);
     const bool has_value = eq != std::string_view::npos;
     const std::string_view value = has_value ? option.substr(eq + 1) : std::string_view();
+
+    // cmkfs names the mount (source = backing directory, type fuse.cmkfs);
+    // umount, lock and `encryption show` find a mount by those.
+    if (is_reserved_fuse_option(option))
+        throw UsageError("-o " + std::string(name) +
+                         "= is not allowed: cmkfs sets the mount's fsname and subtype itself");
 
     if (name == "allow_other") {
         if (has_value) bad(name, "expected allow_other without a value", option);

@@ -23,12 +23,6 @@ namespace {
 
 constexpr size_t kMaxMessage = 1 << 20;
 
-std::string run_dir() {
-    // Read before any daemon thread starts and never set by us: getenv is safe here.
-    const char *env = std::getenv("CMKFS_RUN_DIR");  // NOLINT(concurrency-mt-unsafe)
-    return env != nullptr && *env != '\0' ? env : "/run/cmkfs";
-}
-
 sockaddr_un address_of(const std::string &path) {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
@@ -75,9 +69,15 @@ void write_all(int fd, const std::string &s) {
 
 }  // namespace
 
+std::string run_directory() {
+    // Read before any daemon thread starts and never set by us: getenv is safe here.
+    const char *env = std::getenv("CMKFS_RUN_DIR");  // NOLINT(concurrency-mt-unsafe)
+    return env != nullptr && *env != '\0' ? env : "/run/cmkfs";
+}
+
 std::string control_socket_path(const std::string &absolute_mountpoint) {
     auto digest = crypto::sha256(crypto::as_bytes(absolute_mountpoint));
-    return run_dir() + "/" + crypto::hex_encode(std::span(digest.data(), 12)) + ".sock";
+    return run_directory() + "/" + crypto::hex_encode(std::span(digest.data(), 12)) + ".sock";
 }
 
 ControlServer::ControlServer(std::string path, ControlHandler handler)

@@ -13,6 +13,10 @@
 
 namespace cmkfs::daemon {
 
+// The host's run directory: /run/cmkfs, or $CMKFS_RUN_DIR. Root's, outside
+// every store: what is kept here is trusted, unlike the backing directory.
+std::string run_directory();
+
 std::string control_socket_path(const std::string &absolute_mountpoint);
 
 using ControlHandler = std::function<nlohmann::json(const nlohmann::json &request)>;

@@ -1,7 +1,12 @@
 #include "format/volume_header.h"
 
+#include <algorithm>
 #include <chrono>
+#include <climits>
+#include <cstdint>
 #include <ctime>
+#include <optional>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -44,7 +49,44 @@ std::string compute_mac(const VolumeHeader &h, const crypto::HeaderMacKey &key) 
     throw IntegrityError(origin + ": not a valid cmkfs volume header: " + why);
 }
 
+// nlohmann's get<uint32_t>() converts 4096.5 to 4096 and wraps -1 to
+// 4294967295: the header is attacker input before its MAC is checked, so a
+// number must be written as the non-negative integer it is.
+uint32_t unsigned_field(const json &j, const char *key, const std::string &origin) {
+    const json &v = j.at(key);
+    if (!v.is_number_unsigned() || v.get<uint64_t>() > UINT32_MAX)
+        malformed(origin, std::string(key) + " must be an unsigned 32-bit integer, got " + v.dump());
+    return v.get<uint32_t>();
+}
+
+// The parser keeps the last of two equal keys; a header with two is not one
+// cmkfs wrote, and which of them counts must not be a parser's choice. Parses
+// `text` (discarded on a syntax error) and records the first repeated key.
+json parse_recording_duplicates(const std::string &text, std::optional<std::string> &duplicate) {
+    std::vector<std::set<std::string>> open_objects;
+    auto watch = [&](int, json::parse_event_t event, json &parsed) {
+        if (event == json::parse_event_t::object_start) open_objects.emplace_back();
+        else if (event == json::parse_event_t::object_end && !open_objects.empty()) open_objects.pop_back();
+        else if (event == json::parse_event_t::key && !open_objects.empty() &&
+                 !open_objects.back().insert(parsed.get<std::string>()).second && !duplicate)
+            duplicate = parsed.get<std::string>();
+        return true;
+    };
+    return json::parse(text, watch, /*allow_exceptions=*/false);
+}
+
 }  // namespace
+
+bool is_supported_format_version(uint32_t version) {
+    return std::find(kSupportedFormatVersions.begin(), kSupportedFormatVersions.end(), version) !=
+           kSupportedFormatVersions.end();
+}
+
+std::string supported_format_versions_text() {
+    std::string out;
+    for (uint32_t v : kSupportedFormatVersions) out += (out.empty() ? "" : ", ") + std::to_string(v);
+    return out;
+}
 
 bool VolumeHeader::key_rotation_enabled() const { return key_id != versioned_key_id; }
 
@@ -55,18 +97,20 @@ std::vector<std::string> VolumeHeader::provider_option_list() const {
 }
 
 VolumeHeader parse_volume_header(const std::string &json_text, const std::string &origin) {
-    json j = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+    std::optional<std::string> duplicate;
+    json j = parse_recording_duplicates(json_text, duplicate);
     if (j.is_discarded() || !j.is_object()) malformed(origin, "not a JSON object");
+    if (duplicate) malformed(origin, "key \"" + *duplicate + "\" appears twice");
     VolumeHeader h;
     try {
-        h.format_version = j.at("format_version").get<uint32_t>();
-        if (h.format_version != kFormatVersion)
+        h.format_version = unsigned_field(j, "format_version", origin);
+        if (!is_supported_format_version(h.format_version))
             malformed(origin, "format version " + std::to_string(h.format_version) +
                                   " is not supported by this cmkfs (supports " +
-                                  std::to_string(kFormatVersion) + ")");
+                                  supported_format_versions_text() + ")");
         h.volume_id = j.at("volume_id").get<std::string>();
         h.cipher_suite = j.at("cipher_suite").get<std::string>();
-        h.block_size = j.at("block_size").get<uint32_t>();
+        h.block_size = unsigned_field(j, "block_size", origin);
         h.plaintext_names = j.at("plaintext_names").get<bool>();
         h.provider = j.at("provider").get<std::string>();
         h.provider_options = j.at("provider_options").get<std::map<std::string, std::string>>();

@@ -4,6 +4,7 @@
 // the volume key, so an edit is detected as soon as the key is unwrapped.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -15,6 +16,12 @@
 #include "format/name_codec.h"
 
 namespace cmkfs::format {
+
+// Every format version this cmkfs reads; the header parser refuses others.
+// One list, so a new version is one more entry.
+inline constexpr std::array<uint32_t, 1> kSupportedFormatVersions{1};
+bool is_supported_format_version(uint32_t version);
+std::string supported_format_versions_text();  // "1" or "1, 2"
 
 inline constexpr std::string_view kCipherSuite = "AES-256-GCM/4096+AES-256-SIV+HKDF-SHA256";
 

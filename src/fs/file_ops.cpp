@@ -9,6 +9,7 @@
 #include <shared_mutex>
 #include <vector>
 
+#include "crypto/wipe.h"
 #include "format/file_layout.h"
 #include "fs/backing_fd.h"
 #include "fs/filesystem.h"
@@ -134,6 +135,9 @@ void Filesystem::read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fu
         auto access = keyring_.access();
         Inode &inode = inode_of(ino);
         auto &buf = read_buffer(size);
+        // The buffer outlives the request (one per thread): no plaintext
+        // stays in it after the reply, or after a failure part way.
+        const crypto::WipeOnExit wipe_reply(buf.data(), size);
         size_t n;
         {
             std::shared_lock lock(inode.content.mutex);
@@ -147,6 +151,9 @@ void Filesystem::read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fu
 void Filesystem::write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t size, off_t off,
                        fuse_file_info *fi) {
     guard(req, "write", [&] {
+        // The plaintext arrived in libfuse's request buffer, which is reused
+        // for later requests but never cleared: clear it when done, however.
+        const crypto::WipeOnExit wipe_request(data, size);
         auto access = keyring_.access();
         Inode &inode = inode_of(ino);
         FileHandle *handle = handle_of(fi);

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <thread>
 
+#include "crypto/wipe.h"
 #include "fs/backing_fd.h"
 #include "fs/op_guard.h"
 #include "store/directory.h"
@@ -163,6 +164,7 @@ void Filesystem::readlink(fuse_req_t req, fuse_ino_t ino) {
             spdlog::error("integrity: {}: symlink target fails to authenticate", inode.label());
             throw IntegrityError(inode.label() + ": symlink target fails to authenticate");
         }
+        const crypto::WipeOnExit wipe_target(target->data(), target->size());
         fuse_reply_readlink(req, target->c_str());
     });
 }
@@ -195,6 +197,7 @@ void Filesystem::mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 
 void Filesystem::symlink(fuse_req_t req, const char *link, fuse_ino_t parent_ino, const char *name) {
     guard(req, "symlink", [&] {
+        const crypto::WipeOnExit wipe_link(link, std::strlen(link));  // plaintext in libfuse's request buffer
         auto access = keyring_.access();
         NameChange change(*this, access, inode_of(parent_ino));
         Inode &parent = change.parent;

@@ -14,6 +14,19 @@ struct ArgsFree { void operator()(fuse_args *a) const { fuse_opt_free_args(a); d
 struct SessionFree { void operator()(fuse_session *s) const { fuse_session_destroy(s); } };
 struct LoopCfgFree { void operator()(fuse_loop_config *c) const { fuse_loop_cfg_destroy(c); } };
 
+// libfuse splits -o at commas and unescapes "\," and "\\" (and "\ooo"):
+// a backing path is any bytes, and a comma in it must not start an option of
+// its own ("/x/a,allow_other" would grant allow_other).
+std::string escape_option_value(const std::string &value) {
+    std::string out;
+    out.reserve(value.size());
+    for (char c : value) {
+        if (c == ',' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out;
+}
+
 std::unique_ptr<fuse_args, ArgsFree> build_args(const SessionOptions &o) {
     std::unique_ptr<fuse_args, ArgsFree> args(new fuse_args FUSE_ARGS_INIT(0, nullptr));
     auto add = [&](const std::string &s) {
@@ -22,7 +35,7 @@ std::unique_ptr<fuse_args, ArgsFree> build_args(const SessionOptions &o) {
     add("cmkfs");
     if (o.debug) add("-d");
     // default_permissions: the kernel enforces modes, since the daemon acts as root.
-    std::string opts = "default_permissions,subtype=cmkfs,fsname=" + o.fsname;
+    std::string opts = "default_permissions,subtype=cmkfs,fsname=" + escape_option_value(o.fsname);
     if (o.allow_other) opts += ",allow_other";
     add("-o");
     add(opts);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/wipe.h"
 #include "format/xattr_codec.h"
 #include "fs/backing_fd.h"
 #include "fs/filesystem.h"
@@ -36,6 +37,7 @@ void Filesystem::setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, cons
         require_user_namespace(name, EOPNOTSUPP);
         auto access = keyring_.access();
         Inode &inode = inode_of(ino);
+        const crypto::WipeOnExit wipe_value(value, size);  // libfuse's request buffer
         std::string sealed = format::seal_xattr_value(access.keys().meta(), name, std::string_view(value, size));
         if (::setxattr(proc_path(inode.fd.get()).c_str(), format::encrypt_xattr_name(access.keys().names(), name).c_str(), sealed.data(),
                        sealed.size(), flags) != 0)
@@ -73,6 +75,7 @@ void Filesystem::getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size
             spdlog::error("integrity: {}: xattr value fails to authenticate", inode.label());
             throw IntegrityError(inode.label() + ": xattr value fails to authenticate");
         }
+        const crypto::WipeOnExit wipe_value(plain->data(), plain->size());
         reply_sized(req, size, plain->data(), plain->size());
     });
 }

@@ -153,6 +153,13 @@ private:
     std::string name_;
 };
 
+// Running as root, a plugin must be root's and writable by no one else:
+// anyone who can change it runs code as root.
+std::optional<uid_t> plugin_owner() {
+    if (::geteuid() == 0) return uid_t{0};
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::vector<std::string> default_plugin_dirs() {
@@ -166,8 +173,7 @@ std::unique_ptr<KeyProvider> load_provider(const std::string &name_or_path,
                                            const std::vector<std::string> &options,
                                            const std::vector<std::string> &dirs) {
     const std::string path = detail::resolve_plugin_path(name_or_path, dirs);
-    if (::geteuid() == 0) detail::check_plugin_permissions(path, 0);
-    auto lib = detail::PluginLibrary::load(path);
+    auto lib = detail::PluginLibrary::load(path, plugin_owner());
 
     std::vector<const char *> argv;
     argv.reserve(options.size() + 1);
@@ -204,8 +210,7 @@ std::vector<PluginInfo> list_plugins(const std::vector<std::string> &dirs) {
         for (const auto &f : files) {
             const std::string path = dir + "/" + f;
             try {
-                if (::geteuid() == 0) detail::check_plugin_permissions(path, 0);
-                auto lib = detail::PluginLibrary::load(path);
+                auto lib = detail::PluginLibrary::load(path, plugin_owner());
                 if (found.count(lib->name())) continue;  // an earlier dir wins
                 found[lib->name()] = PluginInfo{lib->name(), path, lib->table().abi_version,
                                                 lib->description()};

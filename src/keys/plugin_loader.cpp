@@ -1,8 +1,7 @@
 #include "keys/plugin_loader.h"
 
 #include <dlfcn.h>
-#include <limits.h>
-#include <stdlib.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -32,23 +31,31 @@ bool valid_plugin_name(const std::string &name) {
     });
 }
 
-void check_one(const std::string &plugin, const std::string &what, const std::string &path,
-               uid_t owner, bool want_dir) {
+// Refuses an opened file or directory that is of the wrong type or, with an
+// owner, not owned by it or writable by group or others.
+void check_opened(const std::string &plugin, const std::string &what, const std::string &path,
+                  int fd, std::optional<uid_t> owner, bool want_dir) {
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0)
+    if (::fstat(fd, &st) != 0)
         throw PluginLoadError("cannot check provider plugin " + plugin + ": stat " + path + ": " +
                               std::strerror(errno));
     if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
         throw PluginLoadError("refusing provider plugin " + plugin + ": " + what + " " + path +
                               (want_dir ? " is not a directory" : " is not a regular file"));
-    if (st.st_uid != owner)
+    if (!owner) return;
+    if (st.st_uid != *owner)
         throw PluginLoadError("refusing provider plugin " + plugin + ": " + what + " " + path +
                               " is owned by uid " + std::to_string(st.st_uid) + ", not uid " +
-                              std::to_string(owner) + (owner == 0 ? " (root)" : ""));
+                              std::to_string(*owner) + (*owner == 0 ? " (root)" : ""));
     if (st.st_mode & (S_IWGRP | S_IWOTH))
         throw PluginLoadError("refusing provider plugin " + plugin + ": " + what + " " + path +
                               " is writable by group or others (mode " + mode_string(st.st_mode) +
                               ")");
+}
+
+std::function<void(const std::string &)> &checked_hook() {
+    static std::function<void(const std::string &)> hook;
+    return hook;
 }
 
 // Host callbacks. host_ctx is the HostContext of the plugin.
@@ -96,19 +103,41 @@ std::string resolve_plugin_path(const std::string &name_or_path,
                           (searched.empty() ? std::string("(no plugin directories)") : searched));
 }
 
-void check_plugin_permissions(const std::string &path, uid_t owner) {
-    char real[PATH_MAX];
-    if (::realpath(path.c_str(), real) == nullptr)
-        throw PluginLoadError("cannot check provider plugin " + path + ": " + std::strerror(errno));
-    std::string file = real;
-    std::string dir = file.substr(0, std::max<size_t>(file.rfind('/'), 1));
-    check_one(path, "file", file, owner, false);
-    check_one(path, "directory", dir, owner, true);
+UniqueFd open_plugin_file(const std::string &path, std::optional<uid_t> owner) {
+    const auto slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+    const std::string base = slash == std::string::npos ? path : path.substr(slash + 1);
+    // The file is opened relative to the directory we check, so both checks
+    // are about the same objects whatever happens to the path meanwhile.
+    UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dir_fd)
+        throw PluginLoadError("cannot check provider plugin " + path + ": open directory " + dir +
+                              ": " + std::strerror(errno));
+    UniqueFd fd(::openat(dir_fd.get(), base.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
+    if (!fd && errno == ELOOP)
+        throw PluginLoadError("refusing provider plugin " + path + ": file " + path +
+                              " is a symbolic link (name the file itself)");
+    if (!fd)
+        throw PluginLoadError("cannot open provider plugin " + path + ": " + std::strerror(errno));
+    check_opened(path, "file", path, fd.get(), owner, false);
+    check_opened(path, "directory", dir, dir_fd.get(), owner, true);
+    return fd;
 }
 
-std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::string &path) {
+void check_plugin_permissions(const std::string &path, uid_t owner) { (void)open_plugin_file(path, owner); }
+
+void set_plugin_checked_hook(std::function<void(const std::string &path)> hook) {
+    checked_hook() = std::move(hook);
+}
+
+std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::string &path, std::optional<uid_t> owner) {
     std::shared_ptr<PluginLibrary> lib(new PluginLibrary());
     lib->path_ = path;
+    lib->fd_ = open_plugin_file(path, owner);
+    if (checked_hook()) checked_hook()(path);
+    // dlopen by path would open the file again, and could get another file
+    // than the one checked; through the descriptor it maps exactly that one.
+    lib->loaded_as_ = "/proc/self/fd/" + std::to_string(lib->fd_.get());
     lib->ctx_ = std::make_unique<HostContext>();
     auto slash = path.rfind('/');
     lib->ctx_->plugin = slash == std::string::npos ? path : path.substr(slash + 1);
@@ -121,7 +150,7 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::string &path) {
     host.secure_free = host_secure_free;
 
     ::dlerror();
-    lib->handle_ = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+    lib->handle_ = ::dlopen(lib->loaded_as_.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (lib->handle_ == nullptr) {
         const char *err = ::dlerror();
         throw PluginLoadError("cannot load provider plugin " + path + ": " +
@@ -165,6 +194,17 @@ std::shared_ptr<PluginLibrary> PluginLibrary::load(const std::string &path) {
 
 PluginLibrary::~PluginLibrary() {
     if (handle_ != nullptr) ::dlclose(handle_);
+    // glibc finds an already loaded object by name first. An object that
+    // stays mapped after dlclose (NODELETE, e.g. C++ unique symbols) keeps
+    // the name /proc/self/fd/N: while it does, N must never be reused for
+    // another plugin, or dlopen would hand back this one. So the descriptor
+    // is then kept open (a deliberate, bounded leak: one per plugin file).
+    if (!loaded_as_.empty() && fd_) {
+        if (void *still = ::dlopen(loaded_as_.c_str(), RTLD_LAZY | RTLD_NOLOAD)) {
+            ::dlclose(still);
+            (void)fd_.release();
+        }
+    }
 }
 
 }  // namespace cmkfs::keys::detail

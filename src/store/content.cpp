@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "crypto/wipe.h"
 #include "format/block_codec.h"
 #include "store/sealed_blocks.h"
 #include "util/errors.h"
@@ -147,7 +148,8 @@ size_t FileContent::read(uint64_t offset, std::span<uint8_t> out) {
         integrity_failure("file shrank while being read");
     prefetch_after(cend, cend - cbegin, format::cipher_size_for(size.size));
 
-    uint8_t scratch[kBlockPlainSize];
+    crypto::WipedArray<kBlockPlainSize> plain_block;  // decrypted data: wiped on return
+    auto &scratch = plain_block.bytes;
     size_t produced = 0;
     for (uint64_t index = first; index <= last; ++index) {
         const uint64_t block_start = index * kBlockPlainSize;
@@ -175,7 +177,8 @@ void FileContent::write(uint64_t offset, std::span<const uint8_t> data) {
     auto existing = file_id();
     const format::FileId id = existing ? *existing : create_header();
 
-    uint8_t scratch[kBlockPlainSize];
+    crypto::WipedArray<kBlockPlainSize> plain_block;  // decrypted data: wiped on return
+    auto &scratch = plain_block.bytes;
     // Extending past a partial last block in an earlier block: that block
     // must become full (zero padded) so the gap reads as zeros.
     const uint64_t first = format::block_index(offset);
@@ -231,7 +234,8 @@ void FileContent::truncate(uint64_t new_size) {
     }
     auto existing = cur == 0 ? std::optional<format::FileId>{} : file_id();
     const format::FileId id = existing ? *existing : create_header();
-    uint8_t scratch[kBlockPlainSize];
+    crypto::WipedArray<kBlockPlainSize> plain_block;  // decrypted data: wiped on return
+    auto &scratch = plain_block.bytes;
     if (new_size < cur) {
         if (new_size % kBlockPlainSize != 0) {
             const uint64_t index = format::block_index(new_size);
@@ -269,7 +273,8 @@ std::vector<uint64_t> FileContent::verify_all() {
     const uint64_t blocks = (size.size + kBlockPlainSize - 1) / kBlockPlainSize;
     auto key = keys_.content_key(*id);
     format::BlockCodec codec(*key, *id);
-    uint8_t scratch[kBlockPlainSize];
+    crypto::WipedArray<kBlockPlainSize> plain_block;  // decrypted data: wiped on return
+    auto &scratch = plain_block.bytes;
     // Holes are skipped, not read: a sparse file of terabytes checks in the
     // time its data takes.
     SealedBlocks(fd_, backing_size(fd_), size.size)

@@ -69,8 +69,13 @@ private:
                 problem(path, backing, "directory id is missing or malformed");
             }
         } else if (S_ISREG(st.st_mode)) {
-            UniqueFd fd(::openat(parent, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+            // O_NONBLOCK and a second look at the opened file: the entry may
+            // have been swapped for a FIFO since the fstatat.
+            UniqueFd fd(::openat(parent, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
             if (!fd) return problem(path, backing, "cannot open file");
+            struct stat opened {};
+            if (::fstat(fd.get(), &opened) != 0 || !S_ISREG(opened.st_mode))
+                return problem(path, backing, "not a regular file");
             ContentState state;
             FileContent content(fd.get(), state, access_, backing);
             for (uint64_t block : content.verify_all())

@@ -1,6 +1,7 @@
 #include "store/reencrypt_content.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,8 +39,13 @@ struct OpenedContent {
 
 OpenedContent open_content(int dir, const std::string &name, const struct stat &st, const std::string &label) {
     OpenedContent c;
-    c.fd.reset(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    // O_NONBLOCK and S_ISREG on the descriptor: the untrusted entry may have
+    // been swapped for a FIFO since the caller's stat.
+    c.fd.reset(::openat(dir, name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (!c.fd) throw SystemError(errno, "open " + label);
+    struct stat opened {};
+    if (::fstat(c.fd.get(), &opened) != 0) throw SystemError(errno, "stat " + label);
+    if (!S_ISREG(opened.st_mode)) throw IntegrityError(label + ": not a regular file");
     const auto size = format::plain_size_for(static_cast<uint64_t>(st.st_size));
     if (size.torn_tail) throw IntegrityError(label + ": file is truncated inside a block");
     c.plain_size = size.size;

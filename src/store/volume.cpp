@@ -85,7 +85,7 @@ void Volume::reload_header() {
     } catch (const SystemError &e) {
         if (e.error_number() == ENOENT)
             throw Error(ENOENT, backing_ + " is not a cmkfs store (no " + header_file() + "; run cmkfs init)");
-        throw;
+        throw Error(e.error_number(), backing_ + "/" + e.what());
     }
     header_ = format::parse_volume_header(std::string(raw.begin(), raw.end()), header_path());
 }

@@ -44,22 +44,31 @@ void pwrite_full(int fd, std::span<const uint8_t> buf, off_t offset) {
     }
 }
 
-std::vector<uint8_t> read_file_at(int dirfd, const std::string &name) {
-    UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+std::vector<uint8_t> read_file_at(int dirfd, const std::string &name, size_t max_size) {
+    UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
     if (!fd) throw_errno("open " + name);
+    // Checked on the descriptor we read, so a swap after the check cannot matter.
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0) throw_errno("stat " + name);
+    if (!S_ISREG(st.st_mode)) throw SystemError(EIO, name + " is not a regular file (refused)");
+    if (static_cast<uint64_t>(st.st_size) > max_size)
+        throw SystemError(EFBIG, name + " is larger than " + std::to_string(max_size) + " bytes (refused)");
     std::vector<uint8_t> out;
     uint8_t chunk[8192];
     for (off_t off = 0;;) {
         size_t n = pread_full(fd.get(), chunk, off);
         out.insert(out.end(), chunk, chunk + n);
         off += static_cast<off_t>(n);
+        // The file may grow after the fstat: the bound holds for what we read.
+        if (out.size() > max_size)
+            throw SystemError(EFBIG, name + " is larger than " + std::to_string(max_size) + " bytes (refused)");
         if (n < sizeof chunk) break;
     }
     return out;
 }
 
-std::string read_text_file(const std::string &path) {
-    auto bytes = read_file_at(AT_FDCWD, path);
+std::string read_text_file(const std::string &path, size_t max_size) {
+    auto bytes = read_file_at(AT_FDCWD, path, max_size);
     return std::string(bytes.begin(), bytes.end());
 }
 

@@ -18,9 +18,19 @@ size_t pread_full(int fd, std::span<uint8_t> buf, off_t offset);
 // Writes all of buf at offset or throws SystemError.
 void pwrite_full(int fd, std::span<const uint8_t> buf, off_t offset);
 
-// Reads a small whole file relative to dirfd (AT_FDCWD for paths).
-std::vector<uint8_t> read_file_at(int dirfd, const std::string &name);
-std::string read_text_file(const std::string &path);
+// The most read_file_at reads unless told otherwise: every bookkeeping file
+// (header, directory id, sidecar, journal, credentials) and a config is far
+// smaller, and a larger one is an attack on our memory.
+inline constexpr size_t kMaxSmallFileSize = size_t{1} << 20;
+
+// Reads a small whole file relative to dirfd (AT_FDCWD for paths). The file
+// may come from the untrusted backing directory, so it is opened
+// O_NONBLOCK|O_NOFOLLOW (a FIFO must not hang us, a symlink must not lead us
+// elsewhere) and must be a regular file of at most max_size bytes; anything
+// else throws SystemError (EIO, or EFBIG when too large) naming `name`.
+std::vector<uint8_t> read_file_at(int dirfd, const std::string &name,
+                                  size_t max_size = kMaxSmallFileSize);
+std::string read_text_file(const std::string &path, size_t max_size = kMaxSmallFileSize);
 
 // Writes a file crash-safely: temp file, fsync, rename over `name`, fsync dir.
 // before_step, when given, runs before each step ("write", "fsync", "rename",

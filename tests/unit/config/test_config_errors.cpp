@@ -138,3 +138,47 @@ TEST_CASE("config error: more than one document", "[config][errors]") {
     CHECK(error_of("fuse: {}\n---\nvolume: {}\n").what ==
           "t.yaml:3:1: (document): expected a single YAML document, got a second one");
 }
+
+TEST_CASE("config error: anchors and aliases are refused before the tree is built", "[config][errors]") {
+    // Billion laughs: each level doubles nine times; never expanded, never walked.
+    std::string laughs = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n";
+    for (char c = 'b'; c <= 'i'; ++c)
+        laughs += std::string(1, c) + ": &" + c + " [" + [&] {
+            std::string refs;
+            for (int i = 0; i < 9; ++i) refs += std::string(i ? "," : "") + "*" + static_cast<char>(c - 1);
+            return refs;
+        }() + "]\n";
+    laughs += "fuse: {options: *i}\n";
+    const Caught bomb = error_of(laughs);
+    CHECK(bomb.what == "t.yaml:1:4: (anchor): expected no YAML anchors (write the value out), got an anchor");
+
+    // A node that contains itself: any walk over it would never end.
+    const Caught cycle = error_of("fuse: &a {options: *a}\n");
+    CHECK(cycle.line == 1);
+    CHECK(cycle.key_path == "(anchor)");
+    CHECK(error_of("volume:\n  backing: &b /srv/x\n  mountpoint: *b\n").key_path == "(anchor)");
+}
+
+TEST_CASE("config error: nesting and size beyond any config are refused", "[config][errors]") {
+    const Caught deep = error_of("fuse: " + std::string(5000, '[') + std::string(5000, ']') + "\n");
+    CHECK(deep.key_path == "(document)");
+    CHECK(deep.what.find("expected nesting at most 32 levels deep") != std::string::npos);
+    CHECK(deep.line == 1);
+
+    std::string block = "fuse:\n";
+    for (int level = 0; level < 40; ++level) block += std::string(2 * level + 2, ' ') + "k" + std::to_string(level) + ":\n";
+    CHECK(error_of(block).what.find("levels deep") != std::string::npos);
+
+    std::string many = "fuse:\n  options:\n";
+    for (int i = 0; i < 120000; ++i) many += "    - o\n";
+    const Caught wide = error_of(many);
+    CHECK(wide.what.find("expected at most 100000 values") != std::string::npos);
+}
+
+TEST_CASE("config error: fsname= or subtype= in fuse.options", "[config][errors]") {
+    const Caught e = error_of("fuse:\n  options:\n    - ro\n    - allow_root,fsname=x\n");
+    CHECK(e.line == 3);
+    CHECK(e.key_path == "fuse.options");
+    CHECK(e.what.find("FUSE options without fsname=") != std::string::npos);
+    CHECK(error_of("fuse:\n  options: [subtype=y]\n").what.find("without subtype=") != std::string::npos);
+}

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -138,4 +139,31 @@ TEST_CASE("load_config_file: a missing file is a ConfigError naming it", "[confi
         CHECK(e.line() == 0);
         CHECK(e.error_number() == EINVAL);
     }
+}
+
+TEST_CASE("load_config_file refuses an oversized file and a FIFO without reading them", "[config][load]") {
+    char dir[] = "/tmp/cmkfs-config-test-XXXXXX";
+    REQUIRE(mkdtemp(dir) != nullptr);
+    const std::string big = std::string(dir) + "/big.yaml";
+    {
+        std::ofstream out(big);
+        out << "fuse:\n  threads: 8\n" << std::string(1 << 20, '#') << "\n";
+    }
+    const std::string fifo = std::string(dir) + "/fifo.yaml";
+    REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+    auto error_of = [](const std::string &path) -> std::string {
+        try {
+            load_config_file(path);
+        } catch (const ConfigError &e) {
+            CHECK(e.file() == path);
+            return e.what();
+        }
+        return "";
+    };
+    CHECK(error_of(big) == big + ": cannot read: larger than 1048576 bytes, the limit for a config file");
+    // A FIFO would block the read forever: refused at open.
+    CHECK(error_of(fifo) == fifo + ": cannot read: not a regular file");
+    ::unlink(big.c_str());
+    ::unlink(fifo.c_str());
+    ::rmdir(dir);
 }

@@ -1,11 +1,14 @@
 #include <catch2/catch.hpp>
 
 #include "config/config.h"
+#include "util/errors.h"
 
 using cmkfs::config::apply_dash_o;
 using cmkfs::config::apply_dash_o_list;
 using cmkfs::config::Config;
 using cmkfs::config::ConfigError;
+using cmkfs::config::is_reserved_fuse_option;
+using cmkfs::config::reserved_fuse_option_in;
 using std::chrono::seconds;
 
 TEST_CASE("-o: our options change the config and are consumed", "[config][dash_o]") {
@@ -29,7 +32,7 @@ TEST_CASE("-o: our options change the config and are consumed", "[config][dash_o
 TEST_CASE("-o: other options are left for FUSE", "[config][dash_o]") {
     Config cfg;
     const Config before = cfg;
-    for (const char *opt : {"default_permissions", "ro", "max_read=131072", "fsname=cmkfs",
+    for (const char *opt : {"default_permissions", "ro", "max_read=131072", "blksize=4096",
                             "allow_root", "check_interval_x=5s", "auto_unmount"}) {
         INFO(opt);
         CHECK_FALSE(apply_dash_o(cfg, opt));
@@ -68,11 +71,25 @@ TEST_CASE("-o: bad values of our options are errors from \"-o\"", "[config][dash
 TEST_CASE("-o list: splits on commas, applies ours, returns the rest in order", "[config][dash_o]") {
     Config cfg;
     const auto rest = apply_dash_o_list(
-        cfg, "ro,check_interval=2s,fsname=a\\,b,allow_other,,config=/x.yaml,max_read=4096,log_level=warn");
-    CHECK(rest == std::vector<std::string>{"ro", "fsname=a\\,b", "max_read=4096"});
+        cfg, "ro,check_interval=2s,x-note=a\\,b,allow_other,,config=/x.yaml,max_read=4096,log_level=warn");
+    CHECK(rest == std::vector<std::string>{"ro", "x-note=a\\,b", "max_read=4096"});
     CHECK(cfg.revocation.check_interval == seconds(2));
     CHECK(cfg.mount.allow_other);
     CHECK(cfg.logging.level == "warn");
     CHECK(apply_dash_o_list(cfg, "").empty());
     CHECK_THROWS_AS(apply_dash_o_list(cfg, "ro,check_interval=0"), ConfigError);
+}
+
+TEST_CASE("-o: fsname= and subtype= are cmkfs's, refused as usage errors", "[config][dash_o]") {
+    Config cfg;
+    for (const char *opt : {"fsname=foo", "subtype=bar", "fsname", "subtype="}) {
+        INFO(opt);
+        CHECK(is_reserved_fuse_option(opt));
+        CHECK_THROWS_WITH(apply_dash_o(cfg, opt), Catch::Matchers::Contains("is not allowed"));
+    }
+    CHECK_THROWS_AS(apply_dash_o_list(cfg, "ro,fsname=a\\,allow_other"), cmkfs::UsageError);
+    CHECK_FALSE(is_reserved_fuse_option("fsnamex=1"));
+    CHECK(reserved_fuse_option_in("ro,subtype=x") == std::optional<std::string>("subtype"));
+    CHECK_FALSE(reserved_fuse_option_in("ro,x-fsname=1").has_value());
+    CHECK(cfg == Config{});
 }

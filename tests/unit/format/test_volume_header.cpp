@@ -241,3 +241,53 @@ TEST_CASE("timestamps are RFC 3339 UTC", "[format][header]") {
     CHECK(t[10] == 'T');
     CHECK(t[19] == 'Z');
 }
+
+TEST_CASE("header numbers must be the integers they claim to be, keys unique", "[format][header]") {
+    auto keys = cmkfs::test::random_volume_keys();
+    auto h = sample_header();
+    // Compact text, so one member is one replaceable substring.
+    const std::string good = json::parse(format::seal_volume_header(h, keys.header_mac())).dump();
+    REQUIRE_NOTHROW(format::parse_volume_header(good, "x"));
+    auto with = [&](const std::string &from, const std::string &to) {
+        std::string text = good;
+        const auto at = text.find(from);
+        REQUIRE(at != std::string::npos);
+        return text.replace(at, from.size(), to);
+    };
+    struct Case {
+        std::string from, to, message;
+    };
+    const std::vector<Case> cases = {
+        {"\"format_version\":1", "\"format_version\":-1", "format_version must be an unsigned 32-bit integer, got -1"},
+        {"\"format_version\":1", "\"format_version\":1.0", "format_version must be an unsigned 32-bit integer"},
+        {"\"format_version\":1", "\"format_version\":1e0", "format_version must be an unsigned 32-bit integer"},
+        {"\"format_version\":1", "\"format_version\":\"1\"", "format_version must be an unsigned 32-bit integer"},
+        {"\"format_version\":1", "\"format_version\":4294967297", "format_version must be an unsigned 32-bit integer"},
+        {"\"format_version\":1", "\"format_version\":true", "format_version must be an unsigned 32-bit integer"},
+        {"\"block_size\":4096", "\"block_size\":4096.5", "block_size must be an unsigned 32-bit integer, got 4096.5"},
+        {"\"block_size\":4096", "\"block_size\":4096.0", "block_size must be an unsigned 32-bit integer"},
+        {"\"block_size\":4096", "\"block_size\":-4096", "block_size must be an unsigned 32-bit integer"},
+        {"\"block_size\":4096", "\"block_size\":\"4096\"", "block_size must be an unsigned 32-bit integer"},
+        // 2^32 + 4096 would wrap to 4096 as a uint32_t.
+        {"\"block_size\":4096", "\"block_size\":4294971392", "block_size must be an unsigned 32-bit integer"},
+        {"\"plaintext_names\":false", "\"plaintext_names\":0", "type must be boolean"},
+        // Duplicates: the parser would keep the last one silently.
+        {"\"block_size\":4096", "\"block_size\":4096,\"block_size\":4096", "key \"block_size\" appears twice"},
+        {"\"provider\":\"local\"", "\"provider\":\"local\",\"provider\":\"exec\"", "key \"provider\" appears twice"},
+        {"\"vault\":", "\"vault\":\"/x\",\"vault\":", "key \"vault\" appears twice"},
+    };
+    for (const auto &c : cases) {
+        const std::string text = with(c.from, c.to);
+        INFO(text);
+        CHECK_THROWS_AS(format::parse_volume_header(text, "/b/.cmkfs.volume"), cmkfs::IntegrityError);
+        CHECK_THROWS_WITH(format::parse_volume_header(text, "/b/.cmkfs.volume"),
+                          Contains("/b/.cmkfs.volume: not a valid cmkfs volume header") && Contains(c.message));
+    }
+}
+
+TEST_CASE("the set of supported format versions is one list", "[format][header]") {
+    for (uint32_t v : format::kSupportedFormatVersions) CHECK(format::is_supported_format_version(v));
+    CHECK_FALSE(format::is_supported_format_version(0));
+    CHECK_FALSE(format::is_supported_format_version(UINT32_MAX));
+    CHECK(format::supported_format_versions_text().find('1') != std::string::npos);
+}

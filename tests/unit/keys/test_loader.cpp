@@ -274,3 +274,66 @@ TEST_CASE("the example skeleton provider loads and works", "[keys][loader][examp
         CHECK_THAT(e.what(), Contains("provider skeleton"));
     }
 }
+
+TEST_CASE("a plugin path that is a symlink is refused", "[keys][loader][root]") {
+    REQUIRE(::geteuid() == 0);
+    TempDir tmp;
+    ::chmod(tmp.path().c_str(), 0755);
+    const std::string real = tmp / "real.so";
+    std::filesystem::copy_file(test::local_plugin(), real);
+    ::chmod(real.c_str(), 0755);
+    const std::string link = tmp / "libcmkfs-provider-local.so";
+    std::filesystem::create_symlink(real, link);
+    // The target passes every check; only the link itself is the problem.
+    CHECK_NOTHROW(load_provider(real, {}));
+    const std::string msg = load_error([&] { load_provider(link, {}); });
+    CHECK_THAT(msg, Contains("symbolic link"));
+    CHECK_THAT(msg, Contains(link));
+    CHECK_THAT(load_error([&] { load_provider("local", {}, {tmp.path()}); }), Contains("symbolic link"));
+}
+
+TEST_CASE("the plugin loaded is the file checked: a swap after the check cannot win", "[keys][loader][root]") {
+    REQUIRE(::geteuid() == 0);
+    TempDir tmp;
+    ::chmod(tmp.path().c_str(), 0755);
+    const std::string path = tmp / "libcmkfs-provider-checked.so";
+    const std::string other = tmp / "swapped-in.so";
+    std::filesystem::copy_file(test::test_plugin("testctl"), path);
+    // What the attacker swaps in: a different plugin (its ABI version 99
+    // makes loading it fail loudly, so the test cannot miss it).
+    std::filesystem::copy_file(test::test_plugin("abi99"), other);
+    ::chmod(path.c_str(), 0755);
+    ::chmod(other.c_str(), 0755);
+
+    bool swapped = false;
+    detail::set_plugin_checked_hook([&](const std::string &checked) {
+        REQUIRE(checked == path);
+        REQUIRE(::rename(other.c_str(), path.c_str()) == 0);
+        swapped = true;
+    });
+    std::shared_ptr<detail::PluginLibrary> lib;
+    const std::string msg = load_error([&] { lib = detail::PluginLibrary::load(path, uid_t{0}); });
+    detail::set_plugin_checked_hook({});
+    REQUIRE(swapped);
+    CHECK(msg.empty());
+    REQUIRE(lib);
+    CHECK(lib->name() == "testctl");  // the checked file's code, not the swapped-in one
+    CHECK(lib->table().abi_version == 1);
+    // And the path now really names the other plugin, which is refused.
+    CHECK_THAT(load_error([&] { detail::PluginLibrary::load(path, uid_t{0}); }),
+               Contains("unknown ABI version 99"));
+}
+
+TEST_CASE("a plugin that stays mapped never stands in for the next one", "[keys][loader]") {
+    // dlopen finds a loaded object by name first, and the name is
+    // /proc/self/fd/N: a descriptor number reused while the first object is
+    // still mapped would hand back the first plugin.
+    for (int round = 0; round < 3; ++round) {
+        CHECK_THAT(load_error([&] { detail::PluginLibrary::load(test::test_plugin("abi99-nodelete")); }),
+                   Contains("unknown ABI version 99"));
+        std::shared_ptr<detail::PluginLibrary> lib;
+        CHECK(load_error([&] { lib = detail::PluginLibrary::load(test::test_plugin("testctl")); }).empty());
+        REQUIRE(lib);
+        CHECK(lib->name() == "testctl");
+    }
+}

@@ -293,3 +293,32 @@ TEST_CASE("remove_orphan_temporaries removes a dead writer's temporaries only", 
     CHECK(left == expected);
     CHECK(cmkfs::remove_orphan_temporaries(dfd.get(), "hdr") == 0);
 }
+
+TEST_CASE("read_file_at reads only regular files, bounded, never blocking", "[file_io]") {
+    TempDir dir;
+    const UniqueFd root(::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    REQUIRE(root);
+    auto error_of = [&](const std::string &name, size_t max = cmkfs::kMaxSmallFileSize) -> std::pair<int, std::string> {
+        try {
+            (void)cmkfs::read_file_at(root.get(), name, max);
+        } catch (const cmkfs::SystemError &e) {
+            return {e.error_number(), e.what()};
+        }
+        return {0, ""};
+    };
+    {
+        const UniqueFd f(::openat(root.get(), "small", O_WRONLY | O_CREAT, 0600));
+        REQUIRE(::write(f.get(), "12345678", 8) == 8);
+    }
+    CHECK(cmkfs::read_file_at(root.get(), "small", 8) == Bytes{'1', '2', '3', '4', '5', '6', '7', '8'});
+    CHECK(error_of("small", 7) == std::pair<int, std::string>{EFBIG, "small is larger than 7 bytes (refused): File too large"});
+
+    // A FIFO would block the open (and the reader) until a writer comes.
+    REQUIRE(::mkfifoat(root.get(), "fifo", 0600) == 0);
+    CHECK(error_of("fifo") == std::pair<int, std::string>{EIO, "fifo is not a regular file (refused): Input/output error"});
+    REQUIRE(::mkdirat(root.get(), "dir", 0700) == 0);
+    CHECK(error_of("dir").first == EIO);
+    REQUIRE(::symlinkat("small", root.get(), "link") == 0);
+    CHECK(error_of("link").first == ELOOP);
+    CHECK(error_of("missing").first == ENOENT);
+}

@@ -1,0 +1,28 @@
+// A mount that would share a store or a mountpoint with another cmkfs mount
+// on this host is refused before it serves anything: two daemons on one
+// store, or one store kept inside another cmkfs mount, means a `cmkfs lock`
+// reaches only one of them while the other keeps serving plaintext; a second
+// daemon on a mountpoint takes over the first one's control socket.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "daemon/mount_claim.h"
+
+namespace cmkfs::cli {
+
+// What a serving daemon holds so that no other daemon on this host mounts
+// its store or its mountpoint.
+struct MountClaims {
+    std::unique_ptr<daemon::MountClaim> mountpoint;
+    std::unique_ptr<daemon::MountClaim> backing;
+};
+
+// Refuses with CommandError: exit 4 (naming the existing mountpoint) when the
+// store is mounted already or its backing directory lies in a cmkfs mount;
+// exit 9 when the mountpoint is a cmkfs mount already. Paths are absolute.
+MountClaims claim_mount(int backing_root_fd, const std::string &backing,
+                                         const std::string &mountpoint);
+
+}  // namespace cmkfs::cli
