@@ -208,7 +208,7 @@ nlohmann::json VolumeDriver::create(const std::string &name, const nlohmann::jso
     if (init.exit_code != 0) {
         std::error_code ec;
         fs::remove_all(dir, ec);
-        throw Error(EINVAL, "create volume " + name + ": " + init.error);
+        throw Error(EINVAL, init.error);  // Docker prefixes "create NAME: "
     }
     write_text_file_atomic(dir + "/" + kVolumeFile, nlohmann::json{{"remove_on_rm", remove_on_rm}}.dump() + "\n", 0600);
     spdlog::info("created volume {} in {} (key {}, identity {})", name, store_dir(name), options["key-encryption-key"],
@@ -269,7 +269,7 @@ nlohmann::json VolumeDriver::mount(const std::string &name, const std::string &i
         if (run.exit_code != 0) {
             records_.volumes().erase(name);
             ::rmdir(mp.c_str());
-            throw Error(EIO, "mount volume " + name + ": " + run.error);
+            throw Error(EIO, run.error);  // Docker names the volume and the call
         }
         spdlog::info("mounted volume {} at {}", name, mp);
     }
