@@ -6,6 +6,7 @@
 // its mounts again; bad options and bad requests get clear errors.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -36,6 +37,16 @@ Engine &engine() {
     return e;
 }
 
+// Where `cmkfs init` keeps a store's binding (CMKFS_VOLUMES_DIR); the plugins
+// started after this inherit it. Never the real /etc/cmkfs/volumes.
+std::string bindings_dir() {
+    static const TempDir fallback;
+    const char *env = std::getenv("CMKFS_VOLUMES_DIR");
+    if (env != nullptr && *env != '\0') return env;
+    ::setenv("CMKFS_VOLUMES_DIR", fallback.path().c_str(), 1);
+    return fallback.path();
+}
+
 CommandResult container(const std::string &volume, const std::string &script) {
     return engine().dockerd.docker(
         {"run", "--rm", "--network", "none", "-v", volume + ":/data", engine().image, "sh", "-c", script});
@@ -62,6 +73,7 @@ int mounts_of(const std::string &backing) {
 TEST_CASE("docker volume create, write in one container, read in another; ls, inspect, rm keeps the ciphertext",
           "[e2e][docker]") {
     TempDir work;
+    const std::string bindings = bindings_dir();
     VolumePlugin plugin(work.path());
     auto &docker = engine().dockerd;
     const std::string secret = "cmkfs docker volume plaintext marker 7f3a9c";
@@ -94,8 +106,11 @@ TEST_CASE("docker volume create, write in one container, read in another; ls, in
     CHECK(status.at("backing") == plugin.store("dv-notes"));
 
     // rm without removal asked for: gone from Docker, ciphertext kept aside
-    // and named in the log.
+    // and named in the log; the binding stays with the store it binds.
+    const std::string notes_binding = bindings + "/" + status.at("volumeId").get<std::string>() + ".yaml";
+    if (!fs::exists(notes_binding)) write_file(notes_binding, "stand-in for the binding cmkfs init writes\n");
     docker.docker_ok({"volume", "rm", "dv-notes"});
+    CHECK(fs::exists(notes_binding));
     CHECK_FALSE(fs::exists(plugin.volumes_dir() + "/dv-notes"));
     CHECK(docker.docker_ok({"volume", "ls", "-q"}).find("dv-notes") == std::string::npos);
     std::string kept;
@@ -111,8 +126,12 @@ TEST_CASE("docker volume create, write in one container, read in another; ls, in
     docker.docker_ok({"volume", "create", "-d", plugin.driver(), "-o", "key-encryption-key=" + plugin.vault().kid,
                       "-o", "remove-on-rm=true", "dv-scratch"});
     REQUIRE(container("dv-scratch", "echo x > /data/x").exit_code == 0);
+    const std::string scratch_binding =
+        bindings + "/" + inspect_status("dv-scratch").at("volumeId").get<std::string>() + ".yaml";
+    if (!fs::exists(scratch_binding)) write_file(scratch_binding, "stand-in for the binding cmkfs init writes\n");
     docker.docker_ok({"volume", "rm", "dv-scratch"});
     CHECK_FALSE(fs::exists(plugin.volumes_dir() + "/dv-scratch"));
+    CHECK_FALSE(fs::exists(scratch_binding));
     for (const auto &e : fs::directory_iterator(plugin.volumes_dir() + "/.removed"))
         CHECK(e.path().filename().string().rfind("dv-scratch", 0) != 0);
 }
@@ -285,6 +304,13 @@ TEST_CASE("bad volume options and bad requests get a clear Err", "[e2e][docker]"
     CHECK_THAT(plugin.post("VolumeDriver.Create", "{not json").out, Catch::EndsWith("\n400"));
     CHECK_THAT(plugin.post("VolumeDriver.List", "", "GET").out, Catch::EndsWith("\n405"));
     CHECK_THAT(plugin.post("VolumeDriver.Create", std::string(2 << 20, ' ')).out, Catch::EndsWith("\n413"));
+    auto big_header = run({"curl", "-sS", "--max-time", "20", "--unix-socket", plugin.socket(), "-w", "\n%{http_code}",
+                           "-X", "POST", "-H", "X-Padding: " + std::string(20000, 'a'), "-d", "{}",
+                           "http://plugin/VolumeDriver.List"});
+    CHECK_THAT(big_header.out, Catch::EndsWith("\n431"));
+    auto chunked = run({"curl", "-sS", "--max-time", "20", "--unix-socket", plugin.socket(), "-w", "\n%{http_code}",
+                        "-X", "POST", "-H", "Transfer-Encoding: chunked", "-d", "{}", "http://plugin/VolumeDriver.List"});
+    CHECK_THAT(chunked.out, Catch::EndsWith("\n411"));
     // The plugin still serves after all of it.
     CHECK_THAT(plugin.post("VolumeDriver.Capabilities", "{}").out, Catch::Contains(R"("Scope":"local")"));
 }
