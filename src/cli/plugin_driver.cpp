@@ -58,7 +58,7 @@ void remove_volume_binding(const std::string &volume_id) {
     const std::string dir = env != nullptr && *env != '\0' ? env : "/etc/cmkfs/volumes";
     const std::string path = dir + "/" + volume_id + ".yaml";
     if (::unlink(path.c_str()) == 0) spdlog::info("removed the binding {}", path);
-    else if (errno != ENOENT) spdlog::warn("could not remove the binding {}: {}", path, std::strerror(errno));
+    else if (errno != ENOENT) spdlog::warn("{}", SystemError(errno, "could not remove the binding " + path).what());
 }
 
 // After umount the daemon still finishes and releases the store; the next

@@ -149,7 +149,7 @@ void PluginHttpServer::serve(const std::atomic<bool> &stop) {
         UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
         if (!conn) {
             if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
-                spdlog::warn("accept on {}: {}", path_, std::strerror(errno));
+                spdlog::warn("{}", SystemError(errno, "accept on " + path_).what());
             continue;
         }
         handle_connection(conn.get());

@@ -38,6 +38,7 @@ SelfRun run_self(const std::vector<std::string> &args) {
     std::vector<std::string> argv{"cmkfs"};
     argv.insert(argv.end(), args.begin(), args.end());
     std::vector<char *> c_argv;
+    c_argv.reserve(argv.size() + 1);
     for (auto &a : argv) c_argv.push_back(a.data());
     c_argv.push_back(nullptr);
 
