@@ -20,6 +20,7 @@
 #include "cli/mount_table.h"
 #include "cli/plugin_spawn.h"
 #include "cli/volume_access.h"
+#include "daemon/control_socket.h"
 #include "util/errors.h"
 #include "util/file_io.h"
 #include "util/unique_fd.h"
@@ -118,9 +119,10 @@ VolumeDriver::VolumeDriver(config::VolumePluginConfig cfg, std::string config_pa
 void VolumeDriver::reconcile() {
     auto &volumes = records_.volumes();
     for (auto it = volumes.begin(); it != volumes.end();) {
-        if (!is_valid_volume_name(it->first) || !mounted(it->first) || it->second.empty()) {
-            spdlog::info("forgetting the mount record of {} ({} references): not mounted", it->first,
-                         it->second.size());
+        if (!is_valid_volume_name(it->first) || !mounted(it->first) || !served(it->first) || it->second.empty()) {
+            spdlog::info("forgetting the mount record of {} ({} references): not mounted, its daemon gone, or "
+                         "no references",
+                         it->first, it->second.size());
             if (is_valid_volume_name(it->first) && mounted(it->first)) unmount_store(it->first);
             it = volumes.erase(it);
         } else {
@@ -143,6 +145,9 @@ void VolumeDriver::reconcile() {
 
 nlohmann::json VolumeDriver::handle(const std::string &method, const nlohmann::json &request) {
     const std::lock_guard lock(mutex_);
+    // Anything but a read may change what Get shows.
+    if (method != "/VolumeDriver.Get" && method != "/VolumeDriver.List" && method != "/VolumeDriver.Path")
+        status_cache_.clear();
     try {
         if (method == "/Plugin.Activate") return {{"Implements", {"VolumeDriver"}}};
         if (method == "/VolumeDriver.Capabilities") return {{"Capabilities", {{"Scope", "local"}}}};
@@ -181,10 +186,11 @@ nlohmann::json VolumeDriver::create(const std::string &name, const nlohmann::jso
         }
     }
     if (exists(name)) {
-        // Docker calls Create again for a volume it learns of (docker run -v
-        // NAME with the driver): the store stays as it is.
+        // As Docker's local driver does: creating an existing volume is not an
+        // error (Docker may call Create for a volume it did not know of), and
+        // the store stays as it is.
         if (opts.is_object() && !opts.empty())
-            throw UsageError("volume " + name + " exists already; its options cannot change");
+            spdlog::info("volume {} exists already; the options of this Create are ignored", name);
         return {{"Err", ""}};
     }
     for (const char *required : {"key-encryption-key", "identity"}) {
@@ -257,6 +263,15 @@ nlohmann::json VolumeDriver::remove(const std::string &name) {
 nlohmann::json VolumeDriver::mount(const std::string &name, const std::string &id) {
     if (id.empty()) throw UsageError("Mount needs the ID of the container mount");
     auto &ids = records_.volumes()[name];
+    if (mounted(name) && !served(name)) {
+        // The daemon died (crash, OOM kill): its mount only answers ENOTCONN.
+        // Containers that hold it keep a dead view whatever we do; new ones
+        // get a fresh mount, and the old mount IDs no longer count.
+        spdlog::warn("the daemon of volume {} is gone; detaching its dead mount and mounting again", name);
+        if (::umount2(mountpoint(name).c_str(), MNT_DETACH) != 0)
+            throw SystemError(errno, "detach the dead mount " + mountpoint(name));
+        ids.clear();
+    }
     if (!mounted(name)) {
         ids.clear();  // references to a mount that is gone are stale
         const std::string mp = mountpoint(name);
@@ -296,7 +311,8 @@ nlohmann::json VolumeDriver::unmount(const std::string &name, const std::string 
 
 void VolumeDriver::unmount_store(const std::string &name) {
     const std::string mp = mountpoint(name);
-    if (mounted(name) && ::umount2(mp.c_str(), 0) != 0) throw SystemError(errno, "unmount " + mp);
+    if (mounted(name) && ::umount2(mp.c_str(), served(name) ? 0 : MNT_DETACH) != 0)
+        throw SystemError(errno, "unmount " + mp);
     wait_until_released(store_dir(name));
     ::rmdir(mp.c_str());
 }
@@ -304,16 +320,26 @@ void VolumeDriver::unmount_store(const std::string &name) {
 nlohmann::json VolumeDriver::get(const std::string &name) {
     nlohmann::json volume = {{"Name", name}};
     if (mounted(name)) volume["Mountpoint"] = mountpoint(name);
+    const bool is_mounted = mounted(name);
     nlohmann::json status;
-    try {
-        // What `cmkfs encryption show` shows; with the plugin's config so that
-        // provider options and endpoints match the mounts'.
-        const config::Config cfg = load_config_or_default(config_path_);
-        status = encryption_status_of(mounted(name) ? mountpoint(name) : store_dir(name), cfg);
-    } catch (...) {
-        std::string message;
-        exit_code_for_current_exception(message);
-        status = {{"error", message}};
+    const auto now = std::chrono::steady_clock::now();
+    const auto cached = status_cache_.find(name);
+    if (!is_mounted && cached != status_cache_.end() && now - cached->second.first < kStatusCacheTime) {
+        status = cached->second.second;
+    } else {
+        try {
+            // What `cmkfs encryption show` shows; with the plugin's config so
+            // that provider options and endpoints match the mounts'.
+            const config::Config cfg = load_config_or_default(config_path_);
+            status = encryption_status_of(is_mounted ? mountpoint(name) : store_dir(name), cfg);
+        } catch (...) {
+            std::string message;
+            exit_code_for_current_exception(message);
+            status = {{"error", message}};
+        }
+        // An unmounted volume's key state costs a provider call (an unwrap);
+        // dockerd asks for it several times per `docker run`.
+        if (!is_mounted) status_cache_[name] = {now, status};
     }
     status["backing"] = store_dir(name);
     const auto it = records_.volumes().find(name);
@@ -354,5 +380,14 @@ bool VolumeDriver::exists(const std::string &name) const {
 }
 
 bool VolumeDriver::mounted(const std::string &name) const { return find_cmkfs_mount(mountpoint(name)).has_value(); }
+
+bool VolumeDriver::served(const std::string &name) const {
+    try {
+        return daemon::control_request(mountpoint(name), {{"op", "status"}}, 5000).value("ok", false);
+    } catch (const std::exception &e) {
+        spdlog::debug("volume {}: no answer from its daemon: {}", name, e.what());
+        return false;
+    }
+}
 
 }  // namespace cmkfs::cli

@@ -5,7 +5,9 @@
 // one leaves.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <map>
 #include <mutex>
 #include <string>
 
@@ -48,6 +50,8 @@ private:
     void reconcile();
     bool exists(const std::string &name) const;
     bool mounted(const std::string &name) const;
+    // Its daemon answers on the control socket (a mount can outlive its daemon).
+    bool served(const std::string &name) const;
     void unmount_store(const std::string &name);
     std::string volume_dir(const std::string &name) const { return cfg_.root + "/" + name; }
     std::string store_dir(const std::string &name) const { return volume_dir(name) + "/store"; }
@@ -56,6 +60,9 @@ private:
     config::VolumePluginConfig cfg_;
     std::string config_path_;
     MountRecords records_;
+    // Get's status of unmounted volumes, for kStatusCacheTime.
+    static constexpr std::chrono::seconds kStatusCacheTime{2};
+    std::map<std::string, std::pair<std::chrono::steady_clock::time_point, nlohmann::json>> status_cache_;
     std::mutex mutex_;
 };
 

@@ -6,6 +6,8 @@
 // its mounts again; bad options and bad requests get clear errors.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -67,6 +69,22 @@ int mounts_of(const std::string &backing) {
     return n;
 }
 
+
+std::string contents_of(const std::string &path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// The `cmkfs mount` daemon serving `store` (found by its command line).
+pid_t daemon_of(const std::string &store) {
+    const std::string needle = std::string("mount") + '\0' + store + '\0';
+    for (const auto &e : fs::directory_iterator("/proc")) {
+        const std::string pid = e.path().filename();
+        if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+        if (contents_of(e.path().string() + "/cmdline").find(needle) != std::string::npos) return std::stoi(pid);
+    }
+    return -1;
+}
 
 }  // namespace
 
@@ -313,4 +331,30 @@ TEST_CASE("bad volume options and bad requests get a clear Err", "[e2e][docker]"
     CHECK_THAT(chunked.out, Catch::EndsWith("\n411"));
     // The plugin still serves after all of it.
     CHECK_THAT(plugin.post("VolumeDriver.Capabilities", "{}").out, Catch::Contains(R"("Scope":"local")"));
+}
+
+TEST_CASE("a volume whose daemon died is mounted afresh for the next container", "[e2e][docker]") {
+    TempDir work;
+    VolumePlugin plugin(work.path());
+    auto &docker = engine().dockerd;
+    docker.docker_ok({"volume", "create", "-d", plugin.driver(), "-o", "key-encryption-key=" + plugin.vault().kid,
+                      "dv-crash"});
+    REQUIRE(container("dv-crash", "echo kept > /data/f").exit_code == 0);
+    docker.docker_ok({"run", "-d", "--name", "dv-crash-c", "--network", "none", "-v", "dv-crash:/data",
+                      engine().image, "sh", "-c", "while true; do sleep 1; done"});
+    REQUIRE(eventually([&] { return daemon_of(plugin.store("dv-crash")) > 0; }, 10));
+    const pid_t dead = daemon_of(plugin.store("dv-crash"));
+    REQUIRE(::kill(dead, SIGKILL) == 0);
+    REQUIRE(eventually([&] { return daemon_of(plugin.store("dv-crash")) != dead; }, 10));
+
+    // The next container gets a working mount, not the dead one.
+    auto read = container("dv-crash", "cat /data/f");
+    INFO(read.err << plugin.log());
+    CHECK(read.out == "kept\n");
+    CHECK_THAT(plugin.log(), Catch::Contains("the daemon of volume dv-crash is gone"));
+    // The old container's Unmount does not take it away from anyone; all done, nothing left mounted.
+    docker.docker_ok({"rm", "-f", "dv-crash-c"});
+    CHECK(eventually([&] { return mounts_of(plugin.store("dv-crash")) == 0; }, 10));
+    CHECK(daemon_of(plugin.store("dv-crash")) == -1);
+    docker.docker_ok({"volume", "rm", "dv-crash"});
 }
