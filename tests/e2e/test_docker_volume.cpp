@@ -313,6 +313,18 @@ TEST_CASE("bad volume options and bad requests get a clear Err", "[e2e][docker]"
     // A failed create leaves nothing behind.
     CHECK(fs::is_empty(plugin.volumes_dir()));
 
+    // A key revoked before the first container: the mount is refused with
+    // the provider's reason, naming the identity.
+    docker.docker_ok({"volume", "create", "-d", plugin.driver(), "-o", "key-encryption-key=" + kid, "dv-denied"});
+    plugin.vault().delete_policy();
+    auto denied = container("dv-denied", "true");
+    CHECK(denied.exit_code != 0);
+    CHECK_THAT(denied.err, Catch::Contains("denied: identity docker-id has no access policy"));
+    CHECK(inspect_status("dv-denied").at("keyState").at("state") == "denied");
+    plugin.vault().set_policy({"get", "wrapKey", "unwrapKey"});
+    CHECK(container("dv-denied", "true").exit_code == 0);
+    docker.docker_ok({"volume", "rm", "dv-denied"});
+
     // Requests only a client other than dockerd would send.
     auto escape = plugin.post("VolumeDriver.Create", R"({"Name":"../escape","Opts":{}})");
     CHECK_THAT(escape.out, Catch::Contains("invalid volume name '../escape'"));
