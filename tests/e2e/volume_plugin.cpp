@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 
-#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <stdexcept>
@@ -13,14 +12,20 @@
 namespace cmkfs::test::e2e {
 
 namespace {
-std::atomic<int> g_instances{0};
+// One driver name and socket per test process, whatever the test case:
+// dockerd keeps every plugin it has activated and asks all of them on
+// `docker volume ls`, retrying one that is gone for 30 s.
+const std::string &socket_dir() {
+    static const TempDir dir;
+    return dir.path();
 }
+}  // namespace
 
 VolumePlugin::VolumePlugin(const std::string &work, const std::string &extra_yaml)
     : work_(work),
       vault_(work + "/vault", "docker-id"),
-      driver_("cmkfs-e2e-" + std::to_string(::getpid()) + "-" + std::to_string(g_instances++)),
-      socket_(work + "/plugin.sock"),
+      driver_("cmkfs-e2e-" + std::to_string(::getpid())),
+      socket_(socket_dir() + "/plugin.sock"),
       spec_("/etc/docker/plugins/" + driver_ + ".spec"),
       config_(work + "/plugin.yaml") {
     std::string yaml = "volume_plugin:\n"

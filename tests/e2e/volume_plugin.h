@@ -3,6 +3,7 @@
 // in /etc/docker/plugins (the only place besides /run/docker/plugins where
 // dockerd looks for plugins) under a driver name unique to this process, so
 // a real plugin on the machine and other test processes are not disturbed.
+// One at a time per process: they share the driver name and socket.
 #pragma once
 
 #include <string>
