@@ -183,6 +183,11 @@ nlohmann::json VolumeDriver::create(const std::string &name, const nlohmann::jso
             if (!config::is_volume_create_option(key))
                 throw UsageError("unknown option '" + key + "' (known: " + known_options() + ")");
             options[key] = option_string(value, key);
+            // Whoever may create volumes must not choose code for the plugin
+            // (root) to load: plugin paths come from the trusted config only.
+            if (key == "provider" && options[key].find('/') != std::string::npos)
+                throw UsageError("option provider must name a provider (local, pkcs11, azure-keyvault, exec); "
+                                 "a plugin path is accepted only in volume_plugin.defaults");
         }
     }
     if (exists(name)) {

@@ -310,6 +310,8 @@ TEST_CASE("bad volume options and bad requests get a clear Err", "[e2e][docker]"
                Catch::Contains("option remove-on-rm expects true or false, got 'maybe'"));
     CHECK_THAT(create_err({"key-encryption-key=" + kid, "vault=relative/dir"}),
                Catch::Contains("option vault must be an absolute path"));
+    CHECK_THAT(create_err({"key-encryption-key=" + kid, "provider=" + work / "evil.so"}),
+               Catch::Contains("option provider must name a provider"));
     // A failed create leaves nothing behind.
     CHECK(fs::is_empty(plugin.volumes_dir()));
 
