@@ -11,6 +11,7 @@ packages=(
   attr rsync python3 python3-cryptography procps util-linux
   softhsm2 libp11-kit-dev openssl curl gocryptfs fio
   docker-registry skopeo containerd runc busybox-static apache2-utils
+  docker.io fuse-overlayfs
   systemd
 )
 

@@ -40,8 +40,16 @@ KeyState check_now(const store::Volume &volume, keys::KeyProvider &provider) {
 }
 
 void run_show(const ShowArgs &args) {
+    const nlohmann::json status = encryption_status_of(args.target, load_config_or_default(args.config_path));
+    if (args.output == "table") std::cout << encryption_status_table(status);
+    else std::cout << status.dump(2) << "\n";
+}
+
+}  // namespace
+
+nlohmann::json encryption_status_of(const std::string &target, const config::Config &cfg) {
     nlohmann::json status;
-    if (auto mount = find_cmkfs_mount(args.target)) {
+    if (auto mount = find_cmkfs_mount(target)) {
         // Mounted: the daemon's live state, the header as the daemon left it.
         auto reply = daemon::control_request(mount->mountpoint, {{"op", "status"}});
         if (!reply.value("ok", false)) throw CommandError(kFailure, reply.value("error", "control request failed"));
@@ -49,16 +57,12 @@ void run_show(const ShowArgs &args) {
         status = encryption_status_json(open_volume(mount->backing)->header(), &state);
         status["mountpoint"] = mount->mountpoint;
     } else {
-        config::Config cfg = load_config_or_default(args.config_path);
-        OpenedVolume opened = open_volume_with_provider(args.target, cfg);
+        OpenedVolume opened = open_volume_with_provider(target, cfg);
         KeyState state = check_now(*opened.volume, *opened.provider);
         status = encryption_status_json(opened.volume->header(), &state);
     }
-    if (args.output == "table") std::cout << encryption_status_table(status);
-    else std::cout << status.dump(2) << "\n";
+    return status;
 }
-
-}  // namespace
 
 void add_encryption_command(CLI::App &app) {
     CLI::App *enc = app.add_subcommand("encryption", "Show and manage a store's encryption");

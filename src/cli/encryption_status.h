@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/config.h"
 #include "format/volume_header.h"
 
 namespace cmkfs::cli {
@@ -27,5 +28,10 @@ struct KeyState {
 nlohmann::json encryption_status_json(const format::VolumeHeader &header, const KeyState *live);
 // Two-column human view of the same document (`--output table`).
 std::string encryption_status_table(const nlohmann::json &status);
+
+// What `cmkfs encryption show TARGET` prints: for a cmkfs mountpoint the
+// daemon's live key state, for a backing directory a check with the provider
+// now. Throws like the command (CommandError, ProviderError, ...).
+nlohmann::json encryption_status_of(const std::string &target, const config::Config &cfg);
 
 }  // namespace cmkfs::cli

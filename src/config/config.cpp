@@ -96,7 +96,31 @@ void read_fuse(const YamlReader &r, const Entry &section, MountConfig &m) {
                    });
 }
 
+void read_volume_plugin(const YamlReader &r, const Entry &section, VolumePluginConfig &v) {
+    r.for_each_key(section, {"root", "state_dir", "socket", "defaults", "remove_on_rm"},
+                   [&](const std::string &key, const Entry &e) {
+                       if (key == "defaults") {
+                           // The names of kVolumeCreateOptions (for_each_key takes a braced list).
+                           r.for_each_key(e, {"key-encryption-key", "identity", "provider", "vault", "remove-on-rm"},
+                                          [&](const std::string &name, const Entry &value) {
+                                              v.defaults[name] = r.string(value);
+                                          });
+                       } else if (key == "remove_on_rm") {
+                           v.remove_on_rm = r.boolean(e);
+                       } else {
+                           std::string &path = key == "root" ? v.root : key == "state_dir" ? v.state_dir : v.socket;
+                           path = r.string(e);
+                           if (path.front() != '/') r.fail(e, "expected an absolute path");
+                       }
+                   });
+}
+
 }  // namespace
+
+bool is_volume_create_option(std::string_view name) {
+    return std::find(std::begin(kVolumeCreateOptions), std::end(kVolumeCreateOptions), name) !=
+           std::end(kVolumeCreateOptions);
+}
 
 bool is_log_level(std::string_view name) {
     return name == "debug" || name == "info" || name == "warn" || name == "error";
@@ -108,7 +132,7 @@ Config parse_config(const std::string &yaml_text, const std::string &source_name
     Config cfg;
     cfg.source = source_name;
     const Entry top{root, "", YAML::Mark()};  // an empty document is all defaults
-    r.for_each_key(top, {"volume", "provider", "key", "revocation", "logging", "fuse"},
+    r.for_each_key(top, {"volume", "provider", "key", "revocation", "logging", "fuse", "volume_plugin"},
                    [&](const std::string &key, const Entry &section) {
                        if (key == "volume") read_volume(r, section, cfg.mount);
                        if (key == "provider") read_provider(r, section, cfg.provider);
@@ -116,6 +140,7 @@ Config parse_config(const std::string &yaml_text, const std::string &source_name
                        if (key == "revocation") read_revocation(r, section, cfg.revocation);
                        if (key == "logging") read_logging(r, section, cfg.logging);
                        if (key == "fuse") read_fuse(r, section, cfg.mount);
+                       if (key == "volume_plugin") read_volume_plugin(r, section, cfg.volume_plugin);
                    });
     return cfg;
 }

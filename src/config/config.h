@@ -65,6 +65,29 @@ struct MountConfig {
     bool operator==(const MountConfig &) const = default;
 };
 
+// `cmkfs volume-plugin`: where Docker volumes live and what `docker volume
+// create -d cmkfs` assumes when an -o option is left out.
+struct VolumePluginConfig {
+    // One directory per volume: ROOT/NAME/store is the cmkfs store.
+    std::string root = "/var/lib/cmkfs/volumes";
+    // Mountpoints and the plugin's record of Docker's mount IDs; lost at
+    // reboot together with the mounts it describes.
+    std::string state_dir = "/run/cmkfs/volume-plugin";
+    // Where dockerd finds the plugin (it looks in /run/docker/plugins).
+    std::string socket = "/run/docker/plugins/cmkfs.sock";
+    // Values for the create options (kVolumeCreateOptions) a volume does not name.
+    std::map<std::string, std::string> defaults;
+    // `docker volume rm` deletes the ciphertext too (else it is kept aside).
+    bool remove_on_rm = false;
+    bool operator==(const VolumePluginConfig &) const = default;
+};
+
+// The `-o` options of `docker volume create -d cmkfs` (and keys of
+// volume_plugin.defaults).
+inline constexpr std::string_view kVolumeCreateOptions[] = {"key-encryption-key", "identity", "provider", "vault",
+                                                            "remove-on-rm"};
+bool is_volume_create_option(std::string_view name);
+
 struct Config {
     std::string source;  // the file it was read from, or "" when built otherwise
     ProviderConfig provider;
@@ -72,6 +95,7 @@ struct Config {
     RevocationConfig revocation;
     LoggingConfig logging;
     MountConfig mount;
+    VolumePluginConfig volume_plugin;
     bool operator==(const Config &) const = default;
 };
 

@@ -54,6 +54,16 @@ std::string to_yaml(const Config &cfg) {
     out << YAML::Key << "threads" << YAML::Value << cfg.mount.threads;
     out << YAML::EndMap;
 
+    out << YAML::Key << "volume_plugin" << YAML::Value << YAML::BeginMap;
+    out << YAML::Key << "root" << YAML::Value << cfg.volume_plugin.root;
+    out << YAML::Key << "state_dir" << YAML::Value << cfg.volume_plugin.state_dir;
+    out << YAML::Key << "socket" << YAML::Value << cfg.volume_plugin.socket;
+    out << YAML::Key << "defaults" << YAML::Value << YAML::BeginMap;
+    for (const auto &[k, v] : cfg.volume_plugin.defaults) out << YAML::Key << k << YAML::Value << v;
+    out << YAML::EndMap;
+    out << YAML::Key << "remove_on_rm" << YAML::Value << cfg.volume_plugin.remove_on_rm;
+    out << YAML::EndMap;
+
     out << YAML::EndMap;
     return std::string(out.c_str()) + "\n";
 }
