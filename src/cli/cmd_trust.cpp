@@ -42,7 +42,8 @@ config::VolumeBinding stated_binding(const TrustArgs &args, const config::Config
     config::VolumeBinding b;
     b.volume_id = header.volume_id;
     b.provider = !args.provider.empty() ? args.provider : cfg.provider.name.value_or("local");
-    b.provider_options = cfg.provider.options;
+    // The config's options are not compared: like at mount, they are added
+    // to the binding's when the provider is loaded (relocated_from=, timeouts).
     for (const auto &kv : args.provider_options) {
         auto eq = kv.find('=');
         if (eq == std::string::npos || eq == 0) throw UsageError("--provider-option expects KEY=VALUE, got '" + kv + "'");
@@ -98,11 +99,12 @@ void run_trust(const TrustArgs &args) {
         expected = stated_binding(args, cfg, header);
         store::require_header_matches(header, expected, volume->header_path());
         check_version = expected.key_id == header.key_id && header.key_rotation_enabled() &&
-                        args.key_id != header.versioned_key_id;
+                        args.key_id != header.versioned_key_id &&
+                        !store::is_version_of(header.versioned_key_id, expected.key_id);
     }
     store::refuse_secret_options(expected.provider_options);
 
-    auto provider = store::load_bound_provider(expected);
+    auto provider = store::load_bound_provider(expected, cfg.provider.options, cfg.provider.name.value_or(""));
     if (check_version) {
         const std::string current = provider->check({expected.key_id, expected.identity});
         if (current != header.versioned_key_id)

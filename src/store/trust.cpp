@@ -99,11 +99,20 @@ void require_header_matches(const format::VolumeHeader &header, const config::Vo
     throw TrustError(message);
 }
 
+bool is_version_of(const std::string &versioned, const std::string &key_id) {
+    if (key_id.empty() || key_id.back() == '/' || versioned.size() <= key_id.size() + 1) return false;
+    if (versioned.compare(0, key_id.size(), key_id) != 0 || versioned[key_id.size()] != '/') return false;
+    const std::string version = versioned.substr(key_id.size() + 1);
+    return version.find_first_of("/?#@\\") == std::string::npos && version != "." && version != "..";
+}
+
 std::string resolve_versioned_key_id(const format::VolumeHeader &header, const config::VolumeBinding &binding,
                                      keys::KeyProvider &provider) {
     if (header.versioned_key_id == binding.versioned_key_id) return header.versioned_key_id;
+    const bool versionless = binding.key_id != binding.versioned_key_id;
+    if (versionless && is_version_of(header.versioned_key_id, binding.key_id)) return header.versioned_key_id;
     std::string current;
-    if (binding.key_id != binding.versioned_key_id) {
+    if (versionless) {
         try {
             current = provider.check({binding.key_id, binding.identity});
         } catch (const keys::ProviderError &) {

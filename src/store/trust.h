@@ -45,10 +45,15 @@ std::vector<std::string> header_binding_differences(const format::VolumeHeader &
 void require_header_matches(const format::VolumeHeader &header, const config::VolumeBinding &binding,
                             const std::string &origin);
 
+// True when versioned is key_id + "/" + one more path segment: how the
+// local and azure-keyvault providers name a version of a key.
+bool is_version_of(const std::string &versioned, const std::string &key_id);
+
 // The versioned key id to unwrap with. The header's is used only when it is
-// the binding's, or, for a version-less key id, when the provider (loaded from
-// the binding) says it is the key's current version: another host followed a
-// rotation. Anything else is a TrustError.
+// the binding's, or, for a version-less key id, a version of that key
+// (is_version_of), or what the provider (loaded from the binding) says is the
+// key's current version: another host followed a rotation. Anything else is
+// a TrustError.
 std::string resolve_versioned_key_id(const format::VolumeHeader &header, const config::VolumeBinding &binding,
                                      keys::KeyProvider &provider);
 
