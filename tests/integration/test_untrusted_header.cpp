@@ -262,3 +262,41 @@ TEST_CASE("init leaves the backing root 0700 and writes the binding 0600", "[tru
     REQUIRE(::stat(binding_file(id).c_str(), &st) == 0);
     CHECK((st.st_mode & 07777) == 0600);
 }
+
+TEST_CASE("rotate-key keeps the binding in step, offline and online; an old header is then refused",
+          "[trust][rotation]") {
+    MountedStore store(MountedStore::Options::unmounted());
+    const std::string binding = binding_of(store);
+    const std::string commitment_line = [&] {
+        const std::string text = read_file(binding);
+        const auto at = text.find("key_commitment: ");
+        return text.substr(at, text.find('\n', at) - at);
+    }();
+    const std::string old_header = read_file(header_path(store));
+    const std::string k2 = store.vault().create_key("k2");
+
+    SECTION("offline") {
+        auto r = cli({"encryption", "rotate-key", store.backing(), "--key-encryption-key", k2});
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+    }
+    SECTION("online, through the daemon") {
+        store.mount();
+        auto r = cli({"encryption", "rotate-key", store.mountpoint(), "--key-encryption-key", k2});
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        write_file(store.path("after-rotation.txt"), "still writable");
+        store.unmount();
+    }
+    const std::string text = read_file(binding);
+    CHECK_THAT(text, Catch::Contains("key_id: \"" + k2 + "\""));
+    CHECK_THAT(text, Catch::Contains(commitment_line));  // the volume key did not change
+    store.mount();
+    write_file(store.path("b.txt"), "b");
+    CHECK(read_file(store.path("b.txt")) == "b");
+    store.unmount();
+
+    // The attacker replays the header from before the rotation (its MAC is valid).
+    write_file(header_path(store), old_header);
+    require_all_refuse(store, "key_id: header says '" + store.vault().kid + "', binding says '" + k2 + "'");
+}
