@@ -70,7 +70,47 @@ std::string file_name(const std::string &volume_id) {
     return volume_id + ".yaml";
 }
 
+KeySettings read_settings(const YamlReader &r, const Entry &map) {
+    if (!map.value.IsMap()) r.fail(map, "expected a map of key settings");
+    KeySettings k;
+    r.for_each_key(map, {"provider", "provider_options", "key_id", "versioned_key_id", "identity"},
+                   [&](const std::string &key, const Entry &e) {
+                       if (key == "provider_options") k.provider_options = r.string_map(e);
+                       else (key == "provider"   ? k.provider
+                             : key == "key_id"   ? k.key_id
+                             : key == "identity" ? k.identity
+                                                 : k.versioned_key_id) = r.string(e);
+                   });
+    if (k.provider.empty() || k.key_id.empty() || k.identity.empty())
+        r.fail(map, "expected provider, key_id and identity to be set");
+    if (k.versioned_key_id.empty()) k.versioned_key_id = k.key_id;
+    return k;
+}
+
+void write_settings(YAML::Emitter &out, const KeySettings &k) {
+    out << YAML::Key << "provider" << YAML::Value << YAML::DoubleQuoted << k.provider;
+    out << YAML::Key << "provider_options" << YAML::Value << YAML::BeginMap;
+    for (const auto &[key, v] : k.provider_options)
+        out << YAML::Key << YAML::DoubleQuoted << key << YAML::Value << YAML::DoubleQuoted << v;
+    out << YAML::EndMap;
+    out << YAML::Key << "key_id" << YAML::Value << YAML::DoubleQuoted << k.key_id;
+    out << YAML::Key << "versioned_key_id" << YAML::Value << YAML::DoubleQuoted << k.versioned_key_id;
+    out << YAML::Key << "identity" << YAML::Value << YAML::DoubleQuoted << k.identity;
+}
+
 }  // namespace
+
+KeySettings VolumeBinding::settings() const {
+    return {provider, provider_options, key_id, versioned_key_id, identity};
+}
+
+void VolumeBinding::set_settings(const KeySettings &k) {
+    provider = k.provider;
+    provider_options = k.provider_options;
+    key_id = k.key_id;
+    versioned_key_id = k.versioned_key_id;
+    identity = k.identity;
+}
 
 std::string volumes_dir() {
     const char *env = std::getenv("CMKFS_VOLUMES_DIR");  // NOLINT(concurrency-mt-unsafe)
@@ -95,7 +135,7 @@ VolumeBinding parse_binding(const std::string &yaml_text, const std::string &sou
     VolumeBinding b;
     r.for_each_key(top,
                    {"volume_id", "provider", "provider_options", "key_id", "versioned_key_id", "identity",
-                    "key_commitment", "pending_key_commitment"},
+                    "key_commitment", "pending_key_commitment", "rotating"},
                    [&](const std::string &key, const Entry &e) {
                        if (key == "volume_id") {
                            b.volume_id = r.string(e);
@@ -110,6 +150,8 @@ VolumeBinding parse_binding(const std::string &yaml_text, const std::string &sou
                            b.versioned_key_id = r.string(e);
                        } else if (key == "identity") {
                            b.identity = r.string(e);
+                       } else if (key == "rotating") {
+                           b.rotating = read_settings(r, e);
                        } else {
                            std::string &out = key == "key_commitment" ? b.key_commitment : b.pending_key_commitment;
                            out = r.string(e);
@@ -128,17 +170,15 @@ std::string binding_to_yaml(const VolumeBinding &b) {
     YAML::Emitter out;
     out << YAML::BeginMap;
     out << YAML::Key << "volume_id" << YAML::Value << b.volume_id;
-    out << YAML::Key << "provider" << YAML::Value << YAML::DoubleQuoted << b.provider;
-    out << YAML::Key << "provider_options" << YAML::Value << YAML::BeginMap;
-    for (const auto &[k, v] : b.provider_options)
-        out << YAML::Key << YAML::DoubleQuoted << k << YAML::Value << YAML::DoubleQuoted << v;
-    out << YAML::EndMap;
-    out << YAML::Key << "key_id" << YAML::Value << YAML::DoubleQuoted << b.key_id;
-    out << YAML::Key << "versioned_key_id" << YAML::Value << YAML::DoubleQuoted << b.versioned_key_id;
-    out << YAML::Key << "identity" << YAML::Value << YAML::DoubleQuoted << b.identity;
+    write_settings(out, b.settings());
     out << YAML::Key << "key_commitment" << YAML::Value << b.key_commitment;
     if (!b.pending_key_commitment.empty())
         out << YAML::Key << "pending_key_commitment" << YAML::Value << b.pending_key_commitment;
+    if (b.rotating) {
+        out << YAML::Key << "rotating" << YAML::Value << YAML::BeginMap;
+        write_settings(out, *b.rotating);
+        out << YAML::EndMap;
+    }
     out << YAML::EndMap;
     return "# cmkfs volume binding: what this host trusts for the store with this volume id.\n"
            "# Written by cmkfs init, cmkfs trust and key rotations; see docs/FORMAT.md.\n" +

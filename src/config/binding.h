@@ -20,6 +20,17 @@ namespace cmkfs::config {
 inline constexpr const char *kDefaultVolumesDir = "/etc/cmkfs/volumes";
 inline constexpr size_t kMaxBindingSize = 64 * 1024;
 
+// The key settings a rotation is writing (see VolumeBinding::rotating).
+struct KeySettings {
+    std::string provider;
+    std::map<std::string, std::string> provider_options;
+    std::string key_id;
+    std::string versioned_key_id;
+    std::string identity;
+
+    bool operator==(const KeySettings &) const = default;
+};
+
 struct VolumeBinding {
     std::string volume_id;                              // 32 lower-case hex digits
     std::string provider;                               // plugin name or absolute path
@@ -30,6 +41,14 @@ struct VolumeBinding {
     std::string key_commitment;    // 64 hex digits (docs/FORMAT.md, "Trust binding")
     // Set while a re-encryption runs: the new volume key's commitment.
     std::string pending_key_commitment;
+    // Set by a rotation just before it replaces the header, cleared just
+    // after: a header with these settings is this host's own rotation that
+    // was interrupted between the two (kill -9, power loss), and is trusted
+    // too. (A rotation never changes the volume key: the commitment holds.)
+    std::optional<KeySettings> rotating;
+
+    KeySettings settings() const;
+    void set_settings(const KeySettings &k);
 
     bool operator==(const VolumeBinding &) const = default;
 };

@@ -106,6 +106,21 @@ bool is_version_of(const std::string &versioned, const std::string &key_id) {
     return version.find_first_of("/?#@\\") == std::string::npos && version != "." && version != "..";
 }
 
+void accept_header(const format::VolumeHeader &header, config::VolumeBinding &binding, const std::string &origin) {
+    if (header_binding_differences(header, binding).empty()) return;
+    if (binding.rotating) {
+        config::VolumeBinding next = binding;
+        next.set_settings(*binding.rotating);
+        next.rotating.reset();
+        if (header_binding_differences(header, next).empty() && header.versioned_key_id == next.versioned_key_id) {
+            config::save_binding(next);
+            binding = std::move(next);
+            return;
+        }
+    }
+    require_header_matches(header, binding, origin);
+}
+
 std::string resolve_versioned_key_id(const format::VolumeHeader &header, const config::VolumeBinding &binding,
                                      keys::KeyProvider &provider) {
     if (header.versioned_key_id == binding.versioned_key_id) return header.versioned_key_id;
@@ -177,6 +192,12 @@ TrustAnchor anchor_for(const config::VolumeBinding &binding) {
     // A rotation changes the key settings, never the volume key (the
     // commitment stays); a re-encryption changes the key (pending, then
     // committed) and keeps the settings.
+    anchor.prepare = [current](const format::VolumeHeader &header) {
+        config::VolumeBinding next = *current;
+        next.rotating = binding_from_header(header, "").settings();
+        config::save_binding(next);
+        *current = std::move(next);
+    };
     anchor.record = [current](const format::VolumeHeader &header, const TrustAnchor &now) {
         config::VolumeBinding next = binding_from_header(header, now.key_commitment);
         next.pending_key_commitment = now.pending_key_commitment;
@@ -185,7 +206,7 @@ TrustAnchor anchor_for(const config::VolumeBinding &binding) {
     };
     anchor.check = [current](const format::VolumeHeader &header) {
         const std::string origin = config::binding_path(current->volume_id);
-        require_header_matches(header, *current, origin);
+        accept_header(header, *current, origin);
         if (header.versioned_key_id != current->versioned_key_id)
             throw TrustError(origin + ": the volume header now names key version " + shown(header.versioned_key_id) +
                              ", the binding " + shown(current->versioned_key_id) + "; refusing it");
@@ -207,7 +228,7 @@ std::unique_ptr<keys::KeyProvider> bind_volume(Volume &volume, const std::map<st
         throw TrustError(volume.backing() + ": no trust binding for volume " + header.volume_id + " in " +
                          config::volumes_dir() + " (this host has not trusted the store); " +
                          trust_hint(volume.backing()));
-    require_header_matches(header, *binding, volume.header_path());
+    accept_header(header, *binding, volume.header_path());
     auto provider = load_bound_provider(*binding, extra, provider_override);
     const std::string versioned = resolve_versioned_key_id(header, *binding, *provider);
     if (versioned != binding->versioned_key_id) {

@@ -45,6 +45,11 @@ std::vector<std::string> header_binding_differences(const format::VolumeHeader &
 void require_header_matches(const format::VolumeHeader &header, const config::VolumeBinding &binding,
                             const std::string &origin);
 
+// As require_header_matches, but a header with the settings of the binding's
+// interrupted rotation (binding.rotating) is accepted too: the binding is then
+// brought up to date (saved) before returning.
+void accept_header(const format::VolumeHeader &header, config::VolumeBinding &binding, const std::string &origin);
+
 // True when versioned is key_id + "/" + one more path segment: how the
 // local and azure-keyvault providers name a version of a key.
 bool is_version_of(const std::string &versioned, const std::string &key_id);

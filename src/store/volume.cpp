@@ -125,6 +125,7 @@ void Volume::write_header(format::VolumeHeader header, const crypto::HeaderMacKe
                           const AtomicWriteStepHook &before_step) {
     // A rotation killed mid-write (kill -9, power loss) leaves its temporary.
     remove_orphan_temporaries(root_.get(), header_file());
+    if (anchor_.prepare) anchor_.prepare(header);
     std::string text;
     try {
         text = write_header_file(root_.get(), header, mac_key, before_step);

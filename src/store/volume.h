@@ -47,6 +47,9 @@ struct TrustAnchor {
     // after a header this process wrote is on disk, and as a key change
     // begins and ends.
     std::function<void(const format::VolumeHeader &, const TrustAnchor &)> record;
+    // Called just before a header this process wrote replaces the old one,
+    // with the new header: the binding then trusts both until record().
+    std::function<void(const format::VolumeHeader &)> prepare;
     // Throws TrustError when a header read again from disk (reload_header)
     // does not match the binding.
     std::function<void(const format::VolumeHeader &)> check;
