@@ -90,11 +90,12 @@ void require_header_matches(const format::VolumeHeader &header, const config::Vo
                             const std::string &origin) {
     const auto diffs = header_binding_differences(header, binding);
     if (diffs.empty()) return;
+    // One line, like every cmkfs error (logs, systemd status), fields separated by "; ".
     std::string message = origin + ": the volume header does not match this host's binding " +
-                          config::binding_path(binding.volume_id) + "; refusing it (the backing directory is "
-                          "not trusted):";
-    for (const auto &d : diffs) message += "\n  " + d;
-    message += "\nIf the store was legitimately changed elsewhere (a rotation on another host), state what you "
+                          config::binding_path(binding.volume_id) + ", refusing it (the backing directory is "
+                          "not trusted): ";
+    for (size_t i = 0; i < diffs.size(); ++i) message += (i == 0 ? "" : "; ") + diffs[i];
+    message += ". If the store was legitimately changed elsewhere (a rotation on another host), state what you "
                "expect with `cmkfs trust`.";
     throw TrustError(message);
 }
@@ -225,7 +226,7 @@ std::unique_ptr<keys::KeyProvider> bind_volume(Volume &volume, const std::map<st
     }
     std::optional<config::VolumeBinding> binding = config::load_binding(header.volume_id);
     if (!binding)
-        throw TrustError(volume.backing() + ": no trust binding for volume " + header.volume_id + " in " +
+        throw TrustError(volume.header_path() + ": no trust binding for volume " + header.volume_id + " in " +
                          config::volumes_dir() + " (this host has not trusted the store); " +
                          trust_hint(volume.backing()));
     accept_header(header, *binding, volume.header_path());
