@@ -100,6 +100,18 @@ private:
     int port_ = 0;
 };
 
+// The store's header, re-wrapping a key the attacker chose under the store's
+// CMK and sealed under that key: what an attacker makes with an RSA CMK's
+// public half (here the test wraps through the provider, which is the same).
+std::string forged_header(const MountedStore &store) {
+    auto header = cmkfs::format::parse_volume_header(read_file(header_path(store)), "header");
+    auto provider = cmkfs::store::load_bound_provider(cmkfs::store::binding_from_header(header, ""));
+    cmkfs::crypto::VolumeKey chosen = cmkfs::format::generate_volume_key();
+    header.wrapped_key = provider->wrap({header.versioned_key_id, header.identity}, chosen.bytes()).wrapped;
+    const cmkfs::format::VolumeKeys attacker_keys(chosen.clone());
+    return cmkfs::format::seal_volume_header(header, attacker_keys.header_mac());
+}
+
 }  // namespace
 
 TEST_CASE("a header asking for the exec provider runs nothing", "[trust][attack]") {
@@ -185,12 +197,7 @@ TEST_CASE("a header wrapping an attacker's key under the RSA public key, with a 
     const std::string rsa_kid = store.vault().create_key("rsa", "RSA");
     REQUIRE(cli({"encryption", "rotate-key", store.backing(), "--key-encryption-key", rsa_kid}).exit_code == 0);
 
-    auto header = cmkfs::format::parse_volume_header(read_file(header_path(store)), "header");
-    auto provider = cmkfs::store::load_bound_provider(cmkfs::store::binding_from_header(header, ""));
-    cmkfs::crypto::VolumeKey chosen = cmkfs::format::generate_volume_key();  // the attacker knows it
-    header.wrapped_key = provider->wrap({header.versioned_key_id, header.identity}, chosen.bytes()).wrapped;
-    const cmkfs::format::VolumeKeys attacker_keys(chosen.clone());
-    write_file(header_path(store), cmkfs::format::seal_volume_header(header, attacker_keys.header_mac()));
+    write_file(header_path(store), forged_header(store));
 
     require_all_refuse(store, "is not the one this host's binding commits to");
 }
@@ -299,4 +306,53 @@ TEST_CASE("rotate-key keeps the binding in step, offline and online; an old head
     // The attacker replays the header from before the rotation (its MAC is valid).
     write_file(header_path(store), old_header);
     require_all_refuse(store, "key_id: header says '" + store.vault().kid + "', binding says '" + k2 + "'");
+}
+
+TEST_CASE("a re-encryption journal is trusted only for the key recorded when the re-encryption began",
+          "[trust][attack][reencrypt]") {
+    MountedStore store(MountedStore::Options::unmounted());
+    store.mount();
+    write_file(store.path("a.txt"), "kept");
+    store.unmount();
+    const std::string binding = binding_of(store);
+    const std::string before = read_file(binding);
+    const std::string header_before = read_file(header_path(store));
+    ::setenv("CMKFS_FAULT", "reencrypt:after-journal:kill", 1);  // NOLINT(concurrency-mt-unsafe)
+    const auto killed = cli({"reencrypt", store.backing()});
+    ::unsetenv("CMKFS_FAULT");  // NOLINT(concurrency-mt-unsafe)
+    REQUIRE(killed.exit_code != 0);
+    const std::string journal_path = store.backing() + "/.cmkfs.reencrypt";
+    REQUIRE(fsys::exists(journal_path));
+    CHECK_THAT(read_file(binding), Catch::Contains("pending_key_commitment: "));
+
+    SECTION("the journal's new header replaced by one wrapping the attacker's key") {
+        json journal = json::parse(read_file(journal_path));
+        journal["new_header"] = json::parse(forged_header(store));
+        write_file(journal_path, journal.dump(2));
+        const auto r = cli({"reencrypt", store.backing()});
+        CHECK(r.exit_code == 5);
+        CHECK_THAT(r.err, Catch::Contains("wraps another key than the one this host recorded"));
+        CHECK(read_file(header_path(store)) == header_before);
+    }
+    SECTION("a journal this host's binding knows nothing of (planted)") {
+        std::string text = read_file(binding);
+        const auto at = text.find("pending_key_commitment: ");
+        text.erase(at, text.find('\n', at) + 1 - at);
+        write_file(binding, text);
+        const auto r = cli({"reencrypt", store.backing()});
+        CHECK(r.exit_code == 5);
+        CHECK_THAT(r.err, Catch::Contains("records none begun"));
+        CHECK(read_file(header_path(store)) == header_before);
+    }
+    SECTION("the journal as written: the re-encryption resumes, the binding commits to the new key") {
+        const auto r = cli({"reencrypt", store.backing()});
+        INFO(r.err);
+        REQUIRE(r.exit_code == 0);
+        const std::string after = read_file(binding);
+        CHECK_THAT(after, !Catch::Contains("pending_key_commitment"));
+        CHECK(after != before);
+        store.mount();
+        CHECK(read_file(store.path("a.txt")) == "kept");
+        store.unmount();
+    }
 }
