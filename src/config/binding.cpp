@@ -6,7 +6,6 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
 #include <filesystem>
 
 #include <yaml-cpp/yaml.h>
@@ -51,12 +50,12 @@ UniqueFd open_registry(const std::string &dir, bool create) {
         std::error_code ec;
         std::filesystem::create_directories(std::filesystem::path(dir).parent_path(), ec);
         if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
-            throw ConfigError(dir, "cannot create the binding registry: " + std::string(std::strerror(errno)));
+            throw ConfigError(dir, SystemError(errno, "cannot create the binding registry").what());
     }
     UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!fd) {
         if (errno == ENOENT && !create) return fd;
-        throw ConfigError(dir, "cannot open the binding registry: " + std::string(std::strerror(errno)));
+        throw ConfigError(dir, SystemError(errno, "cannot open the binding registry").what());
     }
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) throw_errno("stat " + dir);
@@ -194,7 +193,7 @@ std::optional<VolumeBinding> load_binding(const std::string &volume_id) {
     UniqueFd fd(::openat(root.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (!fd) {
         if (errno == ENOENT) return std::nullopt;
-        throw ConfigError(path, "cannot open the binding: " + std::string(std::strerror(errno)));
+        throw ConfigError(path, SystemError(errno, "cannot open the binding").what());
     }
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0) throw_errno("stat " + path);

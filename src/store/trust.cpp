@@ -1,9 +1,9 @@
 #include "store/trust.h"
 
+#include <memory>
+
 #include "crypto/encoding.h"
 #include "crypto/kdf.h"
-
-#include <memory>
 
 namespace cmkfs::store {
 
@@ -150,7 +150,12 @@ std::unique_ptr<keys::KeyProvider> load_bound_provider(const config::VolumeBindi
     for (const auto &[k, v] : extra) options[k] = v;
     std::vector<std::string> list;
     list.reserve(options.size());
-    for (const auto &[k, v] : options) list.push_back(k + "=" + v);
+    for (const auto &[k, v] : options) {
+        std::string option = k;
+        option += '=';
+        option += v;
+        list.push_back(std::move(option));
+    }
     return keys::load_provider(provider_override.empty() ? binding.provider : provider_override, list);
 }
 
