@@ -128,13 +128,8 @@ std::string resolve_versioned_key_id(const format::VolumeHeader &header, const c
     const bool versionless = binding.key_id != binding.versioned_key_id;
     if (versionless && is_version_of(header.versioned_key_id, binding.key_id)) return header.versioned_key_id;
     std::string current;
-    if (versionless) {
-        try {
-            current = provider.check({binding.key_id, binding.identity});
-        } catch (const keys::ProviderError &) {
-            throw;  // the provider's own answer (revoked, unavailable) is the reason
-        }
-    }
+    // A provider error (revoked, unavailable) propagates: it is the reason.
+    if (versionless) current = provider.check({binding.key_id, binding.identity});
     if (!current.empty() && current == header.versioned_key_id) return current;
     throw TrustError("the volume header's key version " + shown(header.versioned_key_id) + " is neither the one " +
                      "this host's binding " + config::binding_path(binding.volume_id) + " records (" +
