@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "config/binding.h"
 #include "crypto/encoding.h"
 #include "crypto/random.h"
 #include "format/key_schedule.h"
@@ -46,6 +47,13 @@ std::string binding_file(const std::string &volume_id) {
 
 std::string binding_of(const MountedStore &store) {
     return binding_file(read_header(store).at("volume_id").get<std::string>());
+}
+
+// The store's binding as cmkfs reads it (the test process's registry).
+cmkfs::config::VolumeBinding bound(const MountedStore &store) {
+    auto b = cmkfs::config::load_binding(read_header(store).at("volume_id").get<std::string>());
+    REQUIRE(b.has_value());
+    return *b;
 }
 
 // `cmkfs mount` (daemonizing): returns its result; a mount that should have
@@ -295,9 +303,11 @@ TEST_CASE("rotate-key keeps the binding in step, offline and online; an old head
         write_file(store.path("after-rotation.txt"), "still writable");
         store.unmount();
     }
-    const std::string text = read_file(binding);
-    CHECK_THAT(text, Catch::Contains("key_id: \"" + k2 + "\""));
-    CHECK_THAT(text, Catch::Contains(commitment_line));  // the volume key did not change
+    const auto after = bound(store);
+    CHECK(after.key_id == k2);
+    CHECK(after.versioned_key_id == k2);
+    CHECK_FALSE(after.rotating.has_value());  // the rotation recorded itself, not just its intent
+    CHECK_THAT(read_file(binding), Catch::Contains(commitment_line));  // the volume key did not change
     store.mount();
     write_file(store.path("b.txt"), "b");
     CHECK(read_file(store.path("b.txt")) == "b");
@@ -355,4 +365,31 @@ TEST_CASE("a re-encryption journal is trusted only for the key recorded when the
         CHECK(read_file(store.path("a.txt")) == "kept");
         store.unmount();
     }
+}
+
+TEST_CASE("automatic rotation (version-less key id) records the new version in the binding", "[trust][rotation]") {
+    MountedStore::Options options = MountedStore::Options::unmounted();
+    options.mount_args = {"-o", "check_interval=1s"};
+    MountedStore store(options);
+    const std::string v1 = store.vault().kid;
+    const std::string latest = v1.substr(0, v1.rfind('/'));
+    REQUIRE(cli({"encryption", "rotate-key", store.backing(), "--key-encryption-key", latest}).exit_code == 0);
+    CHECK(bound(store).versioned_key_id == v1);
+    CHECK(bound(store).key_id == latest);
+
+    store.mount();
+    const std::string v2 = store.vault().create_key("k");  // a new version of the same key
+    REQUIRE(v2 != v1);
+    bool followed = false;
+    for (int i = 0; i < 200 && !followed; ++i) {
+        const auto b = bound(store);
+        followed = b.versioned_key_id == v2 && !b.rotating;
+        if (!followed) ::usleep(50000);
+    }
+    CHECK(followed);
+    CHECK(read_header(store).at("versioned_key_id") == v2);
+    store.unmount();
+    store.mount();
+    write_file(store.path("c.txt"), "c");
+    store.unmount();
 }
