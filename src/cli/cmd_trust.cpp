@@ -90,8 +90,10 @@ void run_trust(const TrustArgs &args) {
     if (!states_expectations(args)) {
         print_requests(backing, header);
         if (!args.yes) {
-            std::cout << "Nothing was recorded. To trust exactly this, run `cmkfs trust " << backing
-                      << " --yes`; better, state what you expect:\n  " << store::trust_hint(backing) << "\n";
+            std::cout << "Nothing was recorded. Better, state what you expect (the header must agree):\n"
+                      << "  cmkfs trust " << backing
+                      << " --provider PROVIDER --key-encryption-key KEY_ID --identity IDENTITY\n"
+                      << "or record exactly what is shown above:\n  cmkfs trust " << backing << " --yes\n";
             return;
         }
         expected = store::binding_from_header(header, "");
