@@ -1,6 +1,7 @@
 #include "key_id.h"
 
 #include <cctype>
+#include <string_view>
 
 #include "azure_error.h"
 
@@ -62,6 +63,30 @@ KeyId parse_key_id(const std::string &text) {
     if (!valid_name(id.name, true)) bad(text, "bad key name");
     if (!id.version.empty() && !valid_name(id.version, false)) bad(text, "bad key version");
     return id;
+}
+
+bool is_key_vault_host(const std::string &host) {
+    static constexpr const char *kDomains[] = {
+        ".vault.azure.net",          ".managedhsm.azure.net",          // public cloud
+        ".vault.azure.cn",           ".managedhsm.azure.cn",           // Azure China
+        ".vault.usgovcloudapi.net",  ".managedhsm.usgovcloudapi.net",  // US Government
+        ".vault.microsoftazure.de",                                    // Germany (legacy)
+    };
+    for (std::string_view domain : kDomains)
+        if (host.size() > domain.size() && host.compare(host.size() - domain.size(), domain.size(), domain) == 0)
+            return true;
+    return false;
+}
+
+void require_trusted_vault_host(const KeyId &key, const std::vector<std::string> &allowed) {
+    if (is_key_vault_host(key.host)) return;
+    for (const auto &h : allowed)
+        if (h == key.host) return;
+    throw AzureError(CMKFS_ERR_INVALID,
+                     "azure-keyvault: refusing to send a token for key " + key.str() + " to " + key.host +
+                         ": not a Key Vault or Managed HSM host (*.vault.azure.net, *.managedhsm.azure.net or a "
+                         "sovereign cloud's); allow-list it with the provider option allowed_hosts= in the "
+                         "store's binding or the config");
 }
 
 }  // namespace cmkfs::azure

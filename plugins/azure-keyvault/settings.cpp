@@ -1,5 +1,7 @@
 #include "settings.h"
 
+#include <cctype>
+
 #include <cerrno>
 #include <cstdlib>
 
@@ -93,6 +95,18 @@ Settings parse_settings(const char *const *options) {
             s.retry_budget = parse_duration(key, v);
         } else if (key == "retry_base") {
             s.retry_base = parse_duration(key, v);
+        } else if (key == "allowed_hosts") {
+            size_t start = 0;
+            while (start <= v.size()) {
+                size_t comma = v.find(',', start);
+                std::string host = v.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+                for (auto &c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                if (host.empty() || host.find_first_of(":/@ ") != std::string::npos)
+                    bad(key, "expects host names separated by commas (no scheme, port or path), got '" + v + "'");
+                s.allowed_hosts.push_back(host);
+                if (comma == std::string::npos) break;
+                start = comma + 1;
+            }
         } else if (key == "check") {
             if (v == "roundtrip") s.check = CheckMode::roundtrip;
             else if (v == "get") s.check = CheckMode::get;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <vector>
 
 namespace cmkfs::azure {
 
@@ -27,6 +28,9 @@ struct Settings {
     Millis retry_budget{30000};  // a call gives up on transient failures after this long
     Millis retry_base{500};      // first backoff; doubles each retry
     CheckMode check = CheckMode::roundtrip;
+    // Hosts besides Key Vault's and Managed HSM's own domains that may receive
+    // a token (a private endpoint, a test vault). Exact names, lower case.
+    std::vector<std::string> allowed_hosts;
 };
 
 // Throws AzureError(INVALID) naming the offending option.

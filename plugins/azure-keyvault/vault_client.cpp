@@ -171,6 +171,8 @@ bool VaultClient::accept_challenge(const KeyId &key, const std::string &header) 
 
 HttpResponse VaultClient::send(const std::string &op, const KeyId &key, const std::string &client_id,
                                const char *method, const std::string &url, std::string_view body) {
+    // Before any token is fetched: a bearer token goes to Key Vault only.
+    require_trusted_vault_host(key, settings_.allowed_hosts);
     const auto deadline = Clock::now() + settings_.retry_budget;
     bool challenged = false;
     bool force_new_token = false;

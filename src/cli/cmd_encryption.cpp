@@ -10,6 +10,7 @@
 #include "daemon/control_socket.h"
 #include "format/volume_header.h"
 #include "keys/key_provider.h"
+#include "store/trust.h"
 #include "util/errors.h"
 
 namespace cmkfs::cli {
@@ -32,6 +33,8 @@ KeyState check_now(const store::Volume &volume, keys::KeyProvider &provider) {
     } catch (const keys::ProviderError &e) {
         s.state = keys::to_string(e.status());
         s.reason = e.what();
+    } catch (const store::TrustError &) {
+        throw;  // not this host's key: a refusal (exit 5), not a state
     } catch (const IntegrityError &e) {
         s.state = "corrupt";
         s.reason = e.what();

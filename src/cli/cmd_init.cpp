@@ -10,7 +10,9 @@
 #include "cli/encryption_status.h"
 #include "cli/volume_access.h"
 #include "keys/key_provider.h"
+#include "config/binding.h"
 #include "store/rotation.h"
+#include "store/trust.h"
 #include "store/volume.h"
 #include "util/errors.h"
 
@@ -56,13 +58,16 @@ void run_init(const InitArgs &args) {
     std::vector<std::string> option_list;
     for (const auto &[k, v] : opts.provider_options) option_list.push_back(k + "=" + v);
     auto provider = keys::load_provider(opts.provider, option_list);
-    format::VolumeHeader header;
+    store::InitResult created;
     try {
-        header = store::init_volume(backing, *provider, opts);
+        created = store::init_volume(backing, *provider, opts);
     } catch (const UsageError &e) {
         throw CommandError(kBackingError, e.what());
     }
-    std::cout << encryption_status_json(header, nullptr).dump(2) << "\n";
+    // This host trusts what it just made: the binding is what later commands
+    // check the (untrusted) header against.
+    config::save_binding(store::binding_from_header(created.header, created.key_commitment));
+    std::cout << encryption_status_json(created.header, nullptr).dump(2) << "\n";
 }
 
 }  // namespace
@@ -70,7 +75,7 @@ void run_init(const InitArgs &args) {
 void add_init_command(CLI::App &app) {
     auto args = std::make_shared<InitArgs>();
     CLI::App *cmd = app.add_subcommand("init", "Create an encrypted store in BACKING");
-    cmd->add_option("BACKING", args->backing, "Backing directory (created if missing; must be empty)")->required();
+    cmd->add_option("BACKING", args->backing, "Backing directory (created if missing; must be empty; left mode 0700)")->required();
     cmd->add_option("--provider", args->provider, "Key provider: local, pkcs11, azure-keyvault, exec or a .so path (default local)");
     cmd->add_option("--vault", args->vault, "Local vault directory (provider local)");
     cmd->add_option("--identity", args->identity, "Identity the provider authenticates as");

@@ -17,5 +17,6 @@ void add_provider_command(CLI::App &app);
 void add_lock_commands(CLI::App &app);
 void add_reencrypt_command(CLI::App &app);
 void add_volume_plugin_command(CLI::App &app);
+void add_trust_command(CLI::App &app);
 
 }  // namespace cmkfs::cli

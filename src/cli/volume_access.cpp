@@ -4,6 +4,7 @@
 
 #include "cli/command_error.h"
 #include "store/reencrypt_journal.h"
+#include "store/trust.h"
 #include "util/errors.h"
 
 namespace cmkfs::cli {
@@ -21,8 +22,9 @@ std::unique_ptr<store::Volume> open_volume(const std::string &backing) {
 OpenedVolume open_volume_with_provider(const std::string &backing, const config::Config &cfg) {
     OpenedVolume out;
     out.volume = open_volume(backing);
-    out.provider = store::load_provider_for(out.volume->header(), cfg.provider.options,
-                                            cfg.provider.name.value_or(""));
+    // The provider, its options, the key id and the identity come from this
+    // host's binding; the header is only compared with it (store/trust.h).
+    out.provider = store::bind_volume(*out.volume, cfg.provider.options, cfg.provider.name.value_or(""));
     return out;
 }
 

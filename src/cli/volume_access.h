@@ -22,7 +22,9 @@ struct OpenedVolume {
 // Throws CommandError(kBackingError) for a missing directory or non-store.
 std::unique_ptr<store::Volume> open_volume(const std::string &backing);
 
-// Opens the volume and loads its provider (config may override options).
+// Opens the volume, checks its header against this host's binding (TrustError,
+// exit 5, on a difference or a missing binding) and loads the provider the
+// binding names (config may add or override options).
 OpenedVolume open_volume_with_provider(const std::string &backing, const config::Config &cfg);
 
 // Shared use of a store (mount, fsck) for as long as the lock lives: refused

@@ -2,6 +2,7 @@
 
 #include "config/config.h"
 #include "store/credentials.h"
+#include "store/trust.h"
 #include "store/volume.h"
 #include "util/errors.h"
 
@@ -42,7 +43,8 @@ std::unique_ptr<CredentialBackend> open_store_backend(const std::string &config_
     try {
         volume = std::make_unique<store::Volume>(backing);
         key_id = volume->header().key_id;
-        auto provider = store::load_provider_for(volume->header(), cfg.provider.options, cfg.provider.name.value_or(""));
+        // From this host's binding, never from the (untrusted) header.
+        auto provider = store::bind_volume(*volume, cfg.provider.options, cfg.provider.name.value_or(""));
         return std::make_unique<StoreBackend>(std::move(volume), std::move(provider));
     } catch (const keys::ProviderError &e) {
         if (keys::is_revocation(e.status()))

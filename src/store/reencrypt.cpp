@@ -91,10 +91,14 @@ ReencryptSummary reencrypt_volume(Volume &volume, keys::KeyProvider &provider,
     if (!journal) {
         verify_before_start(volume, old_access, progress);
         journal = begin(volume, provider);
+        // The binding learns the new key before the journal exists: a resumed
+        // run then takes only that key from the (untrusted) journal.
+        volume.begin_key_change(unwrap_new_key(provider, *journal, journal_path).volume_key(), /*fresh=*/true);
         save_reencrypt_journal(root, *journal);
         fault_point("reencrypt", "after-journal");
     }
     format::VolumeKeys new_keys = unwrap_new_key(provider, *journal, journal_path);
+    volume.begin_key_change(new_keys.volume_key(), /*fresh=*/false);
 
     // After the header swap the current header opens with the new key: only
     // the journal's removal was left to do.
@@ -117,6 +121,7 @@ ReencryptSummary reencrypt_volume(Volume &volume, keys::KeyProvider &provider,
         volume.write_header(journal->new_header, new_keys.header_mac());
         fault_point("reencrypt", "after-header");
     }
+    volume.commit_key_change();
     remove_reencrypt_journal(root);
     const timespec times[2] = {journal->root_atime, journal->root_mtime};
     if (::futimens(root, times) != 0) throw_errno("restore times of " + volume.backing());

@@ -9,6 +9,7 @@
 #include "crypto/kdf.h"
 #include "crypto/random.h"
 #include "store/directory.h"
+#include "store/trust.h"
 #include "util/errors.h"
 #include "util/file_io.h"
 
@@ -28,19 +29,32 @@ UniqueFd open_backing(const std::string &backing) {
     return fd;
 }
 
-void write_header_file(int root, format::VolumeHeader &header, const crypto::HeaderMacKey &key,
-                       const AtomicWriteStepHook &before_step = {}) {
+std::string write_header_file(int root, format::VolumeHeader &header, const crypto::HeaderMacKey &key,
+                              const AtomicWriteStepHook &before_step = {}) {
     std::string text = format::seal_volume_header(header, key);
     write_file_atomic(root, header_file(), crypto::as_bytes(text), 0600, before_step);
+    return text;
+}
+
+// True when the header file holds exactly `text` (a write that failed after its rename).
+bool header_file_is(int root, const std::string &text) {
+    try {
+        const auto raw = read_file_at(root, header_file());
+        return std::string(raw.begin(), raw.end()) == text;
+    } catch (const std::exception &) {
+        return false;
+    }
 }
 
 }  // namespace
 
-format::VolumeHeader init_volume(const std::string &backing, keys::KeyProvider &provider,
-                                 const InitOptions &options) {
+InitResult init_volume(const std::string &backing, keys::KeyProvider &provider, const InitOptions &options) {
     UniqueFd root = open_backing(backing);
     if (!list_directory(root.get()).empty())
         throw UsageError("backing directory " + backing + " is not empty; init needs an empty directory");
+    // An empty directory we were asked to use: whatever its mode was (0755
+    // after a plain mkdir), the store's names and sizes are for us alone.
+    if (::fchmod(root.get(), 0700) != 0) throw_errno("chmod 0700 " + backing);
 
     format::VolumeHeader header;
     uint8_t volume_id[16];
@@ -69,7 +83,7 @@ format::VolumeHeader init_volume(const std::string &backing, keys::KeyProvider &
     write_dir_id(root.get(), header.root_dir_id);
     write_header_file(root.get(), header, keys.header_mac());
     if (::fsync(root.get()) != 0) throw_errno("fsync " + backing);
-    return header;
+    return {header, key_commitment(keys.volume_key(), header.volume_id)};
 }
 
 Volume::Volume(const std::string &backing) : backing_(backing), root_(open_backing(backing)) {
@@ -87,7 +101,9 @@ void Volume::reload_header() {
             throw Error(ENOENT, backing_ + " is not a cmkfs store (no " + header_file() + "; run cmkfs init)");
         throw Error(e.error_number(), backing_ + "/" + e.what());
     }
-    header_ = format::parse_volume_header(std::string(raw.begin(), raw.end()), header_path());
+    format::VolumeHeader header = format::parse_volume_header(std::string(raw.begin(), raw.end()), header_path());
+    if (anchor_.check) anchor_.check(header);
+    header_ = std::move(header);
 }
 
 format::VolumeKeys Volume::unlock(keys::KeyProvider &provider) const {
@@ -95,6 +111,12 @@ format::VolumeKeys Volume::unlock(keys::KeyProvider &provider) const {
     if (plain.size() != format::kVolumeKeySize)
         throw IntegrityError(header_path() + ": unwrapped volume key has the wrong size");
     format::VolumeKeys keys{crypto::VolumeKey(std::move(plain))};
+    // The commitment first: a header wrapping another key (copied from another
+    // store, or wrapped under an RSA key's public half) carries a valid MAC
+    // under that key, and only the commitment says it is not this store's.
+    if (trusted())
+        check_key_commitment(keys.volume_key(), header_.volume_id, anchor_.key_commitment,
+                             anchor_.pending_key_commitment, header_path());
     format::verify_volume_header(header_, keys.header_mac(), header_path());
     return keys;
 }
@@ -103,24 +125,43 @@ void Volume::write_header(format::VolumeHeader header, const crypto::HeaderMacKe
                           const AtomicWriteStepHook &before_step) {
     // A rotation killed mid-write (kill -9, power loss) leaves its temporary.
     remove_orphan_temporaries(root_.get(), header_file());
-    write_header_file(root_.get(), header, mac_key, before_step);
+    if (anchor_.prepare) anchor_.prepare(header);
+    std::string text;
+    try {
+        text = write_header_file(root_.get(), header, mac_key, before_step);
+    } catch (...) {
+        // Failed after the rename (fsync of the directory): the new header is
+        // what the store now opens with, so the binding must follow it.
+        if (anchor_.record && header_file_is(root_.get(), format::seal_volume_header(header, mac_key)))
+            anchor_.record(header, anchor_);
+        throw;
+    }
     header_ = std::move(header);
+    if (anchor_.record) anchor_.record(header_, anchor_);
 }
 
-std::unique_ptr<keys::KeyProvider> load_provider_for(const format::VolumeHeader &header,
-                                                     const std::map<std::string, std::string> &extra,
-                                                     const std::string &provider_override) {
-    auto options = header.provider_options;
-    for (const auto &[k, v] : extra) options[k] = v;
-    std::vector<std::string> list;
-    list.reserve(options.size());
-    for (const auto &[k, v] : options) {
-        std::string option = k;
-        option += '=';
-        option += v;
-        list.push_back(std::move(option));
+void Volume::begin_key_change(const crypto::VolumeKey &new_key, bool fresh) {
+    if (!trusted()) return;
+    const std::string commitment = key_commitment(new_key, header_.volume_id);
+    if (!fresh) {
+        if (anchor_.pending_key_commitment.empty())
+            throw TrustError(backing_ + ": an interrupted re-encryption is to be resumed, but this host's binding "
+                                        "records none begun (no pending key commitment); its journal is not "
+                                        "trusted. Refusing to re-encrypt under the journal's key.");
+        if (commitment != anchor_.pending_key_commitment)
+            throw TrustError(backing_ + ": the re-encryption journal wraps another key than the one this host "
+                                        "recorded when the re-encryption began; refusing it.");
+        return;
     }
-    return keys::load_provider(provider_override.empty() ? header.provider : provider_override, list);
+    anchor_.pending_key_commitment = commitment;
+    if (anchor_.record) anchor_.record(header_, anchor_);
+}
+
+void Volume::commit_key_change() {
+    if (!trusted() || anchor_.pending_key_commitment.empty()) return;
+    anchor_.key_commitment = anchor_.pending_key_commitment;
+    anchor_.pending_key_commitment.clear();
+    if (anchor_.record) anchor_.record(header_, anchor_);
 }
 
 }  // namespace cmkfs::store

@@ -133,7 +133,8 @@ void FakeKeyVault::fault(const std::string &target, int status, int count, int r
 
 std::vector<std::string> FakeKeyVault::provider_options(const std::vector<std::string> &extra) const {
     std::vector<std::string> out{"imds_endpoint=" + imds_endpoint(), "ca_file=" + ca_file(),
-                                 "authority_host=" + vault_url(), "retry_base=50ms"};
+                                 "authority_host=" + vault_url(), "retry_base=50ms",
+                                 "allowed_hosts=127.0.0.1"};
     out.insert(out.end(), extra.begin(), extra.end());
     return out;
 }

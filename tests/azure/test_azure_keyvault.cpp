@@ -278,12 +278,21 @@ TEST_CASE("Azure's answers map to the provider status classes", "[azure]") {
         // Generous timeouts: under a sanitizer on a loaded machine the handshake
         // can be slow, and a timeout would hide the certificate error.
         auto other = load_provider(plugin_path(), {"imds_endpoint=" + f.vault.imds_endpoint(), "max_retries=0",
-                                                   "connect_timeout=20s", "timeout=30s"});
+                                                   "connect_timeout=20s", "timeout=30s", "allowed_hosts=127.0.0.1"});
         const size_t before = f.vault.requests("vault").size();
         auto e = failure([&] { other->check(f.ref(f.kid)); });
         CHECK(e.status() == ProviderStatus::unavailable);
         CHECK_THAT(e.what(), Contains("certificate"));
         CHECK(f.vault.requests("vault").size() == before);  // no request got through
+    }
+    SECTION("a host outside Key Vault's domains, not allow-listed, gets no token and no request") {
+        auto other = load_provider(plugin_path(), {"imds_endpoint=" + f.vault.imds_endpoint(),
+                                                   "ca_file=" + f.vault.ca_file(), "max_retries=0"});
+        const size_t before = f.vault.requests().size();
+        auto e = failure([&] { other->check(f.ref(f.kid)); });
+        CHECK(e.status() == ProviderStatus::invalid);
+        CHECK_THAT(e.what(), Contains("not a Key Vault or Managed HSM host"));
+        CHECK(f.vault.requests().size() == before);  // neither IMDS nor the vault was asked
     }
 }
 

@@ -84,6 +84,25 @@ TEST_CASE("key ids: vault URL, name and optional version", "[azure]") {
     }
 }
 
+TEST_CASE("tokens go to Key Vault and Managed HSM hosts, or to allow-listed ones", "[azure]") {
+    for (const std::string host : {"contoso.vault.azure.net", "h.managedhsm.azure.net", "c.vault.azure.cn",
+                                   "c.managedhsm.azure.cn", "g.vault.usgovcloudapi.net",
+                                   "g.managedhsm.usgovcloudapi.net", "d.vault.microsoftazure.de"}) {
+        INFO(host);
+        CHECK(is_key_vault_host(host));
+        CHECK_NOTHROW(require_trusted_vault_host(parse_key_id("https://" + host + "/keys/k"), {}));
+    }
+    for (const std::string host : {"vault.azure.net", "evil.com", "vault.azure.net.evil.com", "evilvault.azure.net",
+                                   "127.0.0.1", "x.blob.core.windows.net"}) {
+        INFO(host);
+        CHECK_FALSE(is_key_vault_host(host));
+    }
+    const KeyId local = parse_key_id("https://127.0.0.1:8443/keys/k");
+    CHECK_THROWS_AS(require_trusted_vault_host(local, {}), AzureError);
+    CHECK_THROWS_AS(require_trusted_vault_host(local, {"127.0.0.2"}), AzureError);
+    CHECK_NOTHROW(require_trusted_vault_host(local, {"localhost", "127.0.0.1"}));
+}
+
 TEST_CASE("options: defaults, durations, and the client secret set", "[azure]") {
     auto parse = [](std::vector<std::string> opts) {
         std::vector<const char *> argv;

@@ -114,6 +114,22 @@ TEST_CASE("a tampered credentials file is refused, not misread") {
     CHECK(r.out.find("fails authentication") != std::string::npos);
 }
 
+TEST_CASE("a volume header asking for another provider is refused; its program never runs") {
+    Fixture f;
+    REQUIRE(f.helper("store", kStoreInput).exit_code == 0);
+    const std::string header_path = f.store.backing() + "/.cmkfs.volume";
+    const std::string marker = f.store.scratch() / "MARKER";
+    auto header = nlohmann::json::parse(read_file(header_path));
+    header["provider"] = "exec";
+    header["provider_options"] = {{"program", "/bin/sh"}, {"arg1", "-c"}, {"arg2", "touch " + marker}};
+    write_file(header_path, header.dump(2));
+    auto r = f.helper("get", "127.0.0.1:5000");
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.find("provider: header says 'exec', binding says 'local'") != std::string::npos);
+    CHECK(r.out.find("pa55-w0rd-xyz") == std::string::npos);
+    CHECK_FALSE(fs::exists(marker));
+}
+
 TEST_CASE("configuration problems are one-line errors on stdout") {
     Fixture f;
     ::setenv("CMKFS_CREDENTIALS_CONFIG", (f.store.scratch() / "missing.yaml").c_str(), 1);

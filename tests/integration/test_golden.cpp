@@ -130,6 +130,17 @@ void compare_with_manifest(const std::string &mount, const json &manifest) {
     }
 }
 
+// `cmkfs trust` of an unpacked golden store with the key and identity every
+// golden store was made with (tests/golden/make_golden.sh).
+void trust_golden(const std::string &backing, const std::string &config) {
+    const json header = json::parse(read_file(backing + "/.cmkfs.volume"));
+    auto trust = cmkfs::test::cmkfs({"trust", backing, "--provider", "local", "--key-encryption-key",
+                                     header.at("key_id").get<std::string>(), "--identity", "golden-id",
+                                     "--config", config});
+    INFO(trust.out << trust.err);
+    REQUIRE(trust.exit_code == 0);
+}
+
 void check_golden(const std::string &golden) {
     const json manifest = json::parse(read_file(golden + "/manifest.json"));
 
@@ -150,6 +161,8 @@ void check_golden(const std::string &golden) {
     const std::string config = store.scratch() / "golden.yaml";
     write_file(config, "provider:\n  options:\n    vault: " + vault + "\n    relocated_from: " +
                            vault_dir_of(header.at("versioned_key_id")) + "\n");
+    // A store made elsewhere: this host binds it first, stating what it expects.
+    trust_golden(store.backing(), config);
 
     auto fsck = cmkfs::test::cmkfs({"fsck", store.backing(), "--config", config});
     INFO(fsck.out << fsck.err);
@@ -185,6 +198,11 @@ TEST_CASE("a copied vault is refused without relocated_from", "[golden]") {
                 .exit_code == 0);
     const std::string vault = store.scratch() / "golden-vault";
     fs::copy(versions.front() + "/vault", vault, fs::copy_options::recursive);
+    const std::string relocated = store.scratch() / "relocated.yaml";
+    const json header = json::parse(read_file(unpack + "/store/.cmkfs.volume"));
+    write_file(relocated, "provider:\n  options:\n    vault: " + vault + "\n    relocated_from: " +
+                              vault_dir_of(header.at("versioned_key_id")) + "\n");
+    trust_golden(unpack + "/store", relocated);
     const std::string config = store.scratch() / "pinned.yaml";
     write_file(config, "provider:\n  options:\n    vault: " + vault + "\n");
     // The key id names the vault where the store was made: a pinned vault= that
@@ -192,4 +210,5 @@ TEST_CASE("a copied vault is refused without relocated_from", "[golden]") {
     auto fsck = cmkfs::test::cmkfs({"fsck", unpack + "/store", "--config", config});
     CHECK(fsck.exit_code != 0);
     CHECK(fsck.exit_code != 10);
+    CHECK_THAT(fsck.err, Catch::Contains("not in the configured vault"));
 }

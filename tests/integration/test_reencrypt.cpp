@@ -28,6 +28,7 @@
 #include "format/name_codec.h"
 #include "format/volume_header.h"
 #include "format/xattr_codec.h"
+#include "store/trust.h"
 #include "store/directory.h"
 #include "store/volume.h"
 #include "support/process.h"
@@ -291,7 +292,7 @@ void count_tree(int dirfd, const cmkfs::format::DirId &id, const cmkfs::format::
 // what in the backing directory authenticates under it.
 AuthCount count_under(const std::string &backing, const std::string &header_text) {
     auto header = cmkfs::format::parse_volume_header(header_text, "header");
-    auto provider = cmkfs::store::load_provider_for(header);
+    auto provider = cmkfs::store::load_bound_provider(cmkfs::store::binding_from_header(header, ""));
     cmkfs::format::VolumeKeys keys{
         cmkfs::crypto::VolumeKey(provider->unwrap({header.versioned_key_id, header.identity}, header.wrapped_key))};
     cmkfs::format::verify_volume_header(header, keys.header_mac(), "header");

@@ -220,6 +220,9 @@ TEST_CASE("a version-less key id follows new key versions by itself; a versioned
     CHECK(status.at("keyVaultProperties").at("lastKeyRotationTimestamp") != first_rotation);
     CHECK(status.at("keyState").contains("lastRotationCheck"));
     CHECK_FALSE(status.at("keyState").contains("rotationError"));
+    // The header is renamed before the rotation ends (the binding is updated,
+    // then the audit line written): wait for the line.
+    REQUIRE(eventually([&] { return events_named(audit, "rotation-committed").size() == 1; }, 10));
     auto committed = events_named(audit, "rotation-committed");
     REQUIRE(committed.size() == 1);
     CHECK(committed[0].at("trigger").get<std::string>().find("automatic") == 0);
