@@ -20,6 +20,7 @@
 #include "cli/mount_table.h"
 #include "cli/plugin_spawn.h"
 #include "cli/volume_access.h"
+#include "config/binding.h"
 #include "daemon/control_socket.h"
 #include "util/errors.h"
 #include "util/file_io.h"
@@ -55,11 +56,12 @@ std::string utc_stamp() {
 // configuration) goes when the store goes: a binding without its store would
 // only name a key for nothing.
 void remove_volume_binding(const std::string &volume_id) {
-    const char *env = std::getenv("CMKFS_VOLUMES_DIR");  // NOLINT(concurrency-mt-unsafe): never set by us
-    const std::string dir = env != nullptr && *env != '\0' ? env : "/etc/cmkfs/volumes";
-    const std::string path = dir + "/" + volume_id + ".yaml";
-    if (::unlink(path.c_str()) == 0) spdlog::info("removed the binding {}", path);
-    else if (errno != ENOENT) spdlog::warn("{}", SystemError(errno, "could not remove the binding " + path).what());
+    try {
+        if (config::remove_binding(volume_id))
+            spdlog::info("removed the binding {}", config::binding_path(volume_id));
+    } catch (const std::exception &e) {
+        spdlog::warn("{}", e.what());
+    }
 }
 
 // After umount the daemon still finishes and releases the store; the next

@@ -11,6 +11,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "config/config.h"
+#include "config/yaml_guard.h"
 #include "config/yaml_reader.h"
 #include "util/errors.h"
 #include "util/file_io.h"
@@ -121,13 +122,8 @@ std::string binding_path(const std::string &volume_id) { return volumes_dir() + 
 VolumeBinding parse_binding(const std::string &yaml_text, const std::string &source) {
     if (yaml_text.size() > kMaxBindingSize)
         throw ConfigError(source, "larger than " + std::to_string(kMaxBindingSize) + " bytes; not a binding");
-    YAML::Node root;
-    try {
-        root = YAML::Load(yaml_text);
-    } catch (const YAML::Exception &e) {
-        throw ConfigError(source, std::max(e.mark.line, 0) + 1, std::max(e.mark.column, 0) + 1, "(syntax)",
-                          "expected valid YAML, got " + e.msg);
-    }
+    // Bounded like a config: no anchors, aliases, second documents or deep nesting.
+    const YAML::Node root = detail::load_bounded_document(yaml_text, source);
     const YamlReader r(source);
     const Entry top{root, "", YAML::Mark()};
     if (!root.IsMap()) r.fail(top, "expected a map (a cmkfs volume binding)");
@@ -218,6 +214,13 @@ std::string save_binding(const VolumeBinding &binding) {
     const std::string text = binding_to_yaml(binding);
     write_file_atomic(root.get(), name, {reinterpret_cast<const uint8_t *>(text.data()), text.size()}, 0600);
     return dir + "/" + name;
+}
+
+bool remove_binding(const std::string &volume_id) {
+    const std::string path = binding_path(volume_id);
+    if (::unlink(path.c_str()) == 0) return true;
+    if (errno == ENOENT) return false;
+    throw SystemError(errno, "remove the binding " + path);
 }
 
 }  // namespace cmkfs::config

@@ -73,4 +73,8 @@ std::optional<VolumeBinding> load_binding(const std::string &volume_id);
 // creating the registry directory (0700) when missing. Returns the file's path.
 std::string save_binding(const VolumeBinding &binding);
 
+// Removes the binding of volume_id (the store itself was deleted). Returns
+// false when there was none; throws SystemError when it cannot be removed.
+bool remove_binding(const std::string &volume_id);
+
 }  // namespace cmkfs::config
