@@ -60,10 +60,10 @@ VolumeHeader parse_volume_header(const std::string &json_text, const std::string
     VolumeHeader h;
     try {
         h.format_version = j.at("format_version").get<uint32_t>();
-        if (h.format_version != kFormatVersion)
+        if (h.format_version < kOldestFormatVersion || h.format_version > kFormatVersion)
             malformed(origin, "format version " + std::to_string(h.format_version) +
                                   " is not supported by this cmkfs (supports " +
-                                  std::to_string(kFormatVersion) + ")");
+                                  std::to_string(kOldestFormatVersion) + " to " + std::to_string(kFormatVersion) + ")");
         h.volume_id = j.at("volume_id").get<std::string>();
         h.cipher_suite = j.at("cipher_suite").get<std::string>();
         h.block_size = j.at("block_size").get<uint32_t>();

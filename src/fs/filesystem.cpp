@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "fs/backing_fd.h"
+#include "fs/link_count.h"
 #include "fs/op_guard.h"
 #include "store/directory.h"
 #include "util/errors.h"
@@ -219,7 +220,10 @@ void Filesystem::unlink(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
         Inode &parent = change.parent;
         store::Directory &dir = change.names;
         auto backing = dir.encode(name);
+        auto links = LinkRecordChange::for_removal(access, volume_.header().format_version, parent.fd.get(),
+                                                   backing.name);
         if (::unlinkat(parent.fd.get(), backing.name.c_str(), 0) != 0) throw_errno("unlink");
+        links.commit();
         dir.remove_sidecar(backing);
         fuse_reply_err(req, 0);
     });
@@ -268,12 +272,20 @@ void Filesystem::rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
                 replaced = to.detach_empty_subdirectory(new_backing);
         }
         to.write_sidecar(new_backing);
+        // A file renamed over loses the link that name was (unless both names
+        // are links of one inode: then rename changes nothing).
+        auto links = (flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)) || same_entry ||
+                             same_inode(parent.fd.get(), old_backing.name, newparent.fd.get(), new_backing.name)
+            ? LinkRecordChange::for_removal(access, 0, -1, {})
+            : LinkRecordChange::for_removal(access, volume_.header().format_version, newparent.fd.get(),
+                                            new_backing.name);
         if (::renameat2(parent.fd.get(), old_backing.name.c_str(), newparent.fd.get(),
                         new_backing.name.c_str(), flags) != 0) {
             const int err = errno;
             if (replaced && replaced->id) store::write_dir_id(replaced->fd.get(), *replaced->id);
             throw SystemError(err, "rename");
         }
+        links.commit();
         if (!(flags & RENAME_EXCHANGE) && !same_entry) from.remove_sidecar(old_backing);
         fuse_reply_err(req, 0);
     });
@@ -288,9 +300,13 @@ void Filesystem::link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent_ino, 
         store::Directory &dir = change.names;
         auto backing = dir.encode(newname);
         dir.write_sidecar(backing);
+        auto links = LinkRecordChange::for_new_link(access, volume_.header().format_version, inode);
         if (::linkat(AT_FDCWD, proc_path(inode.fd.get()).c_str(), newparent.fd.get(), backing.name.c_str(),
-                     AT_SYMLINK_FOLLOW) != 0)
-            throw_errno("link");
+                     AT_SYMLINK_FOLLOW) != 0) {
+            const int err = errno;
+            links.undo();
+            throw SystemError(err, "link");
+        }
         fuse_entry_param e;
         make_entry(newparent, backing.name, e);
         remember_entry(newparent_ino, newname);

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "format/name_codec.h"
 #include "fs/inode_table.h"
@@ -94,6 +95,11 @@ private:
     // Sets the caller as owner of a new object when the daemon runs as another user.
     void give_to_caller(fuse_req_t req, int dirfd, const std::string &backing) const;
     void mknod_at(fuse_req_t req, Inode &parent, const char *name, mode_t mode, dev_t rdev);
+    // What format 2 binds an xattr value to: the file id of a regular file
+    // (a header-only file is written first when `create` and there is none),
+    // the id of a directory; empty in format 1. Throws ENODATA (get) / EPERM
+    // (set) for other types, IntegrityError for a file with no header on get.
+    std::vector<uint8_t> xattr_owner(const store::Keyring::Access &access, Inode &inode, bool create);
     // Notes a name just handed to the kernel with an entry timeout, so that a
     // lock can invalidate the dentry: otherwise a cached dentry would keep
     // answering lookups (e.g. open(O_PATH) below the root, whose getattr stays

@@ -11,6 +11,8 @@
 #include "format/xattr_codec.h"
 #include "store/content.h"
 #include "store/directory.h"
+#include "store/link_record.h"
+#include "store/reencrypt_xattrs.h"
 #include "util/errors.h"
 #include "util/file_io.h"
 #include "util/unique_fd.h"
@@ -21,9 +23,10 @@ namespace {
 
 class Checker {
 public:
-    Checker(const Keyring::Access &access, bool plaintext_names,
+    Checker(const Keyring::Access &access, bool plaintext_names, uint32_t format_version,
             const std::function<void(const FsckProgress &)> &progress)
-        : access_(access), codec_(plaintext_names ? nullptr : &access.keys().names()), progress_(progress) {}
+        : access_(access), codec_(plaintext_names ? nullptr : &access.keys().names()), version_(format_version),
+          progress_(progress) {}
 
     void directory(int fd, const format::DirId &id, const std::string &path, const std::string &backing) {
         ++report_.totals.directories;
@@ -63,7 +66,7 @@ private:
             if (!fd) return problem(path, backing, "cannot open directory");
             try {
                 auto id = read_dir_id(fd.get(), backing);
-                xattrs(fd.get(), path, backing);
+                xattrs(fd.get(), path, backing, owner_bytes(id));
                 directory(fd.get(), id, path, backing);
             } catch (const IntegrityError &) {
                 problem(path, backing, "directory id is missing or malformed");
@@ -72,10 +75,17 @@ private:
             UniqueFd fd(::openat(parent, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
             if (!fd) return problem(path, backing, "cannot open file");
             ContentState state;
-            FileContent content(fd.get(), state, access_, backing);
+            FileContent content(fd.get(), state, access_, version_, backing);
             for (uint64_t block : content.verify_all())
                 problem(path, backing, "block " + std::to_string(block) + " fails authentication");
-            xattrs(fd.get(), path, backing);
+            std::optional<format::FileId> id;
+            try {
+                id = content.file_id();
+            } catch (const IntegrityError &) {
+                // reported by verify_all; its xattrs cannot be checked against it
+            }
+            xattrs(fd.get(), path, backing, id ? owner_bytes(*id) : std::vector<uint8_t>{}, !id);
+            if (version_ >= 2) hard_links(fd.get(), st, id, path, backing);
             ++report_.totals.files;
             report_.totals.bytes += content.size();
             progress_(report_.totals);
@@ -91,14 +101,23 @@ private:
         }
     }
 
-    void xattrs(int fd, const std::string &path, const std::string &backing) {
+    // Format 2 binds values to `owner` (file or directory id); `no_owner`: a
+    // regular file without a header, on which no value can be valid.
+    template <class Id>
+    std::vector<uint8_t> owner_bytes(const Id &id) const {
+        if (version_ < 2) return {};
+        return {id.begin(), id.end()};
+    }
+
+    void xattrs(int fd, const std::string &path, const std::string &backing, const std::vector<uint8_t> &owner,
+                bool no_owner = false) {
         char list[65536];
         ssize_t n = ::flistxattr(fd, list, sizeof list);
         if (n <= 0) return;
         for (ssize_t pos = 0; pos < n;) {
             std::string name(list + pos);
             pos += static_cast<ssize_t>(name.size()) + 1;
-            if (!name.starts_with(format::kUserXattrPrefix)) continue;
+            if (!name.starts_with(format::kUserXattrPrefix) || name.starts_with(kReservedXattrPrefix)) continue;
             auto plain_name = format::decrypt_xattr_name(access_.keys().names(), name);
             if (!plain_name) {
                 problem(path, backing, "xattr name " + name + " fails to authenticate");
@@ -107,8 +126,23 @@ private:
             std::string value(65536, '\0');
             ssize_t len = ::fgetxattr(fd, name.c_str(), value.data(), value.size());
             value.resize(len < 0 ? 0 : static_cast<size_t>(len));
-            if (!format::open_xattr_value(access_.keys().meta(), *plain_name, value))
+            if ((no_owner && version_ >= 2) ||
+                !format::open_xattr_value(access_.keys().meta(), *plain_name, value, owner))
                 problem(path, backing, "xattr " + *plain_name + " value fails to authenticate");
+        }
+    }
+
+    // Format 2: every backing link of a regular file must be one cmkfs made
+    // (store/link_record.h); each name of an inode with extra links is named.
+    void hard_links(int fd, const struct stat &st, const std::optional<format::FileId> &id, const std::string &path,
+                    const std::string &backing) {
+        try {
+            const uint64_t extra = unexplained_links(fd, st.st_nlink, access_.keys().meta(), id, backing);
+            if (extra > 0)
+                problem(path, backing, std::to_string(st.st_nlink) + " backing hard links, " + std::to_string(extra) +
+                                           " of them not made through cmkfs");
+        } catch (const IntegrityError &) {
+            problem(path, backing, "hard-link record fails to authenticate");
         }
     }
 
@@ -118,6 +152,7 @@ private:
 
     const Keyring::Access &access_;
     format::NameCodec codec_;
+    uint32_t version_;
     const std::function<void(const FsckProgress &)> &progress_;
     FsckReport report_;
 };
@@ -126,7 +161,7 @@ private:
 
 FsckReport check_volume(const Volume &volume, const Keyring::Access &access,
                         const std::function<void(const FsckProgress &)> &progress) {
-    Checker checker(access, volume.header().plaintext_names, progress);
+    Checker checker(access, volume.header().plaintext_names, volume.header().format_version, progress);
     checker.directory(volume.root_fd(), volume.header().root_dir_id, "", volume.backing());
     return checker.take();
 }

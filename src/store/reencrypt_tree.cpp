@@ -84,6 +84,15 @@ void rename_noreplace(int dirfd, const std::string &from, const std::string &to,
         throw SystemError(errno, "rename " + label);
 }
 
+std::optional<format::FileId> read_file_id(int fd) {
+    uint8_t raw[format::kFileHeaderSize];
+    const size_t n = pread_full(fd, raw, 0);
+    if (n == 0) return std::nullopt;
+    auto header = format::FileHeader::decode(std::span(raw, n));
+    if (!header) throw IntegrityError("file header is missing or has a bad magic/version");
+    return header->id;
+}
+
 void count(int dirfd, TreeCounts &counts) {
     ++counts.directories;
     for (const auto &name : list_directory(dirfd)) {
@@ -138,7 +147,7 @@ void TreeConverter::directory(int fd, const format::DirId &id, const std::string
     remember_times(fd);
     for (const auto &name : list_directory(fd))
         if (name.starts_with(kReencryptTempPrefix)) unlink_if_present(fd, name);  // an interrupted build
-    convert_xattrs_in_place(fd_path(fd), keys_, label);
+    convert_xattrs_in_place(fd_path(fd), keys_, {id, id}, label);  // a directory keeps its id
 
     Pending pending;
     std::vector<std::string> subdirs;
@@ -205,9 +214,12 @@ void TreeConverter::entry(int dirfd, const format::DirId &id, const std::string 
                 converted_one();
             } else if (S_ISREG(st.st_mode)) {
                 // Nothing sealed in its contents, but its xattrs may be.
-                UniqueFd fd(::openat(dirfd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+                UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
                 if (!fd) throw SystemError(errno, "open " + label);
-                convert_xattrs_in_place(fd_path(fd.get()), keys_, label);
+                // Kept in place, so it keeps its file id (if it has a header).
+                const auto id = read_file_id(fd.get());
+                const auto owner = id ? std::span<const uint8_t>(*id) : std::span<const uint8_t>{};
+                convert_xattrs_in_place(fd_path(fd.get()), keys_, {owner, owner}, label);
             }
         } else if (by_name == KeyGeneration::old_key) {
             replace(dirfd, name, st, new_codec_.encode(id, plain), label, pending);
@@ -218,7 +230,7 @@ void TreeConverter::entry(int dirfd, const format::DirId &id, const std::string 
         // so the inode itself is kept (hard links included) and renamed.
         UniqueFd fd(::openat(dirfd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
         if (!fd) throw SystemError(errno, "open " + label);
-        convert_xattrs_in_place(fd_path(fd.get()), keys_, label);
+        convert_xattrs_in_place(fd_path(fd.get()), keys_, {}, label);
         if (by_name == KeyGeneration::old_key) {
             const auto new_name = new_codec_.encode(id, plain);
             write_sidecar(dirfd, new_name);

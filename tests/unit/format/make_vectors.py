@@ -62,6 +62,13 @@ out("kSymlink", b64url(nonce + AESGCM(meta_key).encrypt(nonce, b"../target/file"
 out("kXattrValue",
     (nonce + AESGCM(meta_key).encrypt(nonce, b"value\0bytes", b"xattr:user.comment")).hex())
 
+# Format version 2 (FORMAT.md §3, §7): the block AAD ends in u8(last), the
+# xattr value AAD in the owner's id (here the file id).
+out("kBlock3LastV2", (nonce + AESGCM(content_key).encrypt(nonce, plain, aad + b"\x01")).hex())
+out("kBlock3MiddleV2", (nonce + AESGCM(content_key).encrypt(nonce, plain, aad + b"\x00")).hex())
+out("kXattrValueV2",
+    (nonce + AESGCM(meta_key).encrypt(nonce, b"value\0bytes", b"xattr:user.comment" + file_id)).hex())
+
 header = {
     "format_version": 1,
     "volume_id": "00112233445566778899aabbccddeeff",

@@ -35,6 +35,9 @@ constexpr const char *kXattrNameComment = "user.6SG1Ra3BDMUi8__40_B_pdjXyj5JFcE"
 constexpr const char *kBlock3 = "202122232425262728292a2b9eddcc520131b456a6af1b7a2bab413a3cb6ca04fe31062675a0ecfe8213545fc9cee3ad89e48a5563da79278af6c80450749865f09263a52226152622110cf40d8b39a00830821bbdb39dbd11b7be9f920492ef5db9deeff601de18054aded39eca04a041d8c7e49d5289f90ed80a29e6a7759b";
 constexpr const char *kSymlink = "ICEiIyQlJicoKSoryG5nHCgHEw1GNxSw0U4PIOZJAgvTw_mULlV6DAaZ";
 constexpr const char *kXattrValue = "202122232425262728292a2b9021241d2c751611467d0142ca656df156e107be0dabdb878bf145";
+constexpr const char *kBlock3LastV2 = "202122232425262728292a2b9eddcc520131b456a6af1b7a2bab413a3cb6ca04fe31062675a0ecfe8213545fc9cee3ad89e48a5563da79278af6c80450749865f09263a52226152622110cf40d8b39a00830821bbdb39dbd11b7be9f920492ef5db9deeff601de18054aded39eca04a095da5f783e0842f59792038d211d0ba7";
+constexpr const char *kBlock3MiddleV2 = "202122232425262728292a2b9eddcc520131b456a6af1b7a2bab413a3cb6ca04fe31062675a0ecfe8213545fc9cee3ad89e48a5563da79278af6c80450749865f09263a52226152622110cf40d8b39a00830821bbdb39dbd11b7be9f920492ef5db9deeff601de18054aded39eca04a044e94782da6aa304bb00d5ae643505d4";
+constexpr const char *kXattrValueV2 = "202122232425262728292a2b9021241d2c751611467d0166f6b7051e84c9206b71c04240c72a0f";
 constexpr const char *kHeaderMac = "231845c3d2814320163770115d22fd6eb4c10f76e71c97ba431a015a00199d0e";
 // --- end ---
 
@@ -84,13 +87,29 @@ TEST_CASE("KAT: a content block sealed by an independent encoder opens", "[forma
     auto keys = test_keys();
     const auto id = test_file_id();
     auto key = keys.content_key(id);
-    format::BlockCodec codec(key, id);
+    format::BlockCodec codec(key, id, 1);
     Bytes cipher = unhex(kBlock3);
     REQUIRE(cipher.size() == 100 + format::kBlockOverhead);
     Bytes plain(100);
-    REQUIRE(codec.open(3, cipher, plain) == format::BlockOpen::ok);
+    REQUIRE(codec.open(3, true, cipher, plain) == format::BlockOpen::ok);
     for (size_t i = 0; i < plain.size(); ++i) CHECK(plain[i] == static_cast<uint8_t>((i * 7) & 0xff));
-    CHECK(codec.open(2, cipher, plain) == format::BlockOpen::bad);
+    CHECK(codec.open(2, true, cipher, plain) == format::BlockOpen::bad);
+}
+
+TEST_CASE("KAT: format-2 content blocks carry the last-block flag", "[format][kat]") {
+    auto keys = test_keys();
+    const auto id = test_file_id();
+    auto key = keys.content_key(id);
+    format::BlockCodec codec(key, id, 2);
+    Bytes plain(100);
+    const Bytes last = unhex(kBlock3LastV2);
+    const Bytes middle = unhex(kBlock3MiddleV2);
+    REQUIRE(codec.open(3, true, last, plain) == format::BlockOpen::ok);
+    for (size_t i = 0; i < plain.size(); ++i) CHECK(plain[i] == static_cast<uint8_t>((i * 7) & 0xff));
+    REQUIRE(codec.open(3, false, middle, plain) == format::BlockOpen::ok);
+    CHECK(codec.open(3, false, last, plain) == format::BlockOpen::bad);
+    CHECK(codec.open(3, true, middle, plain) == format::BlockOpen::bad);
+    CHECK(codec.open(3, true, unhex(kBlock3), plain) == format::BlockOpen::bad);  // a format-1 block
 }
 
 TEST_CASE("KAT: symlink target and xattr name/value", "[format][kat]") {
@@ -98,13 +117,23 @@ TEST_CASE("KAT: symlink target and xattr name/value", "[format][kat]") {
     CHECK(format::NameCodec::open_text(keys.meta(), "symlink", kSymlink) == "../target/file");
     CHECK(format::encrypt_xattr_name(keys.names(), "user.comment") == kXattrNameComment);
     CHECK(format::decrypt_xattr_name(keys.names(), kXattrNameComment) == "user.comment");
-    CHECK(format::open_xattr_value(keys.meta(), "user.comment", str(unhex(kXattrValue))) ==
+    CHECK(format::open_xattr_value(keys.meta(), "user.comment", str(unhex(kXattrValue)), {}) ==
           std::string("value\0bytes", 11));
+}
+
+TEST_CASE("KAT: format-2 xattr value bound to its owner's id", "[format][kat]") {
+    auto keys = test_keys();
+    const auto id = test_file_id();
+    CHECK(format::open_xattr_value(keys.meta(), "user.comment", str(unhex(kXattrValueV2)), id) ==
+          std::string("value\0bytes", 11));
+    CHECK_FALSE(format::open_xattr_value(keys.meta(), "user.comment", str(unhex(kXattrValueV2)), {}));
+    CHECK_FALSE(format::open_xattr_value(keys.meta(), "user.comment", str(unhex(kXattrValueV2)), test_dir_id()));
 }
 
 TEST_CASE("KAT: volume header MAC over the canonical JSON", "[format][kat]") {
     auto keys = test_keys();
     format::VolumeHeader h;
+    h.format_version = 1;  // the vector's (make_vectors.py)
     h.volume_id = "00112233445566778899aabbccddeeff";
     h.provider = "local";
     h.provider_options = {{"vault", "/v"}};
