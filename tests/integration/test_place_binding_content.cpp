@@ -509,3 +509,59 @@ TEST_CASE("cmkfs upgrade refuses a mounted store", "[place-binding][upgrade]") {
     store.unmount();
     CHECK(header_version(store) == 1);
 }
+
+TEST_CASE("hard links made through cmkfs are recorded and pass fsck", "[place-binding][hardlink]") {
+    MountedStore store;
+    write_file(store.path("a"), "shared contents");
+    write_file(store.path("empty"), "");
+    fsys::create_directory(store.path("d"));
+    fsys::create_hard_link(store.path("a"), store.path("d/a2"));
+    fsys::create_hard_link(store.path("a"), store.path("a3"));
+    fsys::create_hard_link(store.path("empty"), store.path("empty2"));  // gets a header for its record
+    CHECK(fsys::hard_link_count(store.path("a")) == 3);
+    CHECK(read_file(store.path("d/a2")) == "shared contents");
+    CHECK(read_file(store.path("empty2")).empty());
+    store.unmount();
+    require_fsck_clean(store);
+
+    store.mount();
+    // Fewer links: unlink, and a rename over one of them.
+    fsys::remove(store.path("a3"));
+    write_file(store.path("other"), "other");
+    fsys::rename(store.path("other"), store.path("d/a2"));
+    CHECK(fsys::hard_link_count(store.path("a")) == 1);
+    // Renaming one link over another of the same inode changes nothing.
+    fsys::create_hard_link(store.path("a"), store.path("a4"));
+    REQUIRE(::rename(store.path("a4").c_str(), store.path("a").c_str()) == 0);
+    CHECK(fsys::hard_link_count(store.path("a")) == 2);
+    CHECK(read_file(store.path("a")) == "shared contents");
+    CHECK(read_file(store.path("d/a2")) == "other");
+    store.unmount();
+    require_fsck_clean(store);
+}
+
+TEST_CASE("a backing hard link planted in place of another file is refused and reported", "[place-binding][hardlink]") {
+    MountedStore store;
+    const std::string ba = create_and_locate(store, "a", "a's contents");
+    const std::string bb = create_and_locate(store, "b", "b's contents");
+    SECTION("onto a file with one link") {}
+    SECTION("onto a file that already has links made through cmkfs") {
+        fsys::create_hard_link(store.path("a"), store.path("a2"));
+    }
+    store.unmount();
+    // The attacker replaces b by a link to a: writes through one would change the other.
+    fsys::remove(bb);
+    fsys::create_hard_link(ba, bb);
+    store.mount();
+    CHECK(read_errno(store.path("b")) == EIO);
+    CHECK(read_errno(store.path("a")) == EIO);
+    const std::string log = store.daemon_log();
+    INFO(log);
+    CHECK(log_names(log, "hard link"));
+    store.unmount();
+    auto r = cli({"fsck", store.backing()});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 10);
+    CHECK(r.out.find("BAD /b: ") != std::string::npos);
+    CHECK(r.out.find("not made through cmkfs") != std::string::npos);
+}
