@@ -47,6 +47,17 @@ BlockOpen BlockCodec::open(uint64_t index, bool last, std::span<const uint8_t> c
     if (cipher_.open(cipher.first(kNonceSize), aad.span(),
                      cipher.subspan(kNonceSize, out.size()), cipher.last(kTagSize), out))
         return BlockOpen::ok;
+    // Format 2: a block before the final one may still be sealed as final when
+    // a crash lost the re-seal of an append (the new block reached the disk,
+    // the re-sealed old one did not). Accepting it keeps durable data
+    // readable and detects no less: the final block must be sealed as final,
+    // so a cut or an extension still fails there. Only after a failure.
+    if (version_ >= 2 && !last) {
+        const auto as_final = make_aad(id_, index, true, version_);
+        if (cipher_.open(cipher.first(kNonceSize), as_final.span(), cipher.subspan(kNonceSize, out.size()),
+                         cipher.last(kTagSize), out))
+            return BlockOpen::ok;
+    }
     // Only checked after a failed open: holes are rare and the check costs a scan.
     if ((!last || final_block_may_be_hole(version_)) && all_zero(cipher)) {
         std::fill(out.begin(), out.end(), 0);

@@ -34,6 +34,9 @@ public:
     // (sparse region) and reads as zeros, except, in format 2, the final
     // block: a file never ends in a hole there, so a trailing run of zeros is
     // an attacker's extension (or a cut that left a hole last) and is bad.
+    // Format 2: the final block (last) must be sealed as final; any other
+    // block opens sealed either way (a crash may have lost the re-seal of an
+    // append; FORMAT.md §3).
     [[nodiscard]] BlockOpen open(uint64_t index, bool last, std::span<const uint8_t> cipher,
                                  std::span<uint8_t> out);
 

@@ -198,16 +198,23 @@ void FileContent::write(uint64_t offset, std::span<const uint8_t> data) {
     // be sealed again, zero padded if partial (so the gap reads as zeros), and
     // in format 2 also when full, because it is no longer the last. When it
     // directly precedes the write (an append) it joins this request's pwrite.
+    // Otherwise (a write past the end) a partial one is padded first, still
+    // sealed as final, and the re-seal as not final comes after the new data:
+    // each step leaves a valid file should a crash stop it (FORMAT.md §3).
     uint64_t begin = first;
+    bool reseal_after = false;
     if (cur > 0 && first > old_final && (cur % kBlockPlainSize != 0 || marks_last)) {
         if (first == old_final + 1) {
             begin = old_final;
         } else {
-            uint8_t padded[kBlockPlainSize];
-            const size_t old_len = static_cast<size_t>(cur - old_final * kBlockPlainSize);
-            read_block(id, old_final, true, old_len, padded);
-            std::memset(padded + old_len, 0, kBlockPlainSize - old_len);
-            write_block(id, old_final, false, std::span(padded, kBlockPlainSize));
+            if (cur % kBlockPlainSize != 0) {
+                uint8_t padded[kBlockPlainSize];
+                const size_t old_len = static_cast<size_t>(cur - old_final * kBlockPlainSize);
+                read_block(id, old_final, true, old_len, padded);
+                std::memset(padded + old_len, 0, kBlockPlainSize - old_len);
+                write_block(id, old_final, true, std::span(padded, kBlockPlainSize));
+            }
+            reseal_after = marks_last;
         }
     }
 
@@ -241,6 +248,10 @@ void FileContent::write(uint64_t offset, std::span<const uint8_t> data) {
         codec.seal(index, index == new_final, plain, out);
     }
     pwrite_full(fd_, std::span(buf.data(), cend - cbegin), static_cast<off_t>(cbegin));
+    if (reseal_after) {
+        read_block(id, old_final, false, kBlockPlainSize, scratch);
+        write_block(id, old_final, false, std::span(scratch, kBlockPlainSize));
+    }
 }
 
 void FileContent::truncate(uint64_t new_size) {
@@ -285,27 +296,32 @@ void FileContent::truncate(uint64_t new_size) {
             write_block(id, new_final, true, std::span(scratch, static_cast<size_t>(new_size - block_start)));
         }
     } else if (new_size > cur) {
-        // Growing: the old last block, if partial, is padded with zeros up to
-        // the end of its block or the new size, and in format 2 sealed again
-        // as not-last when the file now ends in a later block.
-        bool final_written = false;
-        if (cur > 0 && (cur % kBlockPlainSize != 0 || (marks_last && new_final != old_final))) {
+        // Growing. Each step leaves a valid file should a crash stop it: the
+        // old final block, if partial, is padded with zeros up to the end of
+        // its block or the new size (still sealed as final); format 2 then
+        // writes the new final block out as sealed zeros (a trailing hole
+        // could not be told from zero blocks an attacker appended; the whole
+        // blocks between stay holes: one 4 KiB block per growing truncate),
+        // and only then seals the old final block again as not final (until
+        // then it is a block before the final one sealed as final, which
+        // readers accept, FORMAT.md §3).
+        const bool moves = new_final != old_final;
+        if (cur > 0 && cur % kBlockPlainSize != 0) {
             const uint64_t block_start = old_final * kBlockPlainSize;
             const size_t old_len = static_cast<size_t>(cur - block_start);
             const size_t new_len = static_cast<size_t>(std::min<uint64_t>(kBlockPlainSize, new_size - block_start));
             read_block(id, old_final, old_final_marked, old_len, scratch);
             std::memset(scratch + old_len, 0, new_len - old_len);
-            write_block(id, old_final, old_final == new_final, std::span(scratch, new_len));
-            final_written = old_final == new_final;
+            write_block(id, old_final, true, std::span(scratch, new_len));
         }
-        // Format 2 never leaves the final block a hole (a trailing hole could
-        // not be told from zero blocks an attacker appended): it is written
-        // out as sealed zeros. One block per growing truncate; the blocks
-        // between stay holes.
-        if (marks_last && !final_written) {
+        if (marks_last && (moves || cur == 0)) {
             const size_t len = static_cast<size_t>(new_size - new_final * kBlockPlainSize);
             std::memset(scratch, 0, len);
             write_block(id, new_final, true, std::span(scratch, len));
+            if (cur > 0) {
+                read_block(id, old_final, false, kBlockPlainSize, scratch);  // sealed as final either way
+                write_block(id, old_final, false, std::span(scratch, kBlockPlainSize));
+            }
         }
     }
     if (::ftruncate(fd_, static_cast<off_t>(format::cipher_size_for(new_size))) != 0) throw_errno("ftruncate");
