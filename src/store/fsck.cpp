@@ -52,6 +52,11 @@ public:
         }
     }
 
+    // The root's own xattrs (bound to the root id in format 2).
+    void root_xattrs(int fd, const format::DirId &id, const std::string &backing) {
+        xattrs(fd, "", backing, owner_bytes(id));
+    }
+
     FsckReport take() { return std::move(report_); }
 
 private:
@@ -162,6 +167,7 @@ private:
 FsckReport check_volume(const Volume &volume, const Keyring::Access &access,
                         const std::function<void(const FsckProgress &)> &progress) {
     Checker checker(access, volume.header().plaintext_names, volume.header().format_version, progress);
+    checker.root_xattrs(volume.root_fd(), volume.header().root_dir_id, volume.backing());
     checker.directory(volume.root_fd(), volume.header().root_dir_id, "", volume.backing());
     return checker.take();
 }

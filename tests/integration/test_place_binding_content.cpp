@@ -569,3 +569,24 @@ TEST_CASE("a backing hard link planted in place of another file is refused and r
     CHECK(r.out.find("BAD /b: ") != std::string::npos);
     CHECK(r.out.find("not made through cmkfs") != std::string::npos);
 }
+
+TEST_CASE("xattrs on the root, a directory and files pass fsck and survive a remount", "[place-binding]") {
+    MountedStore store;
+    REQUIRE(::setxattr(store.mountpoint().c_str(), "user.root", "r", 1, 0) == 0);
+    fsys::create_directory(store.path("d"));
+    REQUIRE(::setxattr(store.path("d").c_str(), "user.dir", "d", 1, 0) == 0);
+    write_file(store.path("f"), "");
+    REQUIRE(::setxattr(store.path("f").c_str(), "user.file", "f", 1, 0) == 0);
+    write_file(store.path("f"), "now with data");  // O_TRUNC keeps the id, and so the xattr
+    store.unmount();
+    require_fsck_clean(store);
+    store.mount();
+    std::string value;
+    CHECK(getxattr_errno(store.mountpoint(), "user.root", &value) == 0);
+    CHECK(value == "r");
+    CHECK(getxattr_errno(store.path("d"), "user.dir", &value) == 0);
+    CHECK(getxattr_errno(store.path("f"), "user.file", &value) == 0);
+    CHECK(value == "f");
+    CHECK(read_file(store.path("f")) == "now with data");
+    store.unmount();
+}
