@@ -52,6 +52,17 @@ void remove_link_record(int fd) {
         throw_errno("remove link record");
 }
 
+void convert_link_record(int fd, const crypto::MetaKey &old_key, const crypto::MetaKey &new_key,
+                         uint32_t old_version, const format::FileId &id, uint64_t st_nlink, const std::string &label) {
+    try {
+        if (read_link_record(fd, new_key, id, label)) return;  // converted already
+        if (old_version < 2 && st_nlink > 1) write_link_record(fd, new_key, id, static_cast<uint32_t>(st_nlink));
+    } catch (const IntegrityError &) {
+        // Not under the new key: under the old one, or damaged.
+        if (auto links = read_link_record(fd, old_key, id, label)) write_link_record(fd, new_key, id, *links);
+    }
+}
+
 uint64_t unexplained_links(int fd, uint64_t st_nlink, const crypto::MetaKey &key,
                            const std::optional<format::FileId> &id, const std::string &label) {
     if (st_nlink <= 1) return 0;

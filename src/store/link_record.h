@@ -28,6 +28,13 @@ std::optional<uint32_t> read_link_record(int fd, const crypto::MetaKey &key, con
 void write_link_record(int fd, const crypto::MetaKey &key, const format::FileId &id, uint32_t links);
 void remove_link_record(int fd);
 
+// Re-encryption of an inode kept in place (format 2 target): a record under
+// the old metadata key is sealed again under the new one; an upgraded
+// (format-1) inode with several links gets one for the links it has. Throws
+// IntegrityError when a record opens under neither key.
+void convert_link_record(int fd, const crypto::MetaKey &old_key, const crypto::MetaKey &new_key,
+                         uint32_t old_version, const format::FileId &id, uint64_t st_nlink, const std::string &label);
+
 // The links of an inode that its record does not explain: 0 when st_nlink is
 // at most the recorded count (a crash between a link change and its record
 // update only ever leaves the record higher). Throws like read_link_record.

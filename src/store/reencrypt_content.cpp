@@ -44,10 +44,15 @@ OpenedContent open_content(int dir, const std::string &name, const struct stat &
     const auto size = format::plain_size_for(static_cast<uint64_t>(st.st_size));
     if (size.torn_tail) throw IntegrityError(label + ": file is truncated inside a block");
     c.plain_size = size.size;
-    if (c.plain_size == 0) return c;
+    // A header-only file (24 bytes) is empty but has an id, which format 2
+    // binds its xattrs and link record to.
+    if (static_cast<uint64_t>(st.st_size) < kFileHeaderSize) return c;
     uint8_t raw[kFileHeaderSize];
     auto header = format::FileHeader::decode(std::span(raw, pread_full(c.fd.get(), raw, 0)));
-    if (!header) throw IntegrityError(label + ": file header is missing or has a bad magic/version");
+    if (!header) {
+        if (c.plain_size == 0) return c;  // nothing reads an empty file's header (fsck neither)
+        throw IntegrityError(label + ": file header is missing or has a bad magic/version");
+    }
     c.id = header->id;
     return c;
 }
@@ -84,7 +89,8 @@ Replacement build_file(int src_dir, const std::string &src_name, const struct st
             // A fresh file id: the new file cannot even be matched to the old one by id.
             header = format::FileHeader::random();
             pwrite_full(dst.get(), header->encode(), 0);
-            if (::ftruncate(dst.get(), static_cast<off_t>(format::cipher_size_for(src.plain_size))) != 0)
+            if (src.plain_size > 0 &&
+                ::ftruncate(dst.get(), static_cast<off_t>(format::cipher_size_for(src.plain_size))) != 0)
                 throw_errno("size replacement");
         }
         if (src.id) {
@@ -196,9 +202,11 @@ KeyGeneration content_generation(int dir, const std::string &name, const struct 
     }
     OpenedContent c = open_content(dir, name, st, label);
     if (!c.id) {
-        // Format 2 has no valid xattr on a file without header: one there is
-        // from format 1 and needs the replacement, which gets a header.
-        if (keys.new_version >= 2 && keys.old_version < 2 && has_user_xattrs(fd_path(c.fd.get())))
+        // Format 2 has no valid xattr or link record on a file without
+        // header: a format-1 file with xattrs or several links needs the
+        // replacement, which gets a header.
+        if (keys.new_version >= 2 && keys.old_version < 2 &&
+            (st.st_nlink > 1 || has_user_xattrs(fd_path(c.fd.get()))))
             return KeyGeneration::old_key;
         return KeyGeneration::keyless;
     }

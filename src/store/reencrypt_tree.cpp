@@ -12,6 +12,7 @@
 #include "crypto/kdf.h"
 #include "format/file_layout.h"
 #include "store/directory.h"
+#include "store/link_record.h"
 #include "store/reencrypt_content.h"
 #include "store/reencrypt_xattrs.h"
 #include "util/errors.h"
@@ -220,6 +221,9 @@ void TreeConverter::entry(int dirfd, const format::DirId &id, const std::string 
                 const auto id = read_file_id(fd.get());
                 const auto owner = id ? std::span<const uint8_t>(*id) : std::span<const uint8_t>{};
                 convert_xattrs_in_place(fd_path(fd.get()), keys_, {owner, owner}, label);
+                if (id && keys_.new_version >= 2)
+                    convert_link_record(fd.get(), keys_.old_keys.meta(), keys_.new_keys.meta(), keys_.old_version,
+                                        *id, st.st_nlink, label);
             }
         } else if (by_name == KeyGeneration::old_key) {
             replace(dirfd, name, st, new_codec_.encode(id, plain), label, pending);

@@ -590,3 +590,32 @@ TEST_CASE("xattrs on the root, a directory and files pass fsck and survive a rem
     CHECK(read_file(store.path("f")) == "now with data");
     store.unmount();
 }
+
+TEST_CASE("reencrypt carries hard-link records over, also for files kept in place", "[place-binding][hardlink]") {
+    MountedStore::Options options;
+    options.plaintext_names = GENERATE(false, true);
+    MountedStore store(options);
+    INFO("plaintext names " << options.plaintext_names);
+    write_file(store.path("data"), random_content(2 * kBlock + 5, 10));
+    fsys::create_hard_link(store.path("data"), store.path("data2"));
+    // Empty: no blocks, so a plaintext-names re-encryption keeps the inode in place.
+    write_file(store.path("empty"), "");
+    fsys::create_hard_link(store.path("empty"), store.path("empty2"));
+    REQUIRE(::setxattr(store.path("empty").c_str(), "user.k", "v", 1, 0) == 0);
+    store.unmount();
+    auto r = cli({"reencrypt", store.backing()});
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    require_fsck_clean(store);
+    store.mount();
+    std::string data;
+    CHECK(read_errno(store.path("data2"), &data) == 0);
+    CHECK(data.size() == 2 * kBlock + 5);
+    CHECK(read_errno(store.path("empty2"), &data) == 0);
+    CHECK(data.empty());
+    std::string value;
+    CHECK(getxattr_errno(store.path("empty2"), "user.k", &value) == 0);
+    CHECK(value == "v");
+    CHECK(fsys::hard_link_count(store.path("empty")) == 2);
+    store.unmount();
+}
