@@ -47,7 +47,11 @@ std::vector<uint8_t> Filesystem::xattr_owner(const store::Keyring::Access &acces
         std::lock_guard guard(inode.content.id_mutex);  // the common case: no open, no read
         if (inode.content.id) return {inode.content.id->begin(), inode.content.id->end()};
     }
-    UniqueFd fd(::open(proc_path(inode.fd.get()).c_str(), (create ? O_RDWR : O_RDONLY) | O_CLOEXEC));
+    const std::string path = proc_path(inode.fd.get());
+    UniqueFd fd(::open(path.c_str(), (create ? O_RDWR : O_RDONLY) | O_CLOEXEC));
+    // A read-only file can still take xattrs: it only needs writing when it
+    // has no header yet.
+    if (!fd && create && errno == EACCES) fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) throw_errno("open for xattr");
     std::optional<format::FileId> id;
     if (create) {
@@ -105,7 +109,8 @@ void Filesystem::getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size
             fuse_reply_xattr(req, sealed.size() - format::kXattrValueOverhead);
             return;
         }
-        auto plain = format::open_xattr_value(access.keys().meta(), name, sealed, xattr_owner(access, inode, false));
+        const auto owner = xattr_owner(access, inode, /*create=*/false);
+        auto plain = format::open_xattr_value(access.keys().meta(), name, sealed, owner);
         if (!plain) {
             spdlog::error("integrity: {}: xattr value fails to authenticate", inode.label());
             throw IntegrityError(inode.label() + ": xattr value fails to authenticate");

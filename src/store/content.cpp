@@ -20,7 +20,6 @@ namespace cmkfs::store {
 
 namespace {
 
-using format::kBlockCipherSize;
 using format::kBlockOverhead;
 using format::kBlockPlainSize;
 
