@@ -289,7 +289,16 @@ TEST_CASE("a file grown by truncate or by writes past its end reads back and pas
         REQUIRE(::ftruncate(fd, 5 * kBlock) == 0);  // down to a boundary inside the holes
         ::close(fd);
     }
+    write_file(store.path("allocated"), "abc");
+    {
+        int fd = ::open(store.path("allocated").c_str(), O_WRONLY);
+        REQUIRE(fd >= 0);
+        REQUIRE(::fallocate(fd, 0, 0, static_cast<off_t>(5 * kBlock + 10)) == 0);
+        ::close(fd);
+    }
     std::string data;
+    REQUIRE(read_errno(store.path("allocated"), &data) == 0);
+    CHECK(data == "abc" + std::string(5 * kBlock + 7, '\0'));
     REQUIRE(read_errno(store.path("grown"), &data) == 0);
     CHECK(data.size() == 9 * kBlock + 17);
     REQUIRE(read_errno(store.path("full"), &data) == 0);
