@@ -1,4 +1,4 @@
-// On-disk layout constants of format version 1 (see docs/FORMAT.md).
+// On-disk layout constants (see docs/FORMAT.md; version 2 adds place binding).
 #pragma once
 
 #include <cstddef>
@@ -7,7 +7,7 @@
 
 namespace cmkfs::format {
 
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
 
 // Backing-root and per-directory bookkeeping files. Every name cmkfs owns
 // starts with ".cmkfs"; encrypted names are base64url and never start with '.',

@@ -60,9 +60,9 @@ VolumeHeader parse_volume_header(const std::string &json_text, const std::string
     VolumeHeader h;
     try {
         h.format_version = j.at("format_version").get<uint32_t>();
-        if (h.format_version != kFormatVersion)
+        if (h.format_version < 1 || h.format_version > kFormatVersion)
             malformed(origin, "format version " + std::to_string(h.format_version) +
-                                  " is not supported by this cmkfs (supports " +
+                                  " is not supported by this cmkfs (supports 1 to " +
                                   std::to_string(kFormatVersion) + ")");
         h.volume_id = j.at("volume_id").get<std::string>();
         h.cipher_suite = j.at("cipher_suite").get<std::string>();

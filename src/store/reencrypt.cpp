@@ -37,6 +37,7 @@ ReencryptJournal begin(const Volume &volume, keys::KeyProvider &provider) {
     auto wrapped = provider.wrap({old.key_id, old.identity}, volume_key.bytes());
     ReencryptJournal journal;
     journal.new_header = old;
+    journal.new_header.format_version = format::kFormatVersion;  // re-encryption writes the current format
     journal.new_header.wrapped_key = std::move(wrapped.wrapped);
     journal.new_header.versioned_key_id = wrapped.versioned_key_id.empty() ? old.key_id : wrapped.versioned_key_id;
     // Prove the wrapped key opens before anything depends on it.
@@ -100,7 +101,8 @@ ReencryptSummary reencrypt_volume(Volume &volume, keys::KeyProvider &provider,
     // the journal's removal was left to do.
     const bool swapped = crypto::equal_ct(old_access.keys().volume_key().bytes(), new_keys.volume_key().bytes());
     if (!swapped) {
-        const ReencryptKeys keys{old_access.keys(), new_keys};
+        const ReencryptKeys keys{old_access.keys(), new_keys, volume.header().format_version,
+                                 journal->new_header.format_version};
         ReencryptProgress p;
         p.total = count_tree(root);
         progress(p);

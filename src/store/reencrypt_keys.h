@@ -6,12 +6,17 @@
 #include <string>
 
 #include "format/key_schedule.h"
+#include "format/layout.h"
 
 namespace cmkfs::store {
 
 struct ReencryptKeys {
     const format::VolumeKeys &old_keys;
     const format::VolumeKeys &new_keys;
+    // The store's format version, and the one written: re-encryption always
+    // writes the current version (so it upgrades a version-1 store).
+    uint32_t old_version = 1;
+    uint32_t new_version = format::kFormatVersion;
 };
 
 enum class KeyGeneration {
