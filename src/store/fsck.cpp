@@ -85,10 +85,9 @@ private:
             if (!fd) return problem(path, backing, "cannot open directory");
             format::DirId id{};
             try {
-                const DirIdRead read = read_dir_id(fd.get(), binding_, dir.place_of(plain), backing);
-                if (read.pending) problem(path, backing, "an interrupted rename left its directory id unsettled "
-                                                         "(the next mount finishes it)");
-                id = read.id;
+                // An interrupted rename (only `.cmkfs.dirid.next` verifies) is no
+                // damage: the next lookup or rename of the directory finishes it.
+                id = read_dir_id(fd.get(), binding_, dir.place_of(plain), backing).id;
             } catch (const IntegrityError &e) {
                 return problem(path, backing, dir_id_problem(e));
             }

@@ -128,6 +128,7 @@ TreeConverter::TreeConverter(int root_fd, std::string backing, bool plaintext_na
       new_codec_(plaintext_names ? nullptr : &keys.new_keys.names()), progress_(std::move(progress)) {}
 
 void TreeConverter::run(const format::DirId &root_id) {
+    remember_times(root_fd_);
     rebind_dir_id(root_fd_, format::Place::root(), backing_);
     directory(root_fd_, root_id, backing_);
 }
@@ -202,13 +203,16 @@ void TreeConverter::entry(int dirfd, const format::DirId &id, const std::string 
     const format::Place place = format::Place::in(id, plain);
 
     if (S_ISDIR(st.st_mode)) {
-        rebind_dir_id(open_subdirectory(dirfd, name, label).get(), place, label);
+        {
+            // Its times are saved before anything (the rebind, the rename) can touch them.
+            UniqueFd sub = open_subdirectory(dirfd, name, label);
+            remember_times(sub.get());
+            rebind_dir_id(sub.get(), place, label);
+        }
         if (by_name != KeyGeneration::old_key) {
             subdirs.push_back(name);
             return;
         }
-        // Its times are saved before anything (even this rename) can touch them.
-        remember_times(open_subdirectory(dirfd, name, label).get());
         // The directory keeps its id, so its children's names stay valid.
         const auto new_name = new_codec_.encode(id, plain);
         write_sidecar(dirfd, new_name);

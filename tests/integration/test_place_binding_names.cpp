@@ -92,6 +92,40 @@ std::vector<std::string> backing_tree(const std::string &dir) {
     return out;
 }
 
+// Unpacks the golden version-1 store into `store`'s backing directory and
+// returns a config that reaches its (copied, test-only) vault.
+std::string unpack_golden_v1(MountedStore &store) {
+    const std::string golden = source_dir() + "/tests/golden/v1";
+    const std::string unpack = store.scratch() / "golden";
+    fsys::create_directory(unpack);
+    auto tar = run({"tar", "--extract", "--file", golden + "/store.tar", "--xattrs", "--xattrs-include=user.*",
+                    "--preserve-permissions", "--same-owner", "--directory", unpack});
+    REQUIRE(tar.exit_code == 0);
+    fsys::remove_all(store.backing());
+    fsys::rename(unpack + "/store", store.backing());
+    const std::string vault = store.scratch() / "golden-vault";
+    fsys::copy(golden + "/vault", vault, fsys::copy_options::recursive);
+    const auto header = nlohmann::json::parse(read_file(store.backing() + "/.cmkfs.volume"));
+    REQUIRE(header.at("format_version") == 1);
+    const std::string kid = header.at("versioned_key_id");
+    const std::string old_vault = kid.substr(std::string("local://").size(), kid.rfind("/keys/") - 8);
+    const std::string config = store.scratch() / "golden.yaml";
+    write_file(config, "provider:\n  options:\n    vault: " + vault + "\n    relocated_from: " + old_vault + "\n");
+    return config;
+}
+
+int format_version_of(const MountedStore &store) {
+    return nlohmann::json::parse(read_file(store.backing() + "/.cmkfs.volume")).at("format_version");
+}
+
+// Sizes of every .cmkfs.dirid below the backing root.
+std::set<uintmax_t> dir_id_sizes(const std::string &backing) {
+    std::set<uintmax_t> out;
+    for (const auto &e : fsys::recursive_directory_iterator(backing))
+        if (e.path().filename() == ".cmkfs.dirid") out.insert(fsys::file_size(e.path()));
+    return out;
+}
+
 }  // namespace
 
 TEST_CASE("v2: two symlinks with swapped backing targets read as EIO", "[place][symlink]") {
@@ -302,4 +336,55 @@ TEST_CASE("v2: renamed directories are rebound and keep working", "[place][dirid
     CHECK(read_file(store.path("a-renamed/other/deep/l")) == "deep file");
     CHECK(read_file(store.path("b/empty/o")) == "other");
     CHECK(listing(store.path("b")) == std::set<std::string>{"empty"});
+}
+
+TEST_CASE("a version-1 store still reads, and its renames keep writing version 1", "[place][v1]") {
+    MountedStore store(MountedStore::Options::unmounted());
+    const std::string config = unpack_golden_v1(store);
+    store.mount({"--config", config});
+    std::string t;
+    REQUIRE(readlink_errno(store.path("link-relative"), &t) == 0);
+    CHECK(t == "dir/sub/deeper/note.txt");
+    REQUIRE(::rename(store.path("link-relative").c_str(), store.path("dir/sub/moved-link").c_str()) == 0);
+    REQUIRE(::rename(store.path("dir/sub").c_str(), store.path("sub-moved").c_str()) == 0);
+    CHECK(readlink_errno(store.path("sub-moved/moved-link"), &t) == 0);
+    CHECK(t == "dir/sub/deeper/note.txt");
+    CHECK(read_file(store.path("sub-moved/deeper/note.txt")) == "deep inside\n");
+    // A v1 store keeps allowing what v1 allowed.
+    REQUIRE(::link(store.path("sub-moved/moved-link").c_str(), store.path("hard-to-link").c_str()) == 0);
+    store.unmount();
+
+    CHECK(format_version_of(store) == 1);
+    CHECK(dir_id_sizes(store.backing()) == std::set<uintmax_t>{16});
+    for (const auto &n : backing_tree(store.backing())) CHECK(n != ".cmkfs.dirid.next");
+    // fsck reads it with the version-1 rules: a symlink sealed the v2 way would fail.
+    auto r = cli({"fsck", store.backing(), "--config", config});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    store.mount({"--config", config});
+    CHECK(readlink_errno(store.path("hard-to-link"), &t) == 0);
+    CHECK(t == "dir/sub/deeper/note.txt");
+}
+
+TEST_CASE("reencrypt upgrades a version-1 store to version 2", "[place][v1][reencrypt]") {
+    MountedStore store(MountedStore::Options::unmounted());
+    const std::string config = unpack_golden_v1(store);
+    auto r = cli({"reencrypt", store.backing(), "--config", config});
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(format_version_of(store) == 2);
+    CHECK(dir_id_sizes(store.backing()) == std::set<uintmax_t>{48});
+    r = cli({"fsck", store.backing(), "--config", config});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    store.mount({"--config", config});
+    std::string t;
+    CHECK(readlink_errno(store.path("link-relative"), &t) == 0);
+    CHECK(t == "dir/sub/deeper/note.txt");
+    CHECK(readlink_errno(store.path("dir/link-long-target"), &t) == 0);
+    CHECK(t == std::string(300, 'x'));
+    CHECK(read_file(store.path("dir/sub/deeper/note.txt")) == "deep inside\n");
+    CHECK(read_file(store.path(std::string(200, 'D') + "/inside")) == "in a directory with a long name\n");
+    // Now a v2 store: the place binding holds.
+    CHECK(renameat2_(store.path("link-relative"), store.path("one-byte"), RENAME_EXCHANGE) == EINVAL);
 }
