@@ -41,28 +41,28 @@ std::optional<std::vector<uint8_t>> read_if_present(int dirfd, const std::string
 
 }  // namespace
 
+std::optional<DirIdRead> try_read_dir_id(int dirfd, const Binding &binding, const format::Place &place) {
+    const auto &key = binding.keys.dir_ids();
+    if (auto current = read_if_present(dirfd, current_name())) {
+        if (auto id = format::decode_dir_id_file(binding.format_version, key, *current, place))
+            return DirIdRead{*id, false};
+    }
+    if (binding.binds_place()) {
+        if (auto next = read_if_present(dirfd, next_name())) {
+            if (auto id = format::decode_dir_id_file(binding.format_version, key, *next, place))
+                return DirIdRead{*id, true};
+        }
+    }
+    return std::nullopt;
+}
+
 DirIdRead read_dir_id(int dirfd, const Binding &binding, const format::Place &place, const std::string &label) {
     std::optional<std::vector<uint8_t>> current;
     try {
+        if (auto read = try_read_dir_id(dirfd, binding, place)) return *read;
         current = read_if_present(dirfd, current_name());
     } catch (const SystemError &e) {
         fail(label, std::string("is unreadable: ") + e.what());
-    }
-    const auto &key = binding.keys.dir_ids();
-    if (current) {
-        if (auto id = format::decode_dir_id_file(binding.format_version, key, *current, place))
-            return {*id, false};
-    }
-    if (binding.binds_place()) {
-        std::optional<std::vector<uint8_t>> next;
-        try {
-            next = read_if_present(dirfd, next_name());
-        } catch (const SystemError &) {
-            next.reset();
-        }
-        if (next) {
-            if (auto id = format::decode_dir_id_file(binding.format_version, key, *next, place)) return {*id, true};
-        }
     }
     if (!current) fail(label, "is missing");
     if (!binding.binds_place() || !format::unverified_dir_id(*current))

@@ -31,6 +31,11 @@ struct DirIdRead {
 // id is missing, malformed or, in v2, bound to another place.
 DirIdRead read_dir_id(int dirfd, const Binding &binding, const format::Place &place, const std::string &label);
 
+// The same check without logging or throwing for a bad binding: nullopt when
+// neither file verifies at `place` (e.g. while re-encryption probes which key
+// a directory is under). I/O errors other than a missing file still throw.
+std::optional<DirIdRead> try_read_dir_id(int dirfd, const Binding &binding, const format::Place &place);
+
 // The id recorded in `.cmkfs.dirid`, unverified (v1 or v2 layout). For
 // removing and repairing; never for naming entries.
 format::DirId read_dir_id(int dirfd, const std::string &label);

@@ -134,15 +134,13 @@ void TreeConverter::run(const format::DirId &root_id) {
 }
 
 void TreeConverter::rebind_dir_id(int fd, const format::Place &place, const std::string &label) const {
-    const Binding old_binding{keys_.old_version, keys_.old_keys};
     const Binding new_binding{keys_.new_version, keys_.new_keys};
-    try {
+    if (auto done = try_read_dir_id(fd, new_binding, place)) {
         // Done already (by an interrupted run), possibly with the rename of `.next` left.
-        settle_dir_id(fd, new_binding, place, label);
+        if (done->pending) finish_rebind(fd);
         return;
-    } catch (const IntegrityError &) {
     }
-    const format::DirId id = settle_dir_id(fd, old_binding, place, label);
+    const format::DirId id = settle_dir_id(fd, Binding{keys_.old_version, keys_.old_keys}, place, label);
     const auto bytes = format::encode_dir_id_file(new_binding.format_version, keys_.new_keys.dir_ids(), id, place);
     write_file_atomic(fd, std::string(format::kDirIdNextName), bytes, 0444);
     finish_rebind(fd);
