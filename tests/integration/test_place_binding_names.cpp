@@ -369,6 +369,15 @@ TEST_CASE("a version-1 store still reads, and its renames keep writing version 1
 TEST_CASE("reencrypt upgrades a version-1 store to version 2", "[place][v1][reencrypt]") {
     MountedStore store(MountedStore::Options::unmounted());
     const std::string config = unpack_golden_v1(store);
+    SECTION("in one run") {}
+    SECTION("killed half way, then resumed") {
+        ::setenv("CMKFS_FAULT", "reencrypt:after-files-6:kill", 1);
+        auto killed = cli({"reencrypt", store.backing(), "--config", config});
+        ::unsetenv("CMKFS_FAULT");
+        REQUIRE(killed.exit_code != 0);
+        CHECK(format_version_of(store) == 1);  // the header is swapped last
+        CHECK(dir_id_sizes(store.backing()) == std::set<uintmax_t>{16, 48});  // the root is rebound first
+    }
     auto r = cli({"reencrypt", store.backing(), "--config", config});
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
@@ -387,4 +396,37 @@ TEST_CASE("reencrypt upgrades a version-1 store to version 2", "[place][v1][reen
     CHECK(read_file(store.path(std::string(200, 'D') + "/inside")) == "in a directory with a long name\n");
     // Now a v2 store: the place binding holds.
     CHECK(renameat2_(store.path("link-relative"), store.path("one-byte"), RENAME_EXCHANGE) == EINVAL);
+}
+
+TEST_CASE("v2 with plaintext names: a symlink or directory renamed in the backing reads as EIO",
+          "[place][plaintext]") {
+    MountedStore::Options options;
+    options.plaintext_names = true;
+    MountedStore store(options);
+    REQUIRE(::symlink("somewhere", store.path("link").c_str()) == 0);
+    REQUIRE(::mkdir(store.path("dir").c_str(), 0755) == 0);
+    write_file(store.path("dir/f"), "in dir");
+    store.unmount();
+    // Names are not encrypted here, so renaming is all the attacker needs.
+    fsys::rename(store.backing() + "/link", store.backing() + "/other-link");
+    fsys::rename(store.backing() + "/dir", store.backing() + "/other-dir");
+    store.mount();
+    CHECK(readlink_errno(store.path("other-link")) == EIO);
+    CHECK(stat_errno(store.path("other-dir")) == EIO);
+    INFO(store.daemon_log());
+    CHECK(log_names(store.daemon_log(), store.backing() + "/other-link"));
+    CHECK(log_names(store.daemon_log(), store.backing() + "/other-dir"));
+    // Renamed through the mount they are rebound and read.
+    store.unmount();
+    fsys::rename(store.backing() + "/other-link", store.backing() + "/link");
+    fsys::rename(store.backing() + "/other-dir", store.backing() + "/dir");
+    store.mount();
+    REQUIRE(::rename(store.path("link").c_str(), store.path("other-link").c_str()) == 0);
+    REQUIRE(::rename(store.path("dir").c_str(), store.path("other-dir").c_str()) == 0);
+    std::string t;
+    CHECK(readlink_errno(store.path("other-link"), &t) == 0);
+    CHECK(t == "somewhere");
+    CHECK(read_file(store.path("other-dir/f")) == "in dir");
+    store.unmount();
+    CHECK(cli({"fsck", store.backing()}).exit_code == 0);
 }
