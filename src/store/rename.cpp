@@ -11,6 +11,7 @@
 #include "crypto/random.h"
 #include "store/dir_binding.h"
 #include "util/errors.h"
+#include "util/fault.h"
 #include "util/unique_fd.h"
 
 namespace cmkfs::store {
@@ -83,6 +84,7 @@ RenameOutcome rename_entry(const Directory &from, std::string_view name, const D
                            std::string_view newname, unsigned flags, const RenameStepHook &before_step) {
     auto step = [&](const char *what) {
         if (before_step) before_step(what);
+        fault_point("rename", what);  // crash tests of the mounted daemon (util/fault.h)
     };
     if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) throw Error(EINVAL, "rename flags");
     const auto old_b = from.encode(name);

@@ -35,6 +35,7 @@ struct RenameOutcome {
 // Steps for failure injection in tests: "bind" (before rebinding a
 // directory), "rename" (before the backing rename), "finish" (after it,
 // before the id files are settled), "remove-source" (a symlink's old name).
+// The directory steps are also fault points "rename:<step>" (util/fault.h).
 using RenameStepHook = std::function<void(const char *step)>;
 
 // Callers serialize changes to both directories' names (hold their locks).

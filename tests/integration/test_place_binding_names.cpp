@@ -430,3 +430,33 @@ TEST_CASE("v2 with plaintext names: a symlink or directory renamed in the backin
     store.unmount();
     CHECK(cli({"fsck", store.backing()}).exit_code == 0);
 }
+
+TEST_CASE("v2: a daemon killed between a directory's backing rename and its rebind leaves it readable",
+          "[place][dirid][crash]") {
+    MountedStore store;
+    REQUIRE(::mkdir(store.path("a").c_str(), 0755) == 0);
+    REQUIRE(::mkdir(store.path("a/d").c_str(), 0755) == 0);
+    write_file(store.path("a/d/f"), "still here");
+    store.unmount();
+    ::setenv("CMKFS_FAULT", "rename:finish:kill", 1);
+    store.mount();
+    ::unsetenv("CMKFS_FAULT");
+    CHECK(::rename(store.path("a/d").c_str(), store.path("moved").c_str()) != 0);  // the daemon died
+    store.kill_daemon();
+
+    // The backing rename happened; only `.cmkfs.dirid.next` is bound to the new place.
+    std::string moved;
+    for (const auto &n : listing(store.backing()))
+        if (fsys::exists(store.backing() + "/" + n + "/.cmkfs.dirid.next")) moved = store.backing() + "/" + n;
+    REQUIRE_FALSE(moved.empty());
+    auto r = cli({"fsck", store.backing()});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+
+    store.mount();
+    CHECK(read_file(store.path("moved/f")) == "still here");  // the lookup finishes the rename
+    CHECK_FALSE(fsys::exists(moved + "/.cmkfs.dirid.next"));
+    CHECK(stat_errno(store.path("a/d")) == ENOENT);
+    REQUIRE(::rename(store.path("moved").c_str(), store.path("a/back").c_str()) == 0);
+    CHECK(read_file(store.path("a/back/f")) == "still here");
+}
