@@ -155,7 +155,8 @@ void TreeConverter::directory(int fd, const format::DirId &id, const std::string
     ++counts_.directories;
     remember_times(fd);
     for (const auto &name : list_directory(fd))
-        if (name.starts_with(kReencryptTempPrefix)) unlink_if_present(fd, name);  // an interrupted build
+        if (name.starts_with(kReencryptTempPrefix) || name.starts_with(kRenameTempPrefix))
+            unlink_if_present(fd, name);  // an interrupted build, or a symlink rename's leftover
     convert_xattrs_in_place(fd_path(fd), keys_, label);
 
     Pending pending;
@@ -236,6 +237,12 @@ void TreeConverter::entry(int dirfd, const format::DirId &id, const std::string 
             }
         } else if (by_name == KeyGeneration::old_key) {
             replace(dirfd, name, st, new_codec_.encode(id, plain), place, label, pending);
+            converted_one();
+        } else if (S_ISLNK(st.st_mode) && keys_.old_version != keys_.new_version &&
+                   content_generation(dirfd, name, st, keys_, place, label) == KeyGeneration::old_key) {
+            // The name is already right (the same key, as when only the format
+            // changes): the target is re-sealed over the same name.
+            replace(dirfd, name, st, format::BackingName{name, {}, {}}, place, label, pending);
             converted_one();
         }
     } else {
