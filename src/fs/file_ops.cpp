@@ -116,7 +116,7 @@ void Filesystem::create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         if (created) give_to_caller(req, parent.fd.get(), backing.name);
         change.lock.unlock();
         fuse_entry_param e;
-        make_entry(parent, backing.name, e);
+        make_entry(parent, dir, name, backing.name, e, /*parent_locked=*/false);
         Inode &inode = inode_of(e.ino);
         if (!created && (fi->flags & O_TRUNC)) {
             std::unique_lock lock(inode.content.mutex);

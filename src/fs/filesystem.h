@@ -82,15 +82,27 @@ private:
         NameChange(Filesystem &fs, const store::Keyring::Access &access, Inode &dir);
         Inode &parent;
         format::NameCodec codec;
+        store::Binding binding;
         std::unique_lock<std::mutex> lock;
         store::Directory names;
     };
 
     Inode &inode_of(fuse_ino_t ino);
-    const format::DirId &dir_id_of(Inode &dir);
+    const format::DirId &dir_id_of(Inode &dir, const store::Binding &binding);
     format::NameCodec name_codec(const store::Keyring::Access &access) const;
-    // Looks up `backing` in parent and fills e (raising the lookup count).
-    void make_entry(Inode &parent, const std::string &backing, fuse_entry_param &e);
+    store::Binding binding(const store::Keyring::Access &access) const {
+        return {volume_.header().format_version, access.keys()};
+    }
+    // Looks up `backing` (named `plain`) in parent, whose names are `dir`, and
+    // fills e (raising the lookup count). In format v2 a directory's id is
+    // verified for this place (EIO if it is bound elsewhere) and a symlink
+    // remembers it. `parent_locked`: the caller holds parent.names_mutex.
+    void make_entry(Inode &parent, const store::Directory &dir, std::string_view plain, const std::string &backing,
+                    fuse_entry_param &e, bool parent_locked);
+    // Format v2: verifies (or re-verifies, when reached at another place) a
+    // directory's id for `place`, finishing an interrupted rename of it.
+    void verify_directory(Inode &inode, Inode &parent, const store::Directory &dir, std::string_view plain,
+                          bool parent_locked);
     void fill_attr(int fd, struct stat &st) const;  // plaintext sizes
     // Sets the caller as owner of a new object when the daemon runs as another user.
     void give_to_caller(fuse_req_t req, int dirfd, const std::string &backing) const;

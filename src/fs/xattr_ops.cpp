@@ -38,7 +38,7 @@ std::vector<uint8_t> Filesystem::xattr_owner(const store::Keyring::Access &acces
     const uint32_t version = volume_.header().format_version;
     if (version < 2) return {};
     if (inode.type == S_IFDIR) {
-        const format::DirId &id = dir_id_of(inode);
+        const format::DirId &id = dir_id_of(inode, binding(access));
         return {id.begin(), id.end()};
     }
     // Linux keeps user.* attributes only on regular files and directories.

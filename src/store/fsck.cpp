@@ -23,14 +23,29 @@ namespace {
 
 class Checker {
 public:
-    Checker(const Keyring::Access &access, bool plaintext_names, uint32_t format_version,
+    Checker(const Keyring::Access &access, uint32_t format_version, bool plaintext_names,
             const std::function<void(const FsckProgress &)> &progress)
-        : access_(access), codec_(plaintext_names ? nullptr : &access.keys().names()), version_(format_version),
+        : access_(access), binding_{format_version, access.keys()},
+          codec_(plaintext_names ? nullptr : &access.keys().names()), version_(format_version),
           progress_(progress) {}
+
+    // The root's id comes from the (authenticated) header; in v2 its
+    // `.cmkfs.dirid` must carry it, bound to the root, and its xattrs are
+    // bound to it.
+    void root(int fd, const format::DirId &id, const std::string &backing) {
+        try {
+            if (read_dir_id(fd, binding_, format::Place::root(), backing).id != id)
+                problem("/", backing, "directory id differs from the header's root_dir_id");
+        } catch (const IntegrityError &e) {
+            problem("/", backing, dir_id_problem(e));
+        }
+        xattrs(fd, "", backing, owner_bytes(id));
+        directory(fd, id, "", backing);
+    }
 
     void directory(int fd, const format::DirId &id, const std::string &path, const std::string &backing) {
         ++report_.totals.directories;
-        Directory dir(fd, id, codec_);
+        Directory dir(fd, id, codec_, binding_);
         std::vector<std::string> names;
         try {
             names = list_directory(fd);
@@ -48,19 +63,23 @@ public:
                 problem(child_backing, child_backing, "name fails to authenticate");
                 continue;
             }
-            entry(fd, name, path + "/" + *plain, child_backing);
+            entry(dir, name, *plain, path + "/" + *plain, child_backing);
         }
-    }
-
-    // The root's own xattrs (bound to the root id in format 2).
-    void root_xattrs(int fd, const format::DirId &id, const std::string &backing) {
-        xattrs(fd, "", backing, owner_bytes(id));
     }
 
     FsckReport take() { return std::move(report_); }
 
 private:
-    void entry(int parent, const std::string &name, const std::string &path, const std::string &backing) {
+    static std::string dir_id_problem(const IntegrityError &e) {
+        const std::string what = e.what();
+        if (what.find("another place") != std::string::npos)
+            return "directory id is bound to another place (swapped, moved or copied directory, or moved .cmkfs.dirid)";
+        return "directory id is missing or malformed";
+    }
+
+    void entry(const Directory &dir, const std::string &name, const std::string &plain, const std::string &path,
+               const std::string &backing) {
+        const int parent = dir.fd();
         struct stat st {};
         if (::fstatat(parent, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
             problem(path, backing, "cannot stat");
@@ -69,13 +88,16 @@ private:
         if (S_ISDIR(st.st_mode)) {
             UniqueFd fd(::openat(parent, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
             if (!fd) return problem(path, backing, "cannot open directory");
+            format::DirId id{};
             try {
-                auto id = read_dir_id(fd.get(), backing);
-                xattrs(fd.get(), path, backing, owner_bytes(id));
-                directory(fd.get(), id, path, backing);
-            } catch (const IntegrityError &) {
-                problem(path, backing, "directory id is missing or malformed");
+                // An interrupted rename (only `.cmkfs.dirid.next` verifies) is no
+                // damage: the next lookup or rename of the directory finishes it.
+                id = read_dir_id(fd.get(), binding_, dir.place_of(plain), backing).id;
+            } catch (const IntegrityError &e) {
+                return problem(path, backing, dir_id_problem(e));
             }
+            xattrs(fd.get(), path, backing, owner_bytes(id));
+            directory(fd.get(), id, path, backing);
         } else if (S_ISREG(st.st_mode)) {
             UniqueFd fd(::openat(parent, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
             if (!fd) return problem(path, backing, "cannot open file");
@@ -97,9 +119,16 @@ private:
         } else if (S_ISLNK(st.st_mode)) {
             char buf[PATH_MAX];
             ssize_t n = ::readlinkat(parent, name.c_str(), buf, sizeof buf);
-            if (n < 0 || !format::NameCodec::open_text(access_.keys().meta(), "symlink",
-                                                         std::string_view(buf, static_cast<size_t>(n))))
-                problem(path, backing, "symlink target fails to authenticate");
+            if (n < 0 || !dir.open_symlink(plain, std::string_view(buf, static_cast<size_t>(n)))) {
+                problem(path, backing,
+                        binding_.binds_place()
+                            ? "symlink target fails to authenticate for its place (edited, swapped or copied "
+                              "from another name or directory)"
+                            : "symlink target fails to authenticate");
+            } else if (binding_.binds_place() && st.st_nlink > 1) {
+                problem(path, backing, "symlink has " + std::to_string(st.st_nlink) +
+                                           " backing links (format v2 never hard-links a symlink)");
+            }
             ++report_.totals.files;
         } else {
             ++report_.totals.files;
@@ -156,6 +185,7 @@ private:
     }
 
     const Keyring::Access &access_;
+    Binding binding_;
     format::NameCodec codec_;
     uint32_t version_;
     const std::function<void(const FsckProgress &)> &progress_;
@@ -166,9 +196,8 @@ private:
 
 FsckReport check_volume(const Volume &volume, const Keyring::Access &access,
                         const std::function<void(const FsckProgress &)> &progress) {
-    Checker checker(access, volume.header().plaintext_names, volume.header().format_version, progress);
-    checker.root_xattrs(volume.root_fd(), volume.header().root_dir_id, volume.backing());
-    checker.directory(volume.root_fd(), volume.header().root_dir_id, "", volume.backing());
+    Checker checker(access, volume.header().format_version, volume.header().plaintext_names, progress);
+    checker.root(volume.root_fd(), volume.header().root_dir_id, volume.backing());
     return checker.take();
 }
 

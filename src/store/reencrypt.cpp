@@ -37,7 +37,7 @@ ReencryptJournal begin(const Volume &volume, keys::KeyProvider &provider) {
     auto wrapped = provider.wrap({old.key_id, old.identity}, volume_key.bytes());
     ReencryptJournal journal;
     journal.new_header = old;
-    journal.new_header.format_version = format::kFormatVersion;  // upgrades an older store
+    journal.new_header.format_version = format::kFormatVersion;  // re-encryption writes the current format
     journal.new_header.wrapped_key = std::move(wrapped.wrapped);
     journal.new_header.versioned_key_id = wrapped.versioned_key_id.empty() ? old.key_id : wrapped.versioned_key_id;
     // Prove the wrapped key opens before anything depends on it.

@@ -30,7 +30,6 @@ using format::kBlockOverhead;
 using format::kBlockPlainSize;
 using format::kFileHeaderSize;
 
-constexpr std::string_view kSymlinkContext = "symlink";
 struct OpenedContent {
     UniqueFd fd;
     uint64_t plain_size = 0;
@@ -156,12 +155,13 @@ Replacement build_file(int src_dir, const std::string &src_name, const struct st
 }
 
 Replacement build_symlink(int src_dir, const std::string &src_name, const struct stat &st, int temp_dir,
-                          const ReencryptKeys &keys, const std::string &label) {
-    auto target = format::NameCodec::open_text(keys.old_keys.meta(), kSymlinkContext,
-                                               read_link(src_dir, src_name, label));
+                          const ReencryptKeys &keys, const format::Place &place, const std::string &label) {
+    auto target = format::open_symlink_target(keys.old_version, keys.old_keys.meta(), place,
+                                              read_link(src_dir, src_name, label));
     if (!target) throw IntegrityError(label + ": symlink target fails to authenticate");
     Replacement out{new_reencrypt_temp_name(), 0};
-    const std::string sealed = format::NameCodec::seal_text(keys.new_keys.meta(), kSymlinkContext, *target);
+    const std::string sealed =
+        format::seal_symlink_target(keys.new_version, keys.new_keys.meta(), place, *target);
     if (::symlinkat(sealed.c_str(), temp_dir, out.temp_name.c_str()) != 0) throw_errno("create " + out.temp_name);
     try {
         if (::fchownat(temp_dir, out.temp_name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0)
@@ -187,17 +187,19 @@ std::string new_reencrypt_temp_name() {
 }
 
 Replacement build_replacement(int src_dir, const std::string &src_name, const struct stat &st, int temp_dir,
-                              const ReencryptKeys &keys, const std::string &label) {
-    if (S_ISLNK(st.st_mode)) return build_symlink(src_dir, src_name, st, temp_dir, keys, label);
+                              const ReencryptKeys &keys, const format::Place &place, const std::string &label) {
+    if (S_ISLNK(st.st_mode)) return build_symlink(src_dir, src_name, st, temp_dir, keys, place, label);
     return build_file(src_dir, src_name, st, temp_dir, keys, label);
 }
 
 KeyGeneration content_generation(int dir, const std::string &name, const struct stat &st,
-                                 const ReencryptKeys &keys, const std::string &label) {
+                                 const ReencryptKeys &keys, const format::Place &place, const std::string &label) {
     if (S_ISLNK(st.st_mode)) {
         const std::string sealed = read_link(dir, name, label);
-        if (format::NameCodec::open_text(keys.new_keys.meta(), kSymlinkContext, sealed)) return KeyGeneration::new_key;
-        if (format::NameCodec::open_text(keys.old_keys.meta(), kSymlinkContext, sealed)) return KeyGeneration::old_key;
+        if (format::open_symlink_target(keys.new_version, keys.new_keys.meta(), place, sealed))
+            return KeyGeneration::new_key;
+        if (format::open_symlink_target(keys.old_version, keys.old_keys.meta(), place, sealed))
+            return KeyGeneration::old_key;
         throw IntegrityError(label + ": symlink target fails to authenticate");
     }
     OpenedContent c = open_content(dir, name, st, label);

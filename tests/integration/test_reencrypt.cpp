@@ -24,10 +24,12 @@
 #include <string>
 #include <vector>
 
+#include "crypto/kdf.h"
 #include "format/block_codec.h"
 #include "format/file_layout.h"
 #include "format/key_schedule.h"
 #include "format/name_codec.h"
+#include "format/place_codec.h"
 #include "format/volume_header.h"
 #include "format/xattr_codec.h"
 #include "store/directory.h"
@@ -200,9 +202,6 @@ bool all_zero(const std::vector<uint8_t> &b) {
     return std::all_of(b.begin(), b.end(), [](uint8_t c) { return c == 0; });
 }
 
-// Stores made by this cmkfs are at the current format: xattr values are
-// bound to their file or directory id, blocks carry the last-block flag.
-constexpr uint32_t kVersion = cmkfs::format::kFormatVersion;
 
 std::optional<cmkfs::format::FileId> file_id_of(int fd) {
     uint8_t raw[cmkfs::format::kFileHeaderSize];
@@ -231,7 +230,7 @@ void count_xattrs(int fd, const cmkfs::format::VolumeKeys &keys, std::span<const
     }
 }
 
-void count_blocks(int fd, const cmkfs::format::VolumeKeys &keys, AuthCount &c) {
+void count_blocks(int fd, const cmkfs::format::VolumeKeys &keys, uint32_t version, AuthCount &c) {
     namespace f = cmkfs::format;
     struct stat st {};
     REQUIRE(::fstat(fd, &st) == 0);
@@ -242,7 +241,7 @@ void count_blocks(int fd, const cmkfs::format::VolumeKeys &keys, AuthCount &c) {
     auto header = f::FileHeader::decode(raw);
     REQUIRE(header);
     const auto key = keys.content_key(header->id);
-    f::BlockCodec codec(key, header->id, kVersion);
+    f::BlockCodec codec(key, header->id, version);
     const uint64_t final_block = f::final_block_index(size.size);
     const uint64_t blocks = (size.size + f::kBlockPlainSize - 1) / f::kBlockPlainSize;
     for (uint64_t index = 0; index < blocks;) {
@@ -264,15 +263,15 @@ void count_blocks(int fd, const cmkfs::format::VolumeKeys &keys, AuthCount &c) {
 }
 
 void count_tree(int dirfd, const cmkfs::format::DirId &id, const cmkfs::format::VolumeKeys &keys, bool plaintext,
-                AuthCount &c) {
+                uint32_t version, AuthCount &c) {
     namespace f = cmkfs::format;
     f::NameCodec codec(plaintext ? nullptr : &keys.names());
     for (const auto &e : fsys::directory_iterator("/proc/self/fd/" + std::to_string(dirfd))) {
         const std::string name = e.path().filename().string();
         if (cmkfs::store::Directory::is_bookkeeping(name)) continue;
+        std::optional<std::string> plain = name;  // where symlinks and directory ids are bound (v2)
         if (!plaintext) {
             ++c.items;
-            std::optional<std::string> plain;
             if (f::NameCodec::is_long_name(name)) {
                 const std::string full = read_file("/proc/self/fd/" + std::to_string(dirfd) + "/" + f::NameCodec::sidecar_for(name));
                 plain = codec.decode_long(id, name, full);
@@ -288,7 +287,8 @@ void count_tree(int dirfd, const cmkfs::format::DirId &id, const cmkfs::format::
             std::vector<char> target(8192);
             ssize_t n = ::readlinkat(dirfd, name.c_str(), target.data(), target.size());
             REQUIRE(n > 0);
-            if (f::NameCodec::open_text(keys.meta(), "symlink", std::string_view(target.data(), static_cast<size_t>(n))))
+            if (plain && f::open_symlink_target(version, keys.meta(), f::Place::in(id, *plain),
+                                                std::string_view(target.data(), static_cast<size_t>(n))))
                 ++c.under_key;
             continue;
         }
@@ -305,8 +305,15 @@ void count_tree(int dirfd, const cmkfs::format::DirId &id, const cmkfs::format::
             if (auto file_id = file_id_of(fd.get())) owner.assign(file_id->begin(), file_id->end());
         }
         count_xattrs(fd.get(), keys, owner, c);
-        if (S_ISREG(st.st_mode)) count_blocks(fd.get(), keys, c);
-        if (dir_id) count_tree(fd.get(), *dir_id, keys, plaintext, c);
+        if (S_ISREG(st.st_mode)) count_blocks(fd.get(), keys, version, c);
+        if (S_ISDIR(st.st_mode) && f::binds_place(version)) {
+            ++c.items;  // the directory id's binding
+            const std::string id_file = read_file("/proc/self/fd/" + std::to_string(fd.get()) + "/.cmkfs.dirid");
+            if (plain && f::decode_dir_id_file(version, keys.dir_ids(), cmkfs::crypto::as_bytes(id_file),
+                                               f::Place::in(id, *plain)))
+                ++c.under_key;
+        }
+        if (dir_id) count_tree(fd.get(), *dir_id, keys, plaintext, version, c);
     }
 }
 
@@ -322,7 +329,7 @@ AuthCount count_under(const std::string &backing, const std::string &header_text
     REQUIRE(root);
     AuthCount c;
     count_xattrs(root.get(), keys, header.root_dir_id, c);
-    count_tree(root.get(), header.root_dir_id, keys, header.plaintext_names, c);
+    count_tree(root.get(), header.root_dir_id, keys, header.plaintext_names, header.format_version, c);
     return c;
 }
 

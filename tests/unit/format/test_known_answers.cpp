@@ -10,6 +10,7 @@
 #include "crypto/encoding.h"
 #include "format/block_codec.h"
 #include "format/name_codec.h"
+#include "format/place_codec.h"
 #include "format/volume_header.h"
 #include "format/xattr_codec.h"
 #include "unit/crypto/hex.h"
@@ -39,6 +40,10 @@ constexpr const char *kBlock3LastV2 = "202122232425262728292a2b9eddcc520131b456a
 constexpr const char *kBlock3MiddleV2 = "202122232425262728292a2b9eddcc520131b456a6af1b7a2bab413a3cb6ca04fe31062675a0ecfe8213545fc9cee3ad89e48a5563da79278af6c80450749865f09263a52226152622110cf40d8b39a00830821bbdb39dbd11b7be9f920492ef5db9deeff601de18054aded39eca04a044e94782da6aa304bb00d5ae643505d4";
 constexpr const char *kXattrValueV2 = "202122232425262728292a2b9021241d2c751611467d0166f6b7051e84c9206b71c04240c72a0f";
 constexpr const char *kHeaderMac = "231845c3d2814320163770115d22fd6eb4c10f76e71c97ba431a015a00199d0e";
+constexpr const char *kDirIdKey = "839f3688a2e05e7749158d6926a94957ec0b1b583497857e0d5e8230dd5b1d8b";
+constexpr const char *kSymlinkV2 = "ICEiIyQlJicoKSoryG5nHCgHEw1GNxSw0U6hJPRMyMxxw0smKo6ICdt5";
+constexpr const char *kDirIdFileV2 = "404142434445464748494a4b4c4d4e4f519885003d1c5028f2aef96bcbb77efe89c99516cc8fda30a5eca8ba25d7fb2a";
+constexpr const char *kRootDirIdFileV2 = "101112131415161718191a1b1c1d1e1fdbcb5886a1d364f774ce911bf6b7c1210a8d431723dac46340f6595e88b10911";
 // --- end ---
 
 format::FileId test_file_id() {
@@ -143,9 +148,25 @@ TEST_CASE("KAT: volume header MAC over the canonical JSON", "[format][kat]") {
     h.wrapped_key = Bytes(40, 0x99);
     h.created = "2024-01-02T03:04:05Z";
     h.root_dir_id = test_dir_id();
+    h.format_version = 1;  // the vector's header
     std::string text = format::seal_volume_header(h, keys.header_mac());
     CHECK(h.mac == kHeaderMac);
     auto parsed = format::parse_volume_header(text, "kat");
     CHECK(parsed.mac == kHeaderMac);
     CHECK_NOTHROW(format::verify_volume_header(parsed, keys.header_mac(), "kat"));
+}
+
+TEST_CASE("KAT: format v2 symlink target and directory-id files", "[format][kat][place]") {
+    auto keys = test_keys();
+    CHECK(hex(keys.dir_ids().bytes()) == kDirIdKey);
+    const auto link = format::Place::in(test_dir_id(), "link");
+    CHECK(format::open_symlink_target(2, keys.meta(), link, kSymlinkV2) == "../target/file");
+    CHECK_FALSE(format::open_symlink_target(2, keys.meta(), format::Place::in(test_dir_id(), "lin"), kSymlinkV2));
+    format::DirId child{};
+    for (size_t i = 0; i < child.size(); ++i) child[i] = static_cast<uint8_t>(0x40 + i);
+    const auto sub = format::Place::in(test_dir_id(), "sub");
+    CHECK(hex(format::encode_dir_id_file(2, keys.dir_ids(), child, sub)) == kDirIdFileV2);
+    CHECK(format::decode_dir_id_file(2, keys.dir_ids(), unhex(kDirIdFileV2), sub) == child);
+    CHECK(hex(format::encode_dir_id_file(2, keys.dir_ids(), test_dir_id(), format::Place::root())) ==
+          kRootDirIdFileV2);
 }

@@ -68,7 +68,7 @@ TEST_CASE("volume header seal/parse/verify round trip", "[format][header]") {
     std::string text = format::seal_volume_header(h, keys.header_mac());
     CHECK(h.mac.size() == 64);
     auto p = format::parse_volume_header(text, "test");
-    CHECK(p.format_version == 2);  // what new stores are written as
+    CHECK(p.format_version == format::kFormatVersion);
     CHECK(p.volume_id == h.volume_id);
     CHECK(p.cipher_suite == "AES-256-GCM/4096+AES-256-SIV+HKDF-SHA256");
     CHECK(p.block_size == 4096);
@@ -150,7 +150,7 @@ TEST_CASE("editing any field of the parsed struct fails verification", "[format]
     auto h = sample_header();
     format::seal_volume_header(h, keys.header_mac());
     const std::vector<std::function<void(format::VolumeHeader &)>> mutations = {
-        [](auto &x) { x.format_version = 1; },
+        [](auto &x) { x.format_version = x.format_version == 1 ? 2 : 1; },
         [](auto &x) { x.volume_id[0] = 'f'; },
         [](auto &x) { x.cipher_suite += "x"; },
         [](auto &x) { x.block_size = 8192; },
