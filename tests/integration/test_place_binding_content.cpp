@@ -508,6 +508,36 @@ TEST_CASE("cmkfs upgrade moves a version-1 store to version 2", "[place-binding]
     CHECK(again.exit_code == 2);
     CHECK(again.err.find("already at format version 2") != std::string::npos);
     CHECK(read_file(store.backing() + "/.cmkfs.volume") == header);
+
+    // The names half of version 2 came with it: every directory id (the root's,
+    // the nested and the long-named directories') is the 48-byte form bound to
+    // its place, and the symlinks are sealed for theirs, so the root's two
+    // symlinks with their backing targets swapped now read as EIO.
+    std::set<uintmax_t> id_sizes;
+    for (const auto &e : fsys::recursive_directory_iterator(store.backing()))
+        if (e.path().filename() == ".cmkfs.dirid") id_sizes.insert(fsys::file_size(e.path()));
+    CHECK(id_sizes == std::set<uintmax_t>{48});
+    std::vector<fsys::path> links;
+    for (const auto &e : fsys::directory_iterator(store.backing()))
+        if (e.is_symlink()) links.push_back(e.path());
+    REQUIRE(links.size() == 2);
+    const fsys::path t0 = fsys::read_symlink(links[0]), t1 = fsys::read_symlink(links[1]);
+    fsys::remove(links[0]);
+    fsys::remove(links[1]);
+    fsys::create_symlink(t1, links[0]);
+    fsys::create_symlink(t0, links[1]);
+    store.mount({"--config", config});
+    for (const char *name : {"link-relative", "link-dangling"}) {
+        INFO(name);
+        char buf[4096];
+        errno = 0;
+        CHECK(::readlink(store.path(name).c_str(), buf, sizeof buf) < 0);
+        CHECK(errno == EIO);
+    }
+    store.unmount();
+    auto damaged = cli({"fsck", store.backing(), "--config", config});
+    INFO(damaged.out << damaged.err);
+    CHECK(damaged.exit_code == 10);
 }
 
 TEST_CASE("cmkfs upgrade refuses a mounted store", "[place-binding][upgrade]") {
