@@ -609,6 +609,41 @@ TEST_CASE("a backing hard link planted in place of another file is refused and r
     CHECK(r.out.find("not made through cmkfs") != std::string::npos);
 }
 
+// A rename over one of a file's names removes that link, so its record must
+// come down with it, whichever kind of entry is renamed over it (a symlink
+// goes through the v2 re-seal path of store::rename_entry). Were the record
+// left too high, one planted backing link would go unnoticed.
+TEST_CASE("a rename over one of a file's links lowers its record", "[place-binding][hardlink]") {
+    MountedStore store;
+    const std::string ba = create_and_locate(store, "a", "a's contents");
+    const std::string bb = create_and_locate(store, "b", "b's contents");
+    fsys::create_hard_link(store.path("a"), store.path("a2"));
+    SECTION("a regular file renamed over it") {
+        write_file(store.path("other"), "other");
+        fsys::rename(store.path("other"), store.path("a2"));
+        CHECK(read_file(store.path("a2")) == "other");
+    }
+    SECTION("a symlink renamed over it") {
+        fsys::create_symlink("somewhere", store.path("l"));
+        fsys::rename(store.path("l"), store.path("a2"));
+        CHECK(fsys::read_symlink(store.path("a2")) == "somewhere");
+    }
+    CHECK(fsys::hard_link_count(store.path("a")) == 1);
+    CHECK(read_file(store.path("a")) == "a's contents");
+    store.unmount();
+    require_fsck_clean(store);
+    // The attacker replaces b by a second link to a.
+    fsys::remove(bb);
+    fsys::create_hard_link(ba, bb);
+    store.mount();
+    CHECK(read_errno(store.path("a")) == EIO);
+    store.unmount();
+    auto r = cli({"fsck", store.backing()});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 10);
+    CHECK(r.out.find("not made through cmkfs") != std::string::npos);
+}
+
 TEST_CASE("xattrs on the root, a directory and files pass fsck and survive a remount", "[place-binding]") {
     MountedStore store;
     REQUIRE(::setxattr(store.mountpoint().c_str(), "user.root", "r", 1, 0) == 0);
