@@ -193,6 +193,29 @@ TEST_CASE("v2: a symlink copied from another directory cannot stand in for a fil
     CHECK(r.out.find("1 problem") != std::string::npos);
 }
 
+// The documented limit (FORMAT.md §9.3, "An entry's type"): a regular file's
+// contents are bound to its file id, not its place, so a regular file copied
+// over a symlink's backing entry reads as that file. Pinned so that a change
+// (for the better) is noticed and the threat model updated.
+TEST_CASE("v2 limit: a regular file copied over a symlink's backing entry is not detected", "[place][limit]") {
+    MountedStore store;
+    const std::string bf = added_by(store.backing(), [&] { write_file(store.path("f"), "some file's contents"); });
+    const std::string bl =
+        added_by(store.backing(), [&] { REQUIRE(::symlink("target", store.path("link").c_str()) == 0); });
+    store.unmount();
+    fsys::remove(bl);
+    fsys::copy_file(bf, bl);
+    store.mount();
+    CHECK(S_ISREG(lstat_ok(store.path("link")).st_mode));
+    std::string data;
+    CHECK(read_errno(store.path("link"), &data) == 0);
+    CHECK(data == "some file's contents");
+    store.unmount();
+    auto r = cli({"fsck", store.backing()});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+}
+
 TEST_CASE("v2: two directories with swapped backing names read as EIO", "[place][dirid]") {
     MountedStore store;
     const std::string b1 = added_by(store.backing(), [&] { REQUIRE(::mkdir(store.path("d1").c_str(), 0755) == 0); });
