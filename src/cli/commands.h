@@ -18,5 +18,6 @@ void add_lock_commands(CLI::App &app);
 void add_reencrypt_command(CLI::App &app);
 void add_volume_plugin_command(CLI::App &app);
 void add_trust_command(CLI::App &app);
+void add_upgrade_command(CLI::App &app);  // cmd_reencrypt.cpp
 
 }  // namespace cmkfs::cli

@@ -66,6 +66,7 @@ struct NameKeyTag {};
 struct MetaKeyTag {};    // symlink targets and xattr values
 struct HeaderMacTag {};  // authenticates the volume header
 struct CredentialsTag {};  // registry credentials kept by docker-credential-cmkfs
+struct DirIdTag {};      // format v2: binds each directory id to its place
 
 using VolumeKey = Key<VolumeKeyTag>;    // 32 bytes, random, wrapped by the CMK
 using ContentKey = Key<ContentKeyTag>;  // 32 bytes, per file
@@ -73,5 +74,6 @@ using NameKey = Key<NameKeyTag>;        // 64 bytes (AES-256-SIV)
 using MetaKey = Key<MetaKeyTag>;        // 32 bytes
 using HeaderMacKey = Key<HeaderMacTag>; // 32 bytes
 using CredentialsKey = Key<CredentialsTag>;  // 32 bytes
+using DirIdKey = Key<DirIdTag>;              // 32 bytes, HMAC-SHA256
 
 }  // namespace cmkfs::crypto

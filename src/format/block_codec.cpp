@@ -10,10 +10,19 @@
 namespace cmkfs::format {
 
 namespace {
-std::array<uint8_t, kFileIdSize + 8> make_aad(const FileId &id, uint64_t index) {
-    std::array<uint8_t, kFileIdSize + 8> aad{};
-    std::copy(id.begin(), id.end(), aad.begin());
-    for (int i = 0; i < 8; ++i) aad[kFileIdSize + i] = static_cast<uint8_t>(index >> (56 - 8 * i));
+// Format 1: file id || u64be(index) (24 bytes); format 2 adds u8(last) (25).
+struct BlockAad {
+    std::array<uint8_t, kFileIdSize + 9> bytes{};
+    size_t size = 0;
+    std::span<const uint8_t> span() const { return std::span(bytes.data(), size); }
+};
+
+BlockAad make_aad(const FileId &id, uint64_t index, bool last, uint32_t version) {
+    BlockAad aad;
+    std::copy(id.begin(), id.end(), aad.bytes.begin());
+    for (int i = 0; i < 8; ++i) aad.bytes[kFileIdSize + i] = static_cast<uint8_t>(index >> (56 - 8 * i));
+    aad.size = kFileIdSize + 8;
+    if (version >= 2) aad.bytes[aad.size++] = last ? 1 : 0;
     return aad;
 }
 
@@ -22,24 +31,35 @@ bool all_zero(std::span<const uint8_t> data) {
 }
 }  // namespace
 
-void BlockCodec::seal(uint64_t index, std::span<const uint8_t> plain, std::span<uint8_t> out) {
+void BlockCodec::seal(uint64_t index, bool last, std::span<const uint8_t> plain, std::span<uint8_t> out) {
     if (out.size() != plain.size() + kBlockOverhead || plain.size() > kBlockPlainSize)
         throw std::invalid_argument("BlockCodec::seal: bad sizes");
     auto nonce = out.first(kNonceSize);
     crypto::random_bytes(nonce);
-    auto aad = make_aad(id_, index);
-    cipher_.seal(nonce, aad, plain, out.subspan(kNonceSize, plain.size()), out.last(kTagSize));
+    const auto aad = make_aad(id_, index, last, version_);
+    cipher_.seal(nonce, aad.span(), plain, out.subspan(kNonceSize, plain.size()), out.last(kTagSize));
 }
 
-BlockOpen BlockCodec::open(uint64_t index, std::span<const uint8_t> cipher, std::span<uint8_t> out) {
+BlockOpen BlockCodec::open(uint64_t index, bool last, std::span<const uint8_t> cipher, std::span<uint8_t> out) {
     if (cipher.size() != out.size() + kBlockOverhead || out.size() > kBlockPlainSize)
         throw std::invalid_argument("BlockCodec::open: bad sizes");
-    auto aad = make_aad(id_, index);
-    if (cipher_.open(cipher.first(kNonceSize), aad,
+    const auto aad = make_aad(id_, index, last, version_);
+    if (cipher_.open(cipher.first(kNonceSize), aad.span(),
                      cipher.subspan(kNonceSize, out.size()), cipher.last(kTagSize), out))
         return BlockOpen::ok;
+    // Format 2: a block before the final one may still be sealed as final when
+    // a crash lost the re-seal of an append (the new block reached the disk,
+    // the re-sealed old one did not). Accepting it keeps durable data
+    // readable and detects no less: the final block must be sealed as final,
+    // so a cut or an extension still fails there. Only after a failure.
+    if (version_ >= 2 && !last) {
+        const auto as_final = make_aad(id_, index, true, version_);
+        if (cipher_.open(cipher.first(kNonceSize), as_final.span(), cipher.subspan(kNonceSize, out.size()),
+                         cipher.last(kTagSize), out))
+            return BlockOpen::ok;
+    }
     // Only checked after a failed open: holes are rare and the check costs a scan.
-    if (all_zero(cipher)) {
+    if ((!last || final_block_may_be_hole(version_)) && all_zero(cipher)) {
         std::fill(out.begin(), out.end(), 0);
         return BlockOpen::hole;
     }

@@ -1,6 +1,8 @@
 // Seals and opens one content block: nonce || AES-256-GCM(plain) || tag with
-// AAD = file id || block index (big endian), so a block moved to another file
-// or another position fails authentication.
+// AAD = file id || block index (big endian), and in format 2 one more byte
+// saying whether the block is the file's last (as STREAM does), so a block
+// moved to another file or position fails authentication, and so does a file
+// cut at a block boundary or grown by whole blocks (format 2).
 #pragma once
 
 #include <cstdint>
@@ -18,20 +20,38 @@ enum class BlockOpen { ok, hole, bad };
 // is expanded once, not per block.
 class BlockCodec {
 public:
-    BlockCodec(const crypto::ContentKey &key, const FileId &id) : cipher_(key.bytes()), id_(id) {}
+    // `format_version` is the store's (header().format_version): 1 ignores
+    // the `last` flags below, 2 authenticates them.
+    BlockCodec(const crypto::ContentKey &key, const FileId &id, uint32_t format_version)
+        : cipher_(key.bytes()), id_(id), version_(format_version) {}
 
     // out.size() must be plain.size() + kBlockOverhead. A fresh random nonce
-    // every call: never reuse one under a key.
-    void seal(uint64_t index, std::span<const uint8_t> plain, std::span<uint8_t> out);
+    // every call: never reuse one under a key. `last`: this is the final
+    // block of the file (index == (size - 1) / 4096).
+    void seal(uint64_t index, bool last, std::span<const uint8_t> plain, std::span<uint8_t> out);
 
     // cipher.size() is out.size() + kBlockOverhead. An all-zero block is a hole
-    // (sparse region) and reads as zeros.
-    [[nodiscard]] BlockOpen open(uint64_t index, std::span<const uint8_t> cipher,
+    // (sparse region) and reads as zeros, except, in format 2, the final
+    // block: a file never ends in a hole there, so a trailing run of zeros is
+    // an attacker's extension (or a cut that left a hole last) and is bad.
+    // Format 2: the final block (last) must be sealed as final; any other
+    // block opens sealed either way (a crash may have lost the re-seal of an
+    // append; FORMAT.md §3).
+    [[nodiscard]] BlockOpen open(uint64_t index, bool last, std::span<const uint8_t> cipher,
                                  std::span<uint8_t> out);
+
+    // Whether the final block of a file of this format may be a hole.
+    static bool final_block_may_be_hole(uint32_t format_version) { return format_version < 2; }
 
 private:
     crypto::GcmCipher cipher_;
     const FileId &id_;
+    uint32_t version_;
 };
+
+// The index of a file's final block; only meaningful for plain_size > 0.
+inline constexpr uint64_t final_block_index(uint64_t plain_size) {
+    return plain_size == 0 ? 0 : (plain_size - 1) / kBlockPlainSize;
+}
 
 }  // namespace cmkfs::format

@@ -18,7 +18,8 @@ VolumeKeys::VolumeKeys(crypto::VolumeKey volume_key)
     : volume_key_(std::move(volume_key)),
       header_mac_(derive(volume_key_, "cmkfs v1 volume-header-mac", 32)),
       names_(derive(volume_key_, "cmkfs v1 names", 64)),
-      meta_(derive(volume_key_, "cmkfs v1 metadata", 32)) {
+      meta_(derive(volume_key_, "cmkfs v1 metadata", 32)),
+      dir_ids_(derive(volume_key_, "cmkfs v2 directory-id", 32)) {
     if (volume_key_.size() != kVolumeKeySize) throw std::invalid_argument("volume key must be 32 bytes");
 }
 

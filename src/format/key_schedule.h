@@ -16,6 +16,8 @@ public:
     const crypto::HeaderMacKey &header_mac() const { return header_mac_; }
     const crypto::NameKey &names() const { return names_; }
     const crypto::MetaKey &meta() const { return meta_; }
+    // HKDF(volume key, "cmkfs v2 directory-id"): authenticates directory ids (format v2).
+    const crypto::DirIdKey &dir_ids() const { return dir_ids_; }
     // HKDF(volume key, info = "cmkfs v1 content" || file id).
     crypto::ContentKey content_key(const FileId &id) const;
     // HKDF(volume key, info = "cmkfs v1 credentials"): the store's credentials file.
@@ -27,6 +29,7 @@ private:
     crypto::HeaderMacKey header_mac_;
     crypto::NameKey names_;
     crypto::MetaKey meta_;
+    crypto::DirIdKey dir_ids_;
 };
 
 crypto::VolumeKey generate_volume_key();

@@ -1,4 +1,5 @@
-// On-disk layout constants of format version 1 (see docs/FORMAT.md).
+// On-disk layout constants (see docs/FORMAT.md). Version 2 binds every
+// ciphertext to its place; version-1 stores are still read and written.
 #pragma once
 
 #include <cstddef>
@@ -7,7 +8,8 @@
 
 namespace cmkfs::format {
 
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;  // what new stores (and reencrypt/upgrade) write
+inline constexpr uint32_t kOldestFormatVersion = 1;  // oldest version still mounted
 
 // Backing-root and per-directory bookkeeping files. Every name cmkfs owns
 // starts with ".cmkfs"; encrypted names are base64url and never start with '.',

@@ -11,7 +11,13 @@ namespace cmkfs::format {
 
 namespace {
 constexpr std::string_view kNameContext = "xattr";
-std::string value_context(std::string_view name) { return "xattr:" + std::string(name); }
+// "xattr:" || full plaintext name || owner id. The id has a fixed length
+// (16) and comes last, so the concatenation is unambiguous.
+std::string value_context(std::string_view name, std::span<const uint8_t> owner) {
+    std::string context = "xattr:" + std::string(name);
+    context.append(reinterpret_cast<const char *>(owner.data()), owner.size());
+    return context;
+}
 }  // namespace
 
 std::string encrypt_xattr_name(const crypto::NameKey &key, std::string_view plain) {
@@ -29,13 +35,14 @@ std::optional<std::string> decrypt_xattr_name(const crypto::NameKey &key, std::s
     return std::string(kUserXattrPrefix) + std::string(plain.begin(), plain.end());
 }
 
-std::string seal_xattr_value(const crypto::MetaKey &key, std::string_view plain_name, std::string_view value) {
-    return seal_bytes(key, value_context(plain_name), value);
+std::string seal_xattr_value(const crypto::MetaKey &key, std::string_view plain_name, std::string_view value,
+                             std::span<const uint8_t> owner) {
+    return seal_bytes(key, value_context(plain_name, owner), value);
 }
 
 std::optional<std::string> open_xattr_value(const crypto::MetaKey &key, std::string_view plain_name,
-                                            std::string_view sealed) {
-    return open_bytes(key, value_context(plain_name), sealed);
+                                            std::string_view sealed, std::span<const uint8_t> owner) {
+    return open_bytes(key, value_context(plain_name, owner), sealed);
 }
 
 }  // namespace cmkfs::format

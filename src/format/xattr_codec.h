@@ -1,9 +1,12 @@
 // Extended attributes of the user.* namespace: the part after "user." is
 // encrypted deterministically (AES-SIV, so it can be looked up), the value
-// with AES-GCM bound to the plaintext attribute name.
+// with AES-GCM bound to the plaintext attribute name and, in format 2, to the
+// identity of the object that carries it (FORMAT.md §7).
 #pragma once
 
+#include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -19,8 +22,12 @@ std::string encrypt_xattr_name(const crypto::NameKey &key, std::string_view plai
 // Inverse; nullopt for other namespaces or names that fail to authenticate.
 std::optional<std::string> decrypt_xattr_name(const crypto::NameKey &key, std::string_view backing);
 
-std::string seal_xattr_value(const crypto::MetaKey &key, std::string_view plain_name, std::string_view value);
+// `owner`: format 2, the 16-byte file id (regular file) or directory id
+// (directory) of the object carrying the attribute; empty in format 1, where
+// values are bound to their name only.
+std::string seal_xattr_value(const crypto::MetaKey &key, std::string_view plain_name, std::string_view value,
+                             std::span<const uint8_t> owner);
 std::optional<std::string> open_xattr_value(const crypto::MetaKey &key, std::string_view plain_name,
-                                            std::string_view sealed);
+                                            std::string_view sealed, std::span<const uint8_t> owner);
 
 }  // namespace cmkfs::format

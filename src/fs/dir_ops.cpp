@@ -55,7 +55,8 @@ void Filesystem::readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         auto access = keyring_.access();
         Inode &inode = inode_of(ino);
         auto codec = name_codec(access);
-        store::Directory dir(inode.fd.get(), dir_id_of(inode), codec);
+        const auto bound = binding(access);
+        store::Directory dir(inode.fd.get(), dir_id_of(inode, bound), codec, bound);
         DirHandle *d = dir_handle_of(fi);
         if (off != d->offset) {
             ::seekdir(d->dir, off);
@@ -91,8 +92,14 @@ void Filesystem::readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     e.attr.st_mode = static_cast<mode_t>(d->entry->d_type) << 12;
                 } else {
                     try {
-                        make_entry(inode, backing, e);
+                        make_entry(inode, dir, *name, backing, e, /*parent_locked=*/false);
                         looked_up = true;
+                    } catch (const IntegrityError &) {
+                        // Listed without attributes (nodeid 0: the kernel
+                        // looks it up, and gets EIO, when it is used).
+                        std::memset(&e, 0, sizeof e);
+                        e.attr.st_ino = d->entry->d_ino;
+                        e.attr.st_mode = static_cast<mode_t>(d->entry->d_type) << 12;
                     } catch (const Error &) {
                         if (used > 0) break;  // return what we have
                         throw;

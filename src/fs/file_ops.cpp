@@ -13,6 +13,7 @@
 #include "format/file_layout.h"
 #include "fs/backing_fd.h"
 #include "fs/filesystem.h"
+#include "fs/link_count.h"
 #include "fs/op_guard.h"
 #include "store/directory.h"
 #include "util/errors.h"
@@ -62,7 +63,7 @@ void Filesystem::setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int 
             UniqueFd own;
             int fd = fi ? handle_of(fi)->fd : (own = open_backing_for_io(inode.fd.get(), O_RDWR)).get();
             std::unique_lock lock(inode.content.mutex);
-            store::FileContent(fd, inode.content, access)
+            store::FileContent(fd, inode.content, access, volume_.header().format_version)
                 .truncate(static_cast<uint64_t>(attr->st_size));
         }
         if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
@@ -86,9 +87,10 @@ void Filesystem::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi) {
         auto access = keyring_.access();
         Inode &inode = inode_of(ino);
         UniqueFd fd = open_backing_for_io(inode.fd.get(), fi->flags);
+        check_link_count(access, volume_.header().format_version, fd.get(), inode.content, inode.label());
         if ((fi->flags & O_TRUNC) && (fi->flags & O_ACCMODE) != O_RDONLY) {
             std::unique_lock lock(inode.content.mutex);
-            store::FileContent(fd.get(), inode.content, access).truncate(0);
+            store::FileContent(fd.get(), inode.content, access, volume_.header().format_version).truncate(0);
         }
         auto handle = std::make_unique<FileHandle>(fd.release(), (fi->flags & O_APPEND) != 0);
         fi->keep_cache = 0;  // never serve plaintext cached before an open
@@ -115,11 +117,11 @@ void Filesystem::create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         if (created) give_to_caller(req, parent.fd.get(), backing.name);
         change.lock.unlock();
         fuse_entry_param e;
-        make_entry(parent, backing.name, e);
+        make_entry(parent, dir, name, backing.name, e, /*parent_locked=*/false);
         Inode &inode = inode_of(e.ino);
         if (!created && (fi->flags & O_TRUNC)) {
             std::unique_lock lock(inode.content.mutex);
-            store::FileContent(fd.get(), inode.content, access).truncate(0);
+            store::FileContent(fd.get(), inode.content, access, volume_.header().format_version).truncate(0);
             fill_attr(inode.fd.get(), e.attr);
         }
         auto handle = std::make_unique<FileHandle>(fd.release(), (fi->flags & O_APPEND) != 0);
@@ -141,7 +143,7 @@ void Filesystem::read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fu
         size_t n;
         {
             std::shared_lock lock(inode.content.mutex);
-            n = store::FileContent(handle_of(fi)->fd, inode.content, access)
+            n = store::FileContent(handle_of(fi)->fd, inode.content, access, volume_.header().format_version)
                     .read(static_cast<uint64_t>(off), std::span(buf.data(), size));
         }
         fuse_reply_buf(req, reinterpret_cast<const char *>(buf.data()), n);
@@ -159,7 +161,7 @@ void Filesystem::write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t 
         FileHandle *handle = handle_of(fi);
         {
             std::unique_lock lock(inode.content.mutex);
-            store::FileContent content(handle->fd, inode.content, access);
+            store::FileContent content(handle->fd, inode.content, access, volume_.header().format_version);
             // O_APPEND: the kernel's idea of the size may be stale; ours is not.
             // Page-cache writeback (mmap) may go through an O_APPEND handle
             // too, and must land where the page is, not at the end.
@@ -197,7 +199,7 @@ void Filesystem::fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offse
         Inode &inode = inode_of(ino);
         int fd = handle_of(fi)->fd;
         std::unique_lock lock(inode.content.mutex);
-        store::FileContent content(fd, inode.content, access);
+        store::FileContent content(fd, inode.content, access, volume_.header().format_version);
         const uint64_t end = static_cast<uint64_t>(offset) + static_cast<uint64_t>(length);
         if (end > content.size()) content.truncate(end);
         // Reserve the ciphertext range; unwritten reserved blocks read as holes.

@@ -14,8 +14,10 @@
 
 #include "crypto/wipe.h"
 #include "fs/backing_fd.h"
+#include "fs/link_count.h"
 #include "fs/op_guard.h"
 #include "store/directory.h"
+#include "store/rename.h"
 #include "util/errors.h"
 
 namespace cmkfs::fs {
@@ -61,15 +63,50 @@ Inode &Filesystem::inode_of(fuse_ino_t ino) {
     return *reinterpret_cast<Inode *>(ino);  // NOLINT(performance-no-int-to-ptr)
 }
 
-const format::DirId &Filesystem::dir_id_of(Inode &dir) {
+const format::DirId &Filesystem::dir_id_of(Inode &dir, const store::Binding &binding) {
     std::lock_guard guard(dir.dir_id_mutex);
-    if (!dir.dir_id) dir.dir_id = store::read_dir_id(dir.fd.get(), dir.label());
+    if (dir.dir_id) return *dir.dir_id;
+    if (!binding.binds_place()) {
+        dir.dir_id = store::read_dir_id(dir.fd.get(), binding, format::Place::root(), dir.label()).id;
+    } else if (dir.place) {
+        dir.dir_id = store::read_dir_id(dir.fd.get(), binding, *dir.place, dir.label()).id;
+    } else {
+        // Every directory inode comes from make_entry, which verifies it.
+        throw IntegrityError(dir.label() + ": directory reached at no known place");
+    }
     return *dir.dir_id;
 }
 
+void Filesystem::verify_directory(Inode &inode, Inode &parent, const store::Directory &dir, std::string_view plain,
+                                  bool parent_locked) {
+    const store::Binding &bound = dir.binding();
+    const format::Place place = dir.place_of(plain);
+    auto remember = [&](const format::DirId &id) {
+        // The id never changes; another one under the same backing inode is tampering.
+        if (inode.dir_id && *inode.dir_id != id) {
+            spdlog::error("integrity: {}: directory id changed under a mounted directory", inode.label());
+            throw IntegrityError(inode.label() + ": directory id changed");
+        }
+        if (!inode.dir_id) inode.dir_id = id;
+        inode.place = place;
+    };
+    {
+        std::lock_guard guard(inode.dir_id_mutex);
+        if (inode.dir_id && inode.place == place) return;
+        const store::DirIdRead read = store::read_dir_id(inode.fd.get(), bound, place, inode.label());
+        if (!read.pending) return remember(read.id);
+    }
+    // A rename of it was interrupted after its backing rename: finish it,
+    // excluding renames of it (they hold the parent's names lock).
+    std::unique_lock<std::mutex> names(parent.names_mutex, std::defer_lock);
+    if (!parent_locked) names.lock();
+    std::lock_guard guard(inode.dir_id_mutex);
+    remember(store::settle_dir_id(inode.fd.get(), bound, place, inode.label()));
+}
+
 Filesystem::NameChange::NameChange(Filesystem &fs, const store::Keyring::Access &access, Inode &dir)
-    : parent(dir), codec(fs.name_codec(access)), lock(dir.names_mutex),
-      names(dir.fd.get(), fs.dir_id_of(dir), codec) {}
+    : parent(dir), codec(fs.name_codec(access)), binding(fs.binding(access)), lock(dir.names_mutex),
+      names(dir.fd.get(), fs.dir_id_of(dir, binding), codec, binding) {}
 
 format::NameCodec Filesystem::name_codec(const store::Keyring::Access &access) const {
     return format::NameCodec(plaintext_names_ ? nullptr : &access.keys().names());
@@ -84,12 +121,26 @@ void Filesystem::fill_attr(int fd, struct stat &st) const {
     }
 }
 
-void Filesystem::make_entry(Inode &parent, const std::string &backing, fuse_entry_param &e) {
+void Filesystem::make_entry(Inode &parent, const store::Directory &dir, std::string_view plain,
+                            const std::string &backing, fuse_entry_param &e, bool parent_locked) {
     std::memset(&e, 0, sizeof e);
     UniqueFd fd(::openat(parent.fd.get(), backing.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) throw SystemError(errno, "lookup");
     fill_attr(fd.get(), e.attr);
     Inode &inode = inodes_.find_or_insert(std::move(fd), e.attr);
+    if (dir.binding().binds_place()) {
+        try {
+            if (S_ISDIR(e.attr.st_mode)) {
+                verify_directory(inode, parent, dir, plain, parent_locked);
+            } else if (S_ISLNK(e.attr.st_mode)) {
+                std::lock_guard guard(inode.dir_id_mutex);
+                inode.place = dir.place_of(plain);
+            }
+        } catch (...) {
+            inodes_.forget(inode, 1);
+            throw;
+        }
+    }
     e.ino = ino_of(inode, inodes_.root());
     e.attr_timeout = options_.attr_timeout;
     e.entry_timeout = options_.entry_timeout;
@@ -119,9 +170,10 @@ void Filesystem::lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
         auto access = keyring_.access();
         Inode &parent = inode_of(parent_ino);
         auto codec = name_codec(access);
-        store::Directory dir(parent.fd.get(), dir_id_of(parent), codec);
+        const auto bound = binding(access);
+        store::Directory dir(parent.fd.get(), dir_id_of(parent, bound), codec, bound);
         fuse_entry_param e;
-        make_entry(parent, dir.encode(name).name, e);
+        make_entry(parent, dir, name, dir.encode(name).name, e, /*parent_locked=*/false);
         remember_entry(parent_ino, name);
         fuse_reply_entry(req, &e);
     });
@@ -155,13 +207,31 @@ void Filesystem::readlink(fuse_req_t req, fuse_ino_t ino) {
     guard(req, "readlink", [&] {
         auto access = keyring_.access();
         Inode &inode = inode_of(ino);
-        char buf[PATH_MAX + 1];
-        ssize_t n = ::readlinkat(inode.fd.get(), "", buf, sizeof buf - 1);
-        if (n < 0) throw_errno("readlink");
-        auto target = format::NameCodec::open_text(access.keys().meta(), "symlink",
-                                                   std::string_view(buf, static_cast<size_t>(n)));
+        const auto bound = binding(access);
+        std::optional<std::string> target;
+        {
+            // A rename re-points a symlink inode and its place together.
+            std::lock_guard place_guard(inode.dir_id_mutex);
+            if (bound.binds_place()) {
+                struct stat st {};
+                if (::fstatat(inode.fd.get(), "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) throw_errno("stat");
+                if (st.st_nlink > 1) {
+                    // v2 never hard-links a symlink: its target is bound to one name.
+                    spdlog::error("integrity: {}: symlink has {} backing links", inode.label(), st.st_nlink);
+                    throw IntegrityError(inode.label() + ": symlink has several backing links");
+                }
+                if (!inode.place) throw IntegrityError(inode.label() + ": symlink reached at no known place");
+            }
+            char buf[PATH_MAX + 1];
+            ssize_t n = ::readlinkat(inode.fd.get(), "", buf, sizeof buf - 1);
+            if (n < 0) throw_errno("readlink");
+            const format::Place place = inode.place.value_or(format::Place{});
+            target = format::open_symlink_target(bound.format_version, access.keys().meta(), place,
+                                                 std::string_view(buf, static_cast<size_t>(n)));
+        }
         if (!target) {
-            spdlog::error("integrity: {}: symlink target fails to authenticate", inode.label());
+            spdlog::error("integrity: {}: symlink target fails to authenticate for its place "
+                          "(edited, swapped or copied from another name or directory)", inode.label());
             throw IntegrityError(inode.label() + ": symlink target fails to authenticate");
         }
         const crypto::WipeOnExit wipe_target(target->data(), target->size());
@@ -176,13 +246,13 @@ void Filesystem::mknod_at(fuse_req_t req, Inode &parent, const char *name, mode_
     auto backing = dir.encode(name);
     dir.write_sidecar(backing);
     if (S_ISDIR(mode)) {
-        dir.make_subdirectory(backing, mode);
+        dir.make_subdirectory(backing, name, mode);
     } else if (::mknodat(parent.fd.get(), backing.name.c_str(), mode, rdev) != 0) {
         throw_errno("mknod");
     }
     give_to_caller(req, parent.fd.get(), backing.name);
     fuse_entry_param e;
-    make_entry(parent, backing.name, e);
+    make_entry(parent, dir, name, backing.name, e, /*parent_locked=*/true);
     remember_entry(ino_of(parent, inodes_.root()), name);
     fuse_reply_entry(req, &e);
 }
@@ -203,13 +273,13 @@ void Filesystem::symlink(fuse_req_t req, const char *link, fuse_ino_t parent_ino
         Inode &parent = change.parent;
         store::Directory &dir = change.names;
         auto backing = dir.encode(name);
-        std::string target = format::NameCodec::seal_text(access.keys().meta(), "symlink", link);
+        std::string target = dir.seal_symlink(name, link);
         if (target.size() >= PATH_MAX) throw Error(ENAMETOOLONG, "symlink target too long");
         dir.write_sidecar(backing);
         if (::symlinkat(target.c_str(), parent.fd.get(), backing.name.c_str()) != 0) throw_errno("symlink");
         give_to_caller(req, parent.fd.get(), backing.name);
         fuse_entry_param e;
-        make_entry(parent, backing.name, e);
+        make_entry(parent, dir, name, backing.name, e, /*parent_locked=*/true);
         remember_entry(parent_ino, name);
         fuse_reply_entry(req, &e);
     });
@@ -222,7 +292,10 @@ void Filesystem::unlink(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
         Inode &parent = change.parent;
         store::Directory &dir = change.names;
         auto backing = dir.encode(name);
+        auto links = LinkRecordChange::for_removal(access, volume_.header().format_version, parent.fd.get(),
+                                                   backing.name);
         if (::unlinkat(parent.fd.get(), backing.name.c_str(), 0) != 0) throw_errno("unlink");
+        links.commit();
         dir.remove_sidecar(backing);
         fuse_reply_err(req, 0);
     });
@@ -241,11 +314,11 @@ void Filesystem::rmdir(fuse_req_t req, fuse_ino_t parent_ino, const char *name) 
 void Filesystem::rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name, fuse_ino_t newparent_ino,
                         const char *newname, unsigned int flags) {
     guard(req, "rename", [&] {
-        if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) throw Error(EINVAL, "rename flags");
         auto access = keyring_.access();
         Inode &parent = inode_of(parent_ino);
         Inode &newparent = inode_of(newparent_ino);
         auto codec = name_codec(access);
+        const auto bound = binding(access);
         std::unique_lock<std::mutex> first, second;
         if (&parent == &newparent) {
             first = std::unique_lock(parent.names_mutex);
@@ -254,30 +327,31 @@ void Filesystem::rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
             first = std::unique_lock(parent.names_mutex, std::adopt_lock);
             second = std::unique_lock(newparent.names_mutex, std::adopt_lock);
         }
-        store::Directory from(parent.fd.get(), dir_id_of(parent), codec);
-        store::Directory to(newparent.fd.get(), dir_id_of(newparent), codec);
-        auto old_backing = from.encode(name);
-        auto new_backing = to.encode(newname);
+        store::Directory from(parent.fd.get(), dir_id_of(parent, bound), codec, bound);
+        store::Directory to(newparent.fd.get(), dir_id_of(newparent, bound), codec, bound);
+        // A regular file renamed over loses the link that name was (unless both
+        // names are links of one inode: then rename changes nothing).
+        const auto old_backing = from.encode(name);
+        const auto new_backing = to.encode(newname);
         const bool same_entry = &parent == &newparent && old_backing.name == new_backing.name;
-        // A directory replacing an empty one: the target still holds its id
-        // file in the backing, so take that out first (put back on failure).
-        std::optional<store::Directory::Detached> replaced;
-        if (!(flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)) && !same_entry) {
-            struct stat src {}, dst {};
-            if (::fstatat(parent.fd.get(), old_backing.name.c_str(), &src, AT_SYMLINK_NOFOLLOW) == 0 &&
-                ::fstatat(newparent.fd.get(), new_backing.name.c_str(), &dst, AT_SYMLINK_NOFOLLOW) == 0 &&
-                S_ISDIR(src.st_mode) && S_ISDIR(dst.st_mode) &&
-                (src.st_ino != dst.st_ino || src.st_dev != dst.st_dev))
-                replaced = to.detach_empty_subdirectory(new_backing);
+        auto links = (flags & (RENAME_EXCHANGE | RENAME_NOREPLACE)) || same_entry ||
+                             same_inode(parent.fd.get(), old_backing.name, newparent.fd.get(), new_backing.name)
+            ? LinkRecordChange::for_removal(access, 0, -1, {})
+            : LinkRecordChange::for_removal(access, volume_.header().format_version, newparent.fd.get(),
+                                            new_backing.name);
+        const auto outcome = store::rename_entry(from, name, to, newname, flags);
+        links.commit();
+        if (outcome.resealed_symlink) {
+            // The kernel keeps its inode for the renamed link: point ours at
+            // the re-sealed backing symlink, and its new place.
+            const std::string backing = to.encode(newname).name;
+            UniqueFd fd(::openat(newparent.fd.get(), backing.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+            struct stat st {};
+            if (fd && ::fstat(fd.get(), &st) == 0) {
+                const format::Place place = to.place_of(newname);
+                inodes_.repoint(*outcome.resealed_symlink, fd, st, [&](Inode &inode) { inode.place = place; });
+            }
         }
-        to.write_sidecar(new_backing);
-        if (::renameat2(parent.fd.get(), old_backing.name.c_str(), newparent.fd.get(),
-                        new_backing.name.c_str(), flags) != 0) {
-            const int err = errno;
-            if (replaced && replaced->id) store::write_dir_id(replaced->fd.get(), *replaced->id);
-            throw SystemError(err, "rename");
-        }
-        if (!(flags & RENAME_EXCHANGE) && !same_entry) from.remove_sidecar(old_backing);
         fuse_reply_err(req, 0);
     });
 }
@@ -289,13 +363,19 @@ void Filesystem::link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent_ino, 
         Inode &newparent = inode_of(newparent_ino);
         NameChange change(*this, access, newparent);
         store::Directory &dir = change.names;
+        if (change.binding.binds_place() && S_ISLNK(inode.type))
+            throw Error(EPERM, "hard links to symlinks are not supported: format v2 binds a target to one name");
         auto backing = dir.encode(newname);
         dir.write_sidecar(backing);
+        auto links = LinkRecordChange::for_new_link(access, volume_.header().format_version, inode);
         if (::linkat(AT_FDCWD, proc_path(inode.fd.get()).c_str(), newparent.fd.get(), backing.name.c_str(),
-                     AT_SYMLINK_FOLLOW) != 0)
-            throw_errno("link");
+                     AT_SYMLINK_FOLLOW) != 0) {
+            const int err = errno;
+            links.undo();
+            throw SystemError(err, "link");
+        }
         fuse_entry_param e;
-        make_entry(newparent, backing.name, e);
+        make_entry(newparent, dir, newname, backing.name, e, /*parent_locked=*/true);
         remember_entry(newparent_ino, newname);
         fuse_reply_entry(req, &e);
     });

@@ -11,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "format/name_codec.h"
 #include "fs/inode_table.h"
@@ -81,19 +82,36 @@ private:
         NameChange(Filesystem &fs, const store::Keyring::Access &access, Inode &dir);
         Inode &parent;
         format::NameCodec codec;
+        store::Binding binding;
         std::unique_lock<std::mutex> lock;
         store::Directory names;
     };
 
     Inode &inode_of(fuse_ino_t ino);
-    const format::DirId &dir_id_of(Inode &dir);
+    const format::DirId &dir_id_of(Inode &dir, const store::Binding &binding);
     format::NameCodec name_codec(const store::Keyring::Access &access) const;
-    // Looks up `backing` in parent and fills e (raising the lookup count).
-    void make_entry(Inode &parent, const std::string &backing, fuse_entry_param &e);
+    store::Binding binding(const store::Keyring::Access &access) const {
+        return {volume_.header().format_version, access.keys()};
+    }
+    // Looks up `backing` (named `plain`) in parent, whose names are `dir`, and
+    // fills e (raising the lookup count). In format v2 a directory's id is
+    // verified for this place (EIO if it is bound elsewhere) and a symlink
+    // remembers it. `parent_locked`: the caller holds parent.names_mutex.
+    void make_entry(Inode &parent, const store::Directory &dir, std::string_view plain, const std::string &backing,
+                    fuse_entry_param &e, bool parent_locked);
+    // Format v2: verifies (or re-verifies, when reached at another place) a
+    // directory's id for `place`, finishing an interrupted rename of it.
+    void verify_directory(Inode &inode, Inode &parent, const store::Directory &dir, std::string_view plain,
+                          bool parent_locked);
     void fill_attr(int fd, struct stat &st) const;  // plaintext sizes
     // Sets the caller as owner of a new object when the daemon runs as another user.
     void give_to_caller(fuse_req_t req, int dirfd, const std::string &backing) const;
     void mknod_at(fuse_req_t req, Inode &parent, const char *name, mode_t mode, dev_t rdev);
+    // What format 2 binds an xattr value to: the file id of a regular file
+    // (a header-only file is written first when `create` and there is none),
+    // the id of a directory; empty in format 1. Throws ENODATA (get) / EPERM
+    // (set) for other types, IntegrityError for a file with no header on get.
+    std::vector<uint8_t> xattr_owner(const store::Keyring::Access &access, Inode &inode, bool create);
     // Notes a name just handed to the kernel with an entry timeout, so that a
     // lock can invalidate the dentry: otherwise a cached dentry would keep
     // answering lookups (e.g. open(O_PATH) below the root, whose getattr stays

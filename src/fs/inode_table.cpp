@@ -1,5 +1,6 @@
 #include "fs/inode_table.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,6 +32,26 @@ Inode &InodeTable::find_or_insert(UniqueFd fd, const struct stat &st) {
     }
     ++slot->nlookup;
     return *slot;
+}
+
+void InodeTable::repoint(const struct stat &old_st, const UniqueFd &new_fd, const struct stat &new_st,
+                         const std::function<void(Inode &)> &update) {
+    std::lock_guard guard(mutex_);
+    auto it = inodes_.find({old_st.st_ino, old_st.st_dev});
+    if (it == inodes_.end() || inodes_.count({new_st.st_ino, new_st.st_dev}) != 0) return;
+    std::unique_ptr<Inode> inode = std::move(it->second);
+    inodes_.erase(it);
+    {
+        std::lock_guard inner(inode->dir_id_mutex);
+        if (::dup3(new_fd.get(), inode->fd.get(), O_CLOEXEC) < 0) {
+            inodes_[{old_st.st_ino, old_st.st_dev}] = std::move(inode);
+            return;  // keeps the old (unlinked) symlink, which still reads
+        }
+        inode->dev = new_st.st_dev;
+        inode->ino = new_st.st_ino;
+        update(*inode);
+    }
+    inodes_[{new_st.st_ino, new_st.st_dev}] = std::move(inode);
 }
 
 void InodeTable::forget(Inode &inode, uint64_t n) {

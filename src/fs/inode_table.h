@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "format/name_codec.h"
+#include "format/place_codec.h"
 #include "store/content.h"
 #include "util/unique_fd.h"
 
@@ -32,8 +34,14 @@ struct Inode {
     // unlink, rmdir) so that long-name sidecars and ids stay consistent.
     std::mutex names_mutex;
 
+    // Guards dir_id and place (and, for symlinks, what fd refers to while a
+    // rename re-points it).
     std::mutex dir_id_mutex;
     std::optional<format::DirId> dir_id;  // directories: loaded on first use
+    // Format v2: where the kernel last reached this entry (parent id and
+    // plaintext name). A directory's id was verified for it; a symlink's
+    // target is opened for it.
+    std::optional<format::Place> place;
 
     store::ContentState content;  // regular files
 
@@ -45,6 +53,12 @@ public:
     // Takes ownership of `fd`; returns the inode for (dev, ino) with its
     // lookup count raised by one (an existing inode keeps its own fd).
     Inode &find_or_insert(UniqueFd fd, const struct stat &st);
+    // A symlink re-sealed by a rename is a new backing inode: points the inode
+    // known under `old_st` (if any, and if the new one is not known yet) at
+    // `new_fd` (same fd number, via dup3, so concurrent users see the old or
+    // the new object) and re-keys it, then runs `update` on it.
+    void repoint(const struct stat &old_st, const UniqueFd &new_fd, const struct stat &new_st,
+                 const std::function<void(Inode &)> &update);
     // Lowers the lookup count; the inode is freed at zero (never the root).
     void forget(Inode &inode, uint64_t n);
 

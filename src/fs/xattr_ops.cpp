@@ -1,7 +1,11 @@
 // Extended attributes. Only the user.* namespace is offered: its names are
 // encrypted deterministically (AES-SIV) and its values with AES-GCM, bound to
-// the attribute name.
+// the attribute name and (format 2) to the file or directory carrying them.
+#include <fcntl.h>
 #include <sys/xattr.h>
+
+#include <mutex>
+#include <shared_mutex>
 
 #include <string>
 #include <vector>
@@ -31,6 +35,41 @@ void reply_sized(fuse_req_t req, size_t wanted, const char *data, size_t len) {
 
 }  // namespace
 
+std::vector<uint8_t> Filesystem::xattr_owner(const store::Keyring::Access &access, Inode &inode, bool create) {
+    const uint32_t version = volume_.header().format_version;
+    if (version < 2) return {};
+    if (inode.type == S_IFDIR) {
+        const format::DirId &id = dir_id_of(inode, binding(access));
+        return {id.begin(), id.end()};
+    }
+    // Linux keeps user.* attributes only on regular files and directories.
+    if (inode.type != S_IFREG) throw Error(create ? EPERM : ENODATA, "user.* xattrs on this file type");
+    {
+        std::lock_guard guard(inode.content.id_mutex);  // the common case: no open, no read
+        if (inode.content.id) return {inode.content.id->begin(), inode.content.id->end()};
+    }
+    const std::string path = proc_path(inode.fd.get());
+    UniqueFd fd(::open(path.c_str(), (create ? O_RDWR : O_RDONLY) | O_CLOEXEC));
+    // A read-only file can still take xattrs: it only needs writing when it
+    // has no header yet.
+    if (!fd && create && errno == EACCES) fd.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) throw_errno("open for xattr");
+    std::optional<format::FileId> id;
+    if (create) {
+        std::unique_lock lock(inode.content.mutex);
+        id = store::FileContent(fd.get(), inode.content, access, version, inode.label()).ensure_file_id();
+    } else {
+        std::shared_lock lock(inode.content.mutex);
+        id = store::FileContent(fd.get(), inode.content, access, version, inode.label()).file_id();
+    }
+    if (!id) {
+        // No header, so nothing could have sealed a value for this file.
+        spdlog::error("integrity: {}: xattr value on a file with no header", inode.label());
+        throw IntegrityError(inode.label() + ": xattr value on a file with no header");
+    }
+    return {id->begin(), id->end()};
+}
+
 void Filesystem::setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
                           int flags) {
     guard(req, "setxattr", [&] {
@@ -38,7 +77,9 @@ void Filesystem::setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, cons
         auto access = keyring_.access();
         Inode &inode = inode_of(ino);
         const crypto::WipeOnExit wipe_value(value, size);  // libfuse's request buffer
-        std::string sealed = format::seal_xattr_value(access.keys().meta(), name, std::string_view(value, size));
+        const auto owner = xattr_owner(access, inode, /*create=*/true);
+        std::string sealed =
+            format::seal_xattr_value(access.keys().meta(), name, std::string_view(value, size), owner);
         if (::setxattr(proc_path(inode.fd.get()).c_str(), format::encrypt_xattr_name(access.keys().names(), name).c_str(), sealed.data(),
                        sealed.size(), flags) != 0)
             throw_errno("setxattr");
@@ -70,13 +111,15 @@ void Filesystem::getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size
             fuse_reply_xattr(req, sealed.size() - format::kXattrValueOverhead);
             return;
         }
-        auto plain = format::open_xattr_value(access.keys().meta(), name, sealed);
+        const auto owner = xattr_owner(access, inode, /*create=*/false);
+        auto plain = format::open_xattr_value(access.keys().meta(), name, sealed, owner);
         if (!plain) {
             spdlog::error("integrity: {}: xattr value fails to authenticate", inode.label());
             throw IntegrityError(inode.label() + ": xattr value fails to authenticate");
         }
-        const crypto::WipeOnExit wipe_value(plain->data(), plain->size());
-        reply_sized(req, size, plain->data(), plain->size());
+        const std::string &value = *plain;  // (clang-analyzer mistakes optional::operator-> for a reallocation)
+        const crypto::WipeOnExit wipe_value(value.data(), value.size());
+        reply_sized(req, size, value.data(), value.size());
     });
 }
 

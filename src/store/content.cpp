@@ -21,7 +21,6 @@ namespace cmkfs::store {
 
 namespace {
 
-using format::kBlockCipherSize;
 using format::kBlockOverhead;
 using format::kBlockPlainSize;
 
@@ -33,6 +32,12 @@ std::vector<uint8_t> &cipher_buffer(Slot slot, size_t size) {
     thread_local std::vector<uint8_t> buf[2];
     if (buf[slot].size() < size) buf[slot].resize(size);
     return buf[slot];
+}
+
+// The block sealed as the file's last (format 2). A torn tail lies after a
+// block that was not the last when it was written, so then no intact block is.
+uint64_t final_block_of(const format::PlainSize &size) {
+    return size.torn_tail ? size.size / kBlockPlainSize : format::final_block_index(size.size);
 }
 
 uint64_t backing_size(int fd) {
@@ -81,6 +86,11 @@ std::optional<format::FileId> FileContent::file_id() {
     return state_.id;
 }
 
+format::FileId FileContent::ensure_file_id() {
+    if (auto id = file_id()) return *id;
+    return create_header();
+}
+
 format::FileId FileContent::create_header() {
     auto header = format::FileHeader::random();
     auto bytes = header.encode();
@@ -90,7 +100,7 @@ format::FileId FileContent::create_header() {
     return header.id;
 }
 
-void FileContent::read_block(const format::FileId &id, uint64_t index, size_t len,
+void FileContent::read_block(const format::FileId &id, uint64_t index, bool last, size_t len,
                              std::span<uint8_t> out) {
     const size_t clen = len + kBlockOverhead;
     auto &buf = cipher_buffer(kBlockSlot, clen);
@@ -98,17 +108,17 @@ void FileContent::read_block(const format::FileId &id, uint64_t index, size_t le
                           static_cast<off_t>(format::block_cipher_offset(index)));
     if (n != clen) integrity_failure("block " + std::to_string(index) + " is truncated");
     auto key = keys_.content_key(id);
-    format::BlockCodec codec(*key, id);
-    if (codec.open(index, std::span(buf.data(), clen), out.first(len)) == format::BlockOpen::bad)
+    format::BlockCodec codec(*key, id, version_);
+    if (codec.open(index, last, std::span(buf.data(), clen), out.first(len)) == format::BlockOpen::bad)
         integrity_failure("block " + std::to_string(index) + " failed authentication");
 }
 
-void FileContent::write_block(const format::FileId &id, uint64_t index, std::span<const uint8_t> plain) {
+void FileContent::write_block(const format::FileId &id, uint64_t index, bool last, std::span<const uint8_t> plain) {
     auto &buf = cipher_buffer(kBlockSlot, plain.size() + kBlockOverhead);
     auto key = keys_.content_key(id);
-    format::BlockCodec codec(*key, id);
+    format::BlockCodec codec(*key, id, version_);
     std::span<uint8_t> out(buf.data(), plain.size() + kBlockOverhead);
-    codec.seal(index, plain, out);
+    codec.seal(index, last, plain, out);
     pwrite_full(fd_, out, static_cast<off_t>(format::block_cipher_offset(index)));
 }
 
@@ -137,7 +147,8 @@ size_t FileContent::read(uint64_t offset, std::span<uint8_t> out) {
     auto id = file_id();
     if (!id) integrity_failure("file has data but no header");
     auto key = keys_.content_key(*id);
-    format::BlockCodec codec(*key, *id);
+    format::BlockCodec codec(*key, *id, version_);
+    const uint64_t final_block = final_block_of(size);
 
     const uint64_t first = format::block_index(offset);
     const uint64_t last = format::block_index(offset + len - 1);
@@ -160,7 +171,7 @@ size_t FileContent::read(uint64_t offset, std::span<uint8_t> out) {
         const uint64_t want_to = std::min(offset + len, block_start + block_len);
         const bool whole = want_from == block_start && want_to == block_start + block_len;
         std::span<uint8_t> target = whole ? out.subspan(produced, block_len) : std::span<uint8_t>(scratch, block_len);
-        if (codec.open(index, cipher, target) == format::BlockOpen::bad)
+        if (codec.open(index, index == final_block, cipher, target) == format::BlockOpen::bad)
             integrity_failure("block " + std::to_string(index) + " failed authentication");
         if (!whole)
             std::memcpy(out.data() + produced, scratch + (want_from - block_start), want_to - want_from);
@@ -176,84 +187,146 @@ void FileContent::write(uint64_t offset, std::span<const uint8_t> data) {
     const uint64_t cur = current.size;
     auto existing = file_id();
     const format::FileId id = existing ? *existing : create_header();
-
-    crypto::WipedArray<kBlockPlainSize> plain_block;  // decrypted data: wiped on return
-    auto &scratch = plain_block.bytes;
-    // Extending past a partial last block in an earlier block: that block
-    // must become full (zero padded) so the gap reads as zeros.
-    const uint64_t first = format::block_index(offset);
-    if (offset > cur && cur % kBlockPlainSize != 0 && format::block_index(cur) < first) {
-        const uint64_t index = format::block_index(cur);
-        const size_t old_len = static_cast<size_t>(cur - index * kBlockPlainSize);
-        read_block(id, index, old_len, scratch);
-        std::memset(scratch + old_len, 0, kBlockPlainSize - old_len);
-        write_block(id, index, std::span(scratch, kBlockPlainSize));
-    }
+    const bool marks_last = !format::BlockCodec::final_block_may_be_hole(version_);
 
     const uint64_t end = offset + data.size();
     const uint64_t new_size = std::max(cur, end);
+    const uint64_t first = format::block_index(offset);
     const uint64_t last = format::block_index(end - 1);
-    const uint64_t cbegin = format::block_cipher_offset(first);
+    const uint64_t old_final = format::final_block_index(cur);
+    const uint64_t new_final = format::final_block_index(new_size);
+    // Growing past the old final block, which lies before this write: it must
+    // be sealed again, zero padded if partial (so the gap reads as zeros), and
+    // in format 2 also when full, because it is no longer the last. When it
+    // directly precedes the write (an append) it joins this request's pwrite.
+    // Otherwise (a write past the end) a partial one is padded first, still
+    // sealed as final, and the re-seal as not final comes after the new data:
+    // each step leaves a valid file should a crash stop it (FORMAT.md §3).
+    uint64_t begin = first;
+    bool reseal_after = false;
+    if (cur > 0 && first > old_final && (cur % kBlockPlainSize != 0 || marks_last)) {
+        if (first == old_final + 1) {
+            begin = old_final;
+        } else {
+            if (cur % kBlockPlainSize != 0) {
+                crypto::WipedArray<kBlockPlainSize> padded_block;  // decrypted data: wiped on return
+                auto &padded = padded_block.bytes;
+                const size_t old_len = static_cast<size_t>(cur - old_final * kBlockPlainSize);
+                read_block(id, old_final, true, old_len, padded);
+                std::memset(padded + old_len, 0, kBlockPlainSize - old_len);
+                write_block(id, old_final, true, std::span(padded, kBlockPlainSize));
+            }
+            reseal_after = marks_last;
+        }
+    }
+
+    crypto::WipedArray<kBlockPlainSize> plain_block;  // decrypted data: wiped on return
+    auto &scratch = plain_block.bytes;
+    const uint64_t cbegin = format::block_cipher_offset(begin);
     const uint64_t cend = std::min(format::block_cipher_offset(last + 1), format::cipher_size_for(new_size));
     std::vector<uint8_t> &buf = cipher_buffer(kRangeSlot, cend - cbegin);
     auto key = keys_.content_key(id);
-    format::BlockCodec codec(*key, id);
+    format::BlockCodec codec(*key, id, version_);
 
-    for (uint64_t index = first; index <= last; ++index) {
+    for (uint64_t index = begin; index <= last; ++index) {
         const uint64_t block_start = index * kBlockPlainSize;
         const size_t block_len = static_cast<size_t>(std::min<uint64_t>(kBlockPlainSize, new_size - block_start));
-        const uint64_t from = std::max(offset, block_start);
-        const uint64_t to = std::min(end, block_start + block_len);
+        // [from, to): the part of this block the request writes (empty for
+        // the old final block re-sealed ahead of an append).
+        const uint64_t from = std::clamp(offset, block_start, block_start + block_len);
+        const uint64_t to = std::clamp(end, from, block_start + block_len);
         std::span<const uint8_t> plain;
         if (from == block_start && to == block_start + block_len) {
             plain = data.subspan(from - offset, block_len);
         } else {
             const size_t old_len = block_start < cur
                 ? static_cast<size_t>(std::min<uint64_t>(kBlockPlainSize, cur - block_start)) : 0;
-            if (old_len > 0) read_block(id, index, old_len, scratch);
+            if (old_len > 0) read_block(id, index, index == old_final, old_len, scratch);
             std::memset(scratch + old_len, 0, kBlockPlainSize - old_len);
-            std::memcpy(scratch + (from - block_start), data.data() + (from - offset), to - from);
+            if (to > from) std::memcpy(scratch + (from - block_start), data.data() + (from - offset), to - from);
             plain = std::span<const uint8_t>(scratch, block_len);
         }
         std::span<uint8_t> out(buf.data() + (format::block_cipher_offset(index) - cbegin),
                                block_len + kBlockOverhead);
-        codec.seal(index, plain, out);
+        codec.seal(index, index == new_final, plain, out);
     }
     pwrite_full(fd_, std::span(buf.data(), cend - cbegin), static_cast<off_t>(cbegin));
+    if (reseal_after) {
+        read_block(id, old_final, false, kBlockPlainSize, scratch);
+        write_block(id, old_final, false, std::span(scratch, kBlockPlainSize));
+    }
 }
 
 void FileContent::truncate(uint64_t new_size) {
-    const auto current = format::plain_size_for(backing_size(fd_));
+    const uint64_t backing = backing_size(fd_);
+    const auto current = format::plain_size_for(backing);
     const uint64_t cur = current.size;
     if (new_size == cur && !current.torn_tail) return;
+    const bool marks_last = !format::BlockCodec::final_block_may_be_hole(version_);
     if (new_size == 0) {
-        if (::ftruncate(fd_, 0) != 0) throw_errno("ftruncate");
-        std::lock_guard guard(state_.id_mutex);
-        state_.id.reset();
+        // Format 2 keeps the header (and so the file id) of an emptied file:
+        // its xattr values are bound to that id and must stay valid.
+        bool keep_header = false;
+        if (marks_last && backing >= format::kFileHeaderSize) {
+            uint8_t raw[format::kFileHeaderSize];
+            const size_t n = pread_full(fd_, raw, 0);
+            keep_header = format::FileHeader::decode(std::span(raw, n)).has_value();
+        }
+        if (::ftruncate(fd_, keep_header ? static_cast<off_t>(format::kFileHeaderSize) : 0) != 0)
+            throw_errno("ftruncate");
+        if (!keep_header) {
+            std::lock_guard guard(state_.id_mutex);
+            state_.id.reset();
+        }
         return;
     }
-    auto existing = cur == 0 ? std::optional<format::FileId>{} : file_id();
+    // A header cut short (torn, cur == 0) is replaced by a new one.
+    auto existing = backing >= format::kFileHeaderSize ? file_id() : std::optional<format::FileId>{};
     const format::FileId id = existing ? *existing : create_header();
+    const uint64_t old_final = format::final_block_index(cur);
+    const bool old_final_marked = final_block_of(current) == old_final;  // not when torn
+    const uint64_t new_final = format::final_block_index(new_size);
     crypto::WipedArray<kBlockPlainSize> plain_block;  // decrypted data: wiped on return
     auto &scratch = plain_block.bytes;
-    if (new_size < cur) {
-        if (new_size % kBlockPlainSize != 0) {
-            const uint64_t index = format::block_index(new_size);
-            const uint64_t block_start = index * kBlockPlainSize;
+    // Truncating a torn file to its intact size repairs it: the block before
+    // the torn tail becomes the final one.
+    if (new_size < cur || (current.torn_tail && new_size == cur)) {
+        // The new final block is sealed again as such: partial, or (format 2)
+        // full but now marked last. A hole there gets written out, sealed.
+        if (new_size % kBlockPlainSize != 0 || marks_last) {
+            const uint64_t block_start = new_final * kBlockPlainSize;
             const size_t old_len = static_cast<size_t>(std::min<uint64_t>(kBlockPlainSize, cur - block_start));
-            read_block(id, index, old_len, scratch);
-            write_block(id, index, std::span(scratch, static_cast<size_t>(new_size - block_start)));
+            read_block(id, new_final, new_final == old_final && old_final_marked, old_len, scratch);
+            write_block(id, new_final, true, std::span(scratch, static_cast<size_t>(new_size - block_start)));
         }
-    } else if (cur % kBlockPlainSize != 0) {
-        // Growing: the old partial last block is padded with zeros up to the
-        // end of its block or the new size; what lies beyond is a hole.
-        const uint64_t index = format::block_index(cur);
-        const uint64_t block_start = index * kBlockPlainSize;
-        const size_t old_len = static_cast<size_t>(cur - block_start);
-        const size_t new_len = static_cast<size_t>(std::min<uint64_t>(kBlockPlainSize, new_size - block_start));
-        read_block(id, index, old_len, scratch);
-        std::memset(scratch + old_len, 0, new_len - old_len);
-        write_block(id, index, std::span(scratch, new_len));
+    } else if (new_size > cur) {
+        // Growing. Each step leaves a valid file should a crash stop it: the
+        // old final block, if partial, is padded with zeros up to the end of
+        // its block or the new size (still sealed as final); format 2 then
+        // writes the new final block out as sealed zeros (a trailing hole
+        // could not be told from zero blocks an attacker appended; the whole
+        // blocks between stay holes: one 4 KiB block per growing truncate),
+        // and only then seals the old final block again as not final (until
+        // then it is a block before the final one sealed as final, which
+        // readers accept, FORMAT.md §3).
+        const bool moves = new_final != old_final;
+        if (cur > 0 && cur % kBlockPlainSize != 0) {
+            const uint64_t block_start = old_final * kBlockPlainSize;
+            const size_t old_len = static_cast<size_t>(cur - block_start);
+            const size_t new_len = static_cast<size_t>(std::min<uint64_t>(kBlockPlainSize, new_size - block_start));
+            read_block(id, old_final, old_final_marked, old_len, scratch);
+            std::memset(scratch + old_len, 0, new_len - old_len);
+            write_block(id, old_final, true, std::span(scratch, new_len));
+        }
+        if (marks_last && (moves || cur == 0)) {
+            const size_t len = static_cast<size_t>(new_size - new_final * kBlockPlainSize);
+            std::memset(scratch, 0, len);
+            write_block(id, new_final, true, std::span(scratch, len));
+            if (cur > 0) {
+                read_block(id, old_final, false, kBlockPlainSize, scratch);  // sealed as final either way
+                write_block(id, old_final, false, std::span(scratch, kBlockPlainSize));
+            }
+        }
     }
     if (::ftruncate(fd_, static_cast<off_t>(format::cipher_size_for(new_size))) != 0) throw_errno("ftruncate");
 }
@@ -272,16 +345,31 @@ std::vector<uint64_t> FileContent::verify_all() {
     if (!id) return bad;
     const uint64_t blocks = (size.size + kBlockPlainSize - 1) / kBlockPlainSize;
     auto key = keys_.content_key(*id);
-    format::BlockCodec codec(*key, *id);
+    format::BlockCodec codec(*key, *id, version_);
+    const uint64_t final_block = final_block_of(size);
+    bool final_seen = false;
     crypto::WipedArray<kBlockPlainSize> plain_block;  // decrypted data: wiped on return
     auto &scratch = plain_block.bytes;
     // Holes are skipped, not read: a sparse file of terabytes checks in the
     // time its data takes.
     SealedBlocks(fd_, backing_size(fd_), size.size)
         .for_each([&](uint64_t index, std::span<const uint8_t> cipher, size_t len) {
-            if (codec.open(index, cipher, std::span(scratch, len)) == format::BlockOpen::bad) bad.push_back(index);
+            final_seen = final_seen || index == final_block;
+            if (codec.open(index, index == final_block, cipher, std::span(scratch, len)) == format::BlockOpen::bad)
+                bad.push_back(index);
             return true;
         });
+    // Format 2: the final block is never a hole, so one the scan skipped
+    // (zeros appended, or a cut that left a hole last) is read and fails.
+    if (!final_seen && size.size > 0 && !size.torn_tail &&
+        !format::BlockCodec::final_block_may_be_hole(version_)) {
+        try {
+            read_block(*id, final_block, true,
+                       static_cast<size_t>(size.size - final_block * kBlockPlainSize), scratch);
+        } catch (const IntegrityError &) {
+            bad.push_back(final_block);
+        }
+    }
     if (size.torn_tail) bad.push_back(blocks);
     return bad;
 }

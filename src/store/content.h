@@ -32,8 +32,11 @@ public:
     // `label` names the file in errors and logs (a backing path, never
     // plaintext); when empty it is resolved from the fd, only if an error
     // needs it (the block path must not pay for it).
-    FileContent(int fd, ContentState &state, const Keyring::Access &keys, std::string label = {})
-        : fd_(fd), state_(state), keys_(keys), label_(std::move(label)) {}
+    // `format_version` is the store's (header().format_version): what blocks
+    // are opened and sealed as (FORMAT.md §3).
+    FileContent(int fd, ContentState &state, const Keyring::Access &keys, uint32_t format_version,
+                std::string label = {})
+        : fd_(fd), state_(state), keys_(keys), version_(format_version), label_(std::move(label)) {}
 
     // Shared lock held by caller. Returns bytes read (short at EOF).
     size_t read(uint64_t offset, std::span<uint8_t> out);
@@ -46,20 +49,27 @@ public:
     // Verifies every block; returns the indexes that fail (fsck).
     std::vector<uint64_t> verify_all();
 
-private:
-    // The file id, reading the header on first use. nullopt for an empty file.
+    // The file id, reading the header on first use. nullopt for a file with
+    // no header (0 bytes). Throws IntegrityError for a bad header.
     std::optional<format::FileId> file_id();
+    // The file id, writing a header-only file (which reads as empty) first
+    // when there is none: format 2 binds xattr values to it. Exclusive lock.
+    format::FileId ensure_file_id();
+
+private:
     format::FileId create_header();
-    // Decrypts block `index` of plaintext length `len` into out; throws IntegrityError.
-    void read_block(const format::FileId &id, uint64_t index, size_t len, std::span<uint8_t> out);
+    // Decrypts block `index` of plaintext length `len` into out; `last`: it
+    // is the file's final block now. Throws IntegrityError.
+    void read_block(const format::FileId &id, uint64_t index, bool last, size_t len, std::span<uint8_t> out);
     void prefetch_after(uint64_t cipher_end, uint64_t window, uint64_t cipher_size) const;
-    void write_block(const format::FileId &id, uint64_t index, std::span<const uint8_t> plain);
+    void write_block(const format::FileId &id, uint64_t index, bool last, std::span<const uint8_t> plain);
     [[noreturn]] void integrity_failure(const std::string &what) const;
     std::string label() const;
 
     int fd_;
     ContentState &state_;
     const Keyring::Access &keys_;
+    uint32_t version_;
     std::string label_;
 };
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 
 #include <spdlog/spdlog.h>
 
@@ -25,29 +26,6 @@ std::string_view as_text(std::span<const uint8_t> bytes) {
     return {reinterpret_cast<const char *>(bytes.data()), bytes.size()};
 }
 }  // namespace
-
-format::DirId read_dir_id(int dirfd, const std::string &label) {
-    std::vector<uint8_t> raw;
-    try {
-        raw = read_file_at(dirfd, kDirIdFile);
-    } catch (const SystemError &e) {
-        spdlog::error("integrity: {}: directory id unreadable: {}", label, e.what());
-        throw IntegrityError(label + ": directory id is missing (" + e.what() + ")");
-    }
-    if (raw.size() != format::kDirIdSize) {
-        spdlog::error("integrity: {}: directory id has {} bytes", label, raw.size());
-        throw IntegrityError(label + ": directory id is malformed");
-    }
-    format::DirId id{};
-    std::copy(raw.begin(), raw.end(), id.begin());
-    return id;
-}
-
-void write_dir_id(int dirfd, const format::DirId &id) {
-    UniqueFd fd(::openat(dirfd, kDirIdFile.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444));
-    if (!fd) throw_errno("create directory id");
-    pwrite_full(fd.get(), id, 0);
-}
 
 void Directory::write_sidecar(const format::BackingName &name) const {
     if (!name.is_long()) return;
@@ -82,7 +60,29 @@ std::optional<std::string> Directory::decode(std::string_view backing) const {
     return name;
 }
 
-void Directory::make_subdirectory(const format::BackingName &name, mode_t mode) const {
+std::string Directory::seal_symlink(std::string_view plain, std::string_view target) const {
+    return format::seal_symlink_target(binding_.format_version, binding_.keys.meta(), place_of(plain), target);
+}
+
+std::optional<std::string> Directory::open_symlink(std::string_view plain, std::string_view sealed) const {
+    return format::open_symlink_target(binding_.format_version, binding_.keys.meta(), place_of(plain), sealed);
+}
+
+std::string Directory::read_symlink(int fd_or_dir, const std::string &backing, std::string_view plain,
+                                    const std::string &label) const {
+    char buf[PATH_MAX + 1];
+    ssize_t n = ::readlinkat(fd_or_dir, backing.c_str(), buf, sizeof buf - 1);
+    if (n < 0) throw_errno("readlink");
+    auto target = open_symlink(plain, std::string_view(buf, static_cast<size_t>(n)));
+    if (!target) {
+        spdlog::error("integrity: {}: symlink target fails to authenticate for its place "
+                      "(edited, swapped or copied from another name or directory)", label);
+        throw IntegrityError(label + ": symlink target fails to authenticate");
+    }
+    return *target;
+}
+
+void Directory::make_subdirectory(const format::BackingName &name, std::string_view plain, mode_t mode) const {
     // Build it under a temporary name so the real name never exists without an id.
     uint8_t rnd[8];
     crypto::random_bytes(rnd);
@@ -93,7 +93,7 @@ void Directory::make_subdirectory(const format::BackingName &name, mode_t mode) 
         if (!sub) throw_errno("open new directory");
         format::DirId id{};
         crypto::random_bytes(id);
-        write_dir_id(sub.get(), id);
+        write_dir_id(sub.get(), binding_, id, place_of(plain));
         if (::fchmod(sub.get(), mode & 07777) != 0) throw_errno("chmod new directory");
         write_sidecar(name);
         if (::renameat2(fd_, tmp.c_str(), fd_, name.name.c_str(), RENAME_NOREPLACE) != 0)
@@ -110,11 +110,6 @@ Directory::Detached Directory::detach_empty_subdirectory(const format::BackingNa
     Detached d;
     d.fd.reset(::openat(fd_, name.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!d.fd) throw_errno("open subdirectory");
-    try {
-        d.id = read_dir_id(d.fd.get(), name.name);
-    } catch (const IntegrityError &) {
-        d.id.reset();  // a damaged directory can still be removed
-    }
     {
         UniqueFd dup(::dup(d.fd.get()));
         if (!dup) throw_errno("dup");
@@ -124,14 +119,19 @@ Directory::Detached Directory::detach_empty_subdirectory(const format::BackingNa
         bool empty = true;
         while (dirent *e = ::readdir(dir)) {
             std::string_view n(e->d_name);
-            if (n == "." || n == ".." || n == kDirIdFile) continue;
+            // Id files, and temporaries of a rebind, go with the directory.
+            if (n == "." || n == ".." || n.starts_with(kDirIdFile) || n.starts_with(kRenameTempPrefix)) continue;
             empty = false;
             break;
         }
         ::closedir(dir);
         if (!empty) throw Error(ENOTEMPTY, "directory not empty");
     }
-    if (d.id && ::unlinkat(d.fd.get(), kDirIdFile.c_str(), 0) != 0) throw_errno("remove directory id");
+    for (const auto &n : list_directory(d.fd.get()))
+        if ((n.starts_with(kDirIdFile) && n != kDirIdFile && n != format::kDirIdNextName) ||
+            n.starts_with(kRenameTempPrefix))
+            ::unlinkat(d.fd.get(), n.c_str(), 0);  // a crashed rebind's or rename's temporary
+    d.ids = DirIdFiles::take(d.fd.get());
     return d;
 }
 
@@ -139,7 +139,7 @@ void Directory::remove_subdirectory(const format::BackingName &name) const {
     Detached d = detach_empty_subdirectory(name);
     if (::unlinkat(fd_, name.name.c_str(), AT_REMOVEDIR) != 0) {
         int err = errno;
-        if (d.id) write_dir_id(d.fd.get(), *d.id);  // someone raced a create in; restore
+        d.restore();  // someone raced a create in
         throw SystemError(err, "rmdir");
     }
     remove_sidecar(name);

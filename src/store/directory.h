@@ -9,20 +9,28 @@
 #include <string_view>
 
 #include "format/name_codec.h"
+#include "format/place_codec.h"
+#include "store/binding.h"
+#include "store/dir_binding.h"
 #include "store/keyring.h"
 #include "util/unique_fd.h"
 
 namespace cmkfs::store {
 
-// Reads the directory id of an open backing directory (O_PATH is fine).
-// Throws IntegrityError naming `label` when it is missing or malformed.
-format::DirId read_dir_id(int dirfd, const std::string &label);
-void write_dir_id(int dirfd, const format::DirId &id);
+// The backing name prefix of symlinks being rebuilt by a rename (hidden
+// bookkeeping, docs/FORMAT.md §1; see store/rename.h).
+inline constexpr std::string_view kRenameTempPrefix = ".cmkfs.rename.";
 
 class Directory {
 public:
-    Directory(int dirfd, const format::DirId &id, const format::NameCodec &codec)
-        : fd_(dirfd), id_(id), codec_(codec) {}
+    Directory(int dirfd, const format::DirId &id, const format::NameCodec &codec, const Binding &binding)
+        : fd_(dirfd), id_(id), codec_(codec), binding_(binding) {}
+
+    int fd() const { return fd_; }
+    const format::DirId &id() const { return id_; }
+    const Binding &binding() const { return binding_; }
+    // The place of the entry named `plain` in this directory.
+    format::Place place_of(std::string_view plain) const { return format::Place::in(id_, plain); }
 
     // The backing name for a plaintext name (throws EINVAL/ENAMETOOLONG).
     format::BackingName encode(std::string_view name) const { return codec_.encode(id_, name); }
@@ -36,19 +44,30 @@ public:
     // and names that fail to authenticate (those are logged).
     std::optional<std::string> decode(std::string_view backing) const;
 
-    // Creates a subdirectory with a fresh id, atomically: it is built under a
-    // temporary name and renamed into place. Throws EEXIST like mkdirat.
-    void make_subdirectory(const format::BackingName &name, mode_t mode) const;
+    // Creates a subdirectory with a fresh id (bound to `plain` here, in v2),
+    // atomically: it is built under a temporary name and renamed into place.
+    // Throws EEXIST like mkdirat.
+    void make_subdirectory(const format::BackingName &name, std::string_view plain, mode_t mode) const;
+
+    // Symlink targets sealed for (v2: bound to) the entry `plain` of this directory.
+    std::string seal_symlink(std::string_view plain, std::string_view target) const;
+    std::optional<std::string> open_symlink(std::string_view plain, std::string_view sealed) const;
+    // Reads the target of the backing symlink `backing` (named `plain`);
+    // throws IntegrityError naming `label` (and logs) when it fails to
+    // authenticate here, e.g. because it was made for another place.
+    std::string read_symlink(int fd_or_dir, const std::string &backing, std::string_view plain,
+                             const std::string &label) const;
 
     // Removes an empty subdirectory (ENOTEMPTY if it holds user entries).
     void remove_subdirectory(const format::BackingName &name) const;
 
-    // An empty subdirectory whose id file was taken out, so that a backing
-    // rmdir or rename-over can remove it. If that fails, put the id back with
-    // write_dir_id(fd, *id) (id is unset when the directory had none).
+    // An empty subdirectory whose id files were taken out, so that a backing
+    // rmdir or rename-over can remove it. If that fails, put them back with
+    // restore().
     struct Detached {
         UniqueFd fd;
-        std::optional<format::DirId> id;
+        DirIdFiles ids;
+        void restore() const { ids.restore(fd.get()); }
     };
     // Throws ENOTEMPTY if `name` holds user entries, ENOTDIR if it is no directory.
     Detached detach_empty_subdirectory(const format::BackingName &name) const;
@@ -60,6 +79,7 @@ private:
     int fd_;
     const format::DirId &id_;
     const format::NameCodec &codec_;
+    const Binding &binding_;
 };
 
 }  // namespace cmkfs::store

@@ -37,6 +37,7 @@ ReencryptJournal begin(const Volume &volume, keys::KeyProvider &provider) {
     auto wrapped = provider.wrap({old.key_id, old.identity}, volume_key.bytes());
     ReencryptJournal journal;
     journal.new_header = old;
+    journal.new_header.format_version = format::kFormatVersion;  // re-encryption writes the current format
     journal.new_header.wrapped_key = std::move(wrapped.wrapped);
     journal.new_header.versioned_key_id = wrapped.versioned_key_id.empty() ? old.key_id : wrapped.versioned_key_id;
     // Prove the wrapped key opens before anything depends on it.
@@ -75,7 +76,8 @@ void verify_before_start(const Volume &volume, const Keyring::Access &access,
 }  // namespace
 
 ReencryptSummary reencrypt_volume(Volume &volume, keys::KeyProvider &provider,
-                                  const std::function<void(const ReencryptProgress &)> &progress) {
+                                  const std::function<void(const ReencryptProgress &)> &progress,
+                                  bool upgrade_only) {
     StoreLock lock(volume.root_fd(), volume.backing(), StoreLock::Mode::exclusive);
     const int root = volume.root_fd();
     const std::string journal_path = volume.backing() + "/" + std::string(kReencryptJournalName);
@@ -89,6 +91,10 @@ ReencryptSummary reencrypt_volume(Volume &volume, keys::KeyProvider &provider,
     std::optional<ReencryptJournal> journal = load_reencrypt_journal(root, volume.backing());
     summary.resumed = journal.has_value();
     if (!journal) {
+        if (upgrade_only && volume.header().format_version >= format::kFormatVersion)
+            throw Error(EALREADY, volume.backing() + " is already at format version " +
+                                      std::to_string(volume.header().format_version) +
+                                      " (the current one); nothing to upgrade");
         verify_before_start(volume, old_access, progress);
         journal = begin(volume, provider);
         // The binding learns the new key before the journal exists: a resumed
@@ -104,7 +110,8 @@ ReencryptSummary reencrypt_volume(Volume &volume, keys::KeyProvider &provider,
     // the journal's removal was left to do.
     const bool swapped = crypto::equal_ct(old_access.keys().volume_key().bytes(), new_keys.volume_key().bytes());
     if (!swapped) {
-        const ReencryptKeys keys{old_access.keys(), new_keys};
+        const ReencryptKeys keys{old_access.keys(), new_keys, volume.header().format_version,
+                                 journal->new_header.format_version};
         ReencryptProgress p;
         p.total = count_tree(root);
         progress(p);

@@ -28,7 +28,13 @@ struct ReencryptSummary {
 // A fresh start first verifies the whole store under the current key and
 // refuses (IntegrityError) when anything fails, so damage is never carried
 // over silently. Throws Error(EBUSY) when the store is in use.
+//
+// Whatever the store's format version, the result is in the current one
+// (format::kFormatVersion): re-encrypting a version-1 store upgrades it.
+// `upgrade_only` (`cmkfs upgrade`): refuse (Error(EALREADY)) to start on a
+// store already at the current version; an interrupted run is resumed either way.
 ReencryptSummary reencrypt_volume(Volume &volume, keys::KeyProvider &provider,
-                                  const std::function<void(const ReencryptProgress &)> &progress);
+                                  const std::function<void(const ReencryptProgress &)> &progress,
+                                  bool upgrade_only = false);
 
 }  // namespace cmkfs::store

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 
+#include "format/place_codec.h"
 #include "store/reencrypt_keys.h"
 
 namespace cmkfs::store {
@@ -22,12 +23,13 @@ struct Replacement {
 // Builds the replacement of `src_name` (in src_dir, stat'ed as `st`) as a
 // fresh temporary in `temp_dir`, fsynced. Throws IntegrityError naming
 // `label` when the source fails to authenticate under the old key.
+// `place` is where the entry is (a symlink's target is bound to it in v2).
 Replacement build_replacement(int src_dir, const std::string &src_name, const struct stat &st, int temp_dir,
-                              const ReencryptKeys &keys, const std::string &label);
+                              const ReencryptKeys &keys, const format::Place &place, const std::string &label);
 
 // Which key a regular file's blocks or a symlink's target are sealed under
 // (needed where names do not tell: plaintext-names stores).
 KeyGeneration content_generation(int dir, const std::string &name, const struct stat &st,
-                                 const ReencryptKeys &keys, const std::string &label);
+                                 const ReencryptKeys &keys, const format::Place &place, const std::string &label);
 
 }  // namespace cmkfs::store

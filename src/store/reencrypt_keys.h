@@ -6,12 +6,18 @@
 #include <string>
 
 #include "format/key_schedule.h"
+#include "format/layout.h"
 
 namespace cmkfs::store {
 
 struct ReencryptKeys {
     const format::VolumeKeys &old_keys;
     const format::VolumeKeys &new_keys;
+    // Format versions: what the store is read as (its header's) and what is
+    // written (always the current one, so re-encrypting a version-1 store,
+    // which is what `cmkfs upgrade` does, moves it to the current format).
+    uint32_t old_version = format::kFormatVersion;
+    uint32_t new_version = format::kFormatVersion;
 };
 
 enum class KeyGeneration {

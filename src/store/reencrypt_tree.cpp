@@ -11,7 +11,9 @@
 
 #include "crypto/kdf.h"
 #include "format/file_layout.h"
+#include "store/dir_binding.h"
 #include "store/directory.h"
+#include "store/link_record.h"
 #include "store/reencrypt_content.h"
 #include "store/reencrypt_xattrs.h"
 #include "util/errors.h"
@@ -84,6 +86,15 @@ void rename_noreplace(int dirfd, const std::string &from, const std::string &to,
         throw SystemError(errno, "rename " + label);
 }
 
+std::optional<format::FileId> read_file_id(int fd) {
+    uint8_t raw[format::kFileHeaderSize];
+    const size_t n = pread_full(fd, raw, 0);
+    if (n == 0) return std::nullopt;
+    auto header = format::FileHeader::decode(std::span(raw, n));
+    if (!header) throw IntegrityError("file header is missing or has a bad magic/version");
+    return header->id;
+}
+
 void count(int dirfd, TreeCounts &counts) {
     ++counts.directories;
     for (const auto &name : list_directory(dirfd)) {
@@ -126,7 +137,24 @@ TreeConverter::TreeConverter(int root_fd, std::string backing, bool plaintext_na
       old_codec_(plaintext_names ? nullptr : &keys.old_keys.names()),
       new_codec_(plaintext_names ? nullptr : &keys.new_keys.names()), progress_(std::move(progress)) {}
 
-void TreeConverter::run(const format::DirId &root_id) { directory(root_fd_, root_id, backing_); }
+void TreeConverter::run(const format::DirId &root_id) {
+    remember_times(root_fd_);
+    rebind_dir_id(root_fd_, format::Place::root(), backing_);
+    directory(root_fd_, root_id, backing_);
+}
+
+void TreeConverter::rebind_dir_id(int fd, const format::Place &place, const std::string &label) const {
+    const Binding new_binding{keys_.new_version, keys_.new_keys};
+    if (auto done = try_read_dir_id(fd, new_binding, place)) {
+        // Done already (by an interrupted run), possibly with the rename of `.next` left.
+        if (done->pending) finish_rebind(fd);
+        return;
+    }
+    const format::DirId id = settle_dir_id(fd, Binding{keys_.old_version, keys_.old_keys}, place, label);
+    const auto bytes = format::encode_dir_id_file(new_binding.format_version, keys_.new_keys.dir_ids(), id, place);
+    write_file_atomic(fd, std::string(format::kDirIdNextName), bytes, 0444);
+    finish_rebind(fd);
+}
 
 void TreeConverter::remove_staging() const {
     for (const auto &name : list_directory(root_fd_))
@@ -137,8 +165,11 @@ void TreeConverter::directory(int fd, const format::DirId &id, const std::string
     ++counts_.directories;
     remember_times(fd);
     for (const auto &name : list_directory(fd))
-        if (name.starts_with(kReencryptTempPrefix)) unlink_if_present(fd, name);  // an interrupted build
-    convert_xattrs_in_place(fd_path(fd), keys_, label);
+        if (name.starts_with(kReencryptTempPrefix) || name.starts_with(kRenameTempPrefix))
+            unlink_if_present(fd, name);  // an interrupted build, or a symlink rename's leftover
+    // A directory keeps its id (only its binding to its place changes, done
+    // before this), so its values are bound to the same owner on both sides.
+    convert_xattrs_in_place(fd_path(fd), keys_, {id, id}, label);
 
     Pending pending;
     std::vector<std::string> subdirs;
@@ -179,13 +210,20 @@ void TreeConverter::entry(int dirfd, const format::DirId &id, const std::string 
     const KeyGeneration by_name =
         plaintext_names_ ? KeyGeneration::keyless : name_generation(dirfd, id, name, label, plain);
 
+    if (plaintext_names_) plain = name;
+    const format::Place place = format::Place::in(id, plain);
+
     if (S_ISDIR(st.st_mode)) {
+        {
+            // Its times are saved before anything (the rebind, the rename) can touch them.
+            UniqueFd sub = open_subdirectory(dirfd, name, label);
+            remember_times(sub.get());
+            rebind_dir_id(sub.get(), place, label);
+        }
         if (by_name != KeyGeneration::old_key) {
             subdirs.push_back(name);
             return;
         }
-        // Its times are saved before anything (even this rename) can touch them.
-        remember_times(open_subdirectory(dirfd, name, label).get());
         // The directory keeps its id, so its children's names stay valid.
         const auto new_name = new_codec_.encode(id, plain);
         write_sidecar(dirfd, new_name);
@@ -200,17 +238,29 @@ void TreeConverter::entry(int dirfd, const format::DirId &id, const std::string 
         S_ISREG(st.st_mode) ? format::plain_size_for(static_cast<uint64_t>(st.st_size)).size : 0;
     if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)) {
         if (plaintext_names_) {
-            if (content_generation(dirfd, name, st, keys_, label) == KeyGeneration::old_key) {
-                replace(dirfd, name, st, format::BackingName{name, {}, {}}, label, pending);
+            if (content_generation(dirfd, name, st, keys_, place, label) == KeyGeneration::old_key) {
+                replace(dirfd, name, st, format::BackingName{name, {}, {}}, place, label, pending);
                 converted_one();
             } else if (S_ISREG(st.st_mode)) {
                 // Nothing sealed in its contents, but its xattrs may be.
-                UniqueFd fd(::openat(dirfd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+                UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
                 if (!fd) throw SystemError(errno, "open " + label);
-                convert_xattrs_in_place(fd_path(fd.get()), keys_, label);
+                // Kept in place, so it keeps its file id (if it has a header).
+                const auto id = read_file_id(fd.get());
+                const auto owner = id ? std::span<const uint8_t>(*id) : std::span<const uint8_t>{};
+                convert_xattrs_in_place(fd_path(fd.get()), keys_, {owner, owner}, label);
+                if (id && keys_.new_version >= 2)
+                    convert_link_record(fd.get(), keys_.old_keys.meta(), keys_.new_keys.meta(), keys_.old_version,
+                                        *id, st.st_nlink, label);
             }
         } else if (by_name == KeyGeneration::old_key) {
-            replace(dirfd, name, st, new_codec_.encode(id, plain), label, pending);
+            replace(dirfd, name, st, new_codec_.encode(id, plain), place, label, pending);
+            converted_one();
+        } else if (S_ISLNK(st.st_mode) && keys_.old_version != keys_.new_version &&
+                   content_generation(dirfd, name, st, keys_, place, label) == KeyGeneration::old_key) {
+            // The name is already right (the same key, as when only the format
+            // changes): the target is re-sealed over the same name.
+            replace(dirfd, name, st, format::BackingName{name, {}, {}}, place, label, pending);
             converted_one();
         }
     } else {
@@ -218,7 +268,7 @@ void TreeConverter::entry(int dirfd, const format::DirId &id, const std::string 
         // so the inode itself is kept (hard links included) and renamed.
         UniqueFd fd(::openat(dirfd, name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
         if (!fd) throw SystemError(errno, "open " + label);
-        convert_xattrs_in_place(fd_path(fd.get()), keys_, label);
+        convert_xattrs_in_place(fd_path(fd.get()), keys_, {}, label);
         if (by_name == KeyGeneration::old_key) {
             const auto new_name = new_codec_.encode(id, plain);
             write_sidecar(dirfd, new_name);
@@ -232,7 +282,8 @@ void TreeConverter::entry(int dirfd, const format::DirId &id, const std::string 
 }
 
 void TreeConverter::replace(int dirfd, const std::string &old_name, const struct stat &st,
-                            const format::BackingName &new_name, const std::string &label, Pending &pending) {
+                            const format::BackingName &new_name, const format::Place &place, const std::string &label,
+                            Pending &pending) {
     const bool same_name = new_name.name == old_name;  // plaintext names
     if (!same_name && exists_at(dirfd, new_name.name)) {
         // An interrupted run already put the replacement in place (it is only
@@ -240,10 +291,10 @@ void TreeConverter::replace(int dirfd, const std::string &old_name, const struct
         pending.retire(old_name, /*unlink_entry=*/true);
         return;
     }
-    const std::string staged = staging_for(dirfd, old_name, st, label);
+    const std::string staged = staging_for(dirfd, old_name, st, place, label);
     write_sidecar(dirfd, new_name);
     if (staged.empty()) {
-        const Replacement r = build_replacement(dirfd, old_name, st, dirfd, keys_, label);
+        const Replacement r = build_replacement(dirfd, old_name, st, dirfd, keys_, place, label);
         if (same_name) {
             if (::renameat(dirfd, r.temp_name.c_str(), dirfd, old_name.c_str()) != 0)
                 throw SystemError(errno, "rename over " + label);
@@ -262,14 +313,16 @@ void TreeConverter::replace(int dirfd, const std::string &old_name, const struct
 }
 
 std::string TreeConverter::staging_for(int dirfd, const std::string &name, const struct stat &st,
-                                       const std::string &label) {
+                                       const format::Place &place, const std::string &label) {
+    // A symlink's target is bound to its place in v2: every name gets its own.
+    if (S_ISLNK(st.st_mode) && format::binds_place(keys_.new_version)) return {};
     // Keyed by the old inode: old inodes are never created during a
     // re-encryption, so the key cannot be reused while an old link is left.
     std::string staged =
         std::string(kStagingPrefix) + std::to_string(st.st_dev) + "." + std::to_string(st.st_ino);
     if (exists_at(root_fd_, staged)) return staged;
     if (st.st_nlink <= 1) return {};
-    const Replacement r = build_replacement(dirfd, name, st, root_fd_, keys_, label);
+    const Replacement r = build_replacement(dirfd, name, st, root_fd_, keys_, place, label);
     if (::renameat(root_fd_, r.temp_name.c_str(), root_fd_, staged.c_str()) != 0)
         throw SystemError(errno, "stage " + label);
     fsync_fd(root_fd_, backing_);

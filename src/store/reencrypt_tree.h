@@ -10,6 +10,10 @@
 //     name in the backing root keyed by the old inode, and every old link
 //     name becomes a link to it, so links stay links.
 //   directory / device / FIFO: convert xattrs in place, rename to the new name.
+//   A directory's `.cmkfs.dirid` is first rebound under the new key (and
+//   format), in place with the rename protocol's `.cmkfs.dirid.next`; a
+//   symlink's replacement is sealed for its place, one per name (format v2
+//   never hard-links symlinks, so v1 symlink hard links become copies).
 // Plaintext-names stores rename the replacement over the same name instead;
 // there the contents tell which key an entry is under.
 #pragma once
@@ -21,6 +25,7 @@
 #include <string>
 
 #include "format/name_codec.h"
+#include "format/place_codec.h"
 #include "store/reencrypt_keys.h"
 
 namespace cmkfs::store {
@@ -54,8 +59,12 @@ private:
     void entry(int dirfd, const format::DirId &id, const std::string &name, const std::string &label,
                Pending &pending, std::vector<std::string> &subdirs);
     void replace(int dirfd, const std::string &old_name, const struct stat &st,
-                 const format::BackingName &new_name, const std::string &label, Pending &pending);
-    std::string staging_for(int dirfd, const std::string &name, const struct stat &st, const std::string &label);
+                 const format::BackingName &new_name, const format::Place &place, const std::string &label,
+                 Pending &pending);
+    std::string staging_for(int dirfd, const std::string &name, const struct stat &st, const format::Place &place,
+                            const std::string &label);
+    // Rebinds a directory's id file under the new key and format, unless done.
+    void rebind_dir_id(int fd, const format::Place &place, const std::string &label) const;
     KeyGeneration name_generation(int dirfd, const format::DirId &id, const std::string &name,
                                   const std::string &label, std::string &plain) const;
     void flush(int dirfd, Pending &pending);

@@ -10,6 +10,7 @@
 #include "crypto/random.h"
 #include "store/directory.h"
 #include "store/trust.h"
+#include "store/dir_binding.h"
 #include "util/errors.h"
 #include "util/file_io.h"
 
@@ -80,7 +81,7 @@ InitResult init_volume(const std::string &backing, keys::KeyProvider &provider, 
         throw std::runtime_error("provider " + provider.name() + " did not return the wrapped key on unwrap");
 
     format::VolumeKeys keys(std::move(volume_key));
-    write_dir_id(root.get(), header.root_dir_id);
+    write_dir_id(root.get(), Binding{header.format_version, keys}, header.root_dir_id, format::Place::root());
     write_header_file(root.get(), header, keys.header_mac());
     if (::fsync(root.get()) != 0) throw_errno("fsync " + backing);
     return {header, key_commitment(keys.volume_key(), header.volume_id)};

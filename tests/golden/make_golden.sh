@@ -44,9 +44,9 @@ kid=$("$bin" vault key create --vault "$work/vault" --name golden --kty oct |
 trap '"$bin" umount "$work/mnt" 2>/dev/null || true' EXIT
 
 # A small tree that touches every part of the format.
-python3 - "$work/mnt" <<'PY'
+python3 - "$work/mnt" "$version" <<'PY'
 import os, sys
-root = sys.argv[1]
+root, version = sys.argv[1], int(sys.argv[2])
 os.chdir(root)
 
 def pattern(n, seed):
@@ -90,10 +90,37 @@ os.symlink("x" * 300, "dir/link-long-target")
 os.link("one-byte", "dir/one-byte-hardlink")
 
 write("with-xattrs", b"has extended attributes\n")
-os.setxattr("with-xattrs", "user.comment", b"golden v1")
+os.setxattr("with-xattrs", "user.comment", b"golden v%d" % version)
 os.setxattr("with-xattrs", "user.binary", bytes(range(256)))
 os.setxattr("with-xattrs", "user.empty", b"")
 os.setxattr("dir", "user.dirnote", b"on a directory")
+
+if version >= 2:
+    # What version 2 binds (docs/FORMAT.md §11.1), each reached the way a
+    # user would: final blocks, xattrs bound to their owner, link records,
+    # symlinks and directory ids bound to their place, and renames of both.
+    write("block-8192", pattern(8192, 4))            # exact multiple: the final block is full
+    with open("grown-by-truncate", "wb") as f:       # ends in a written-out all-zero final block
+        f.write(b"short head")
+        f.truncate(3 * 4096 + 100)
+    write("emptied", b"content that is truncated away")  # keeps its header and id at size 0
+    os.truncate("emptied", 0)
+    os.setxattr("emptied", "user.kept", b"on an emptied file")
+    write("linked-with-xattr", b"two names, one inode, one xattr\n")
+    os.setxattr("linked-with-xattr", "user.shared", b"seen through both names")
+    os.link("linked-with-xattr", "dir/sub/linked-with-xattr-2")   # link record: 2
+    write("three-names", b"three links, then one removed\n")
+    os.link("three-names", "dir/three-names-b")
+    os.link("three-names", "dir/sub/three-names-c")
+    os.unlink("dir/three-names-b")                    # record lowered back to 2
+    os.makedirs("to-rename/inner")
+    os.setxattr("to-rename/inner", "user.nested", b"on a nested directory")
+    write("to-rename/inner/file", b"under a renamed directory\n")
+    os.symlink("../file", "to-rename/inner/link-up")
+    os.rename("to-rename", "dir/renamed-dir")         # its .cmkfs.dirid is rebound
+    os.symlink("sub/deeper/note.txt", "dir/link-before-rename")
+    os.rename("dir/link-before-rename", "dir/sub/link-after-rename")  # re-sealed for its new place
+    os.symlink("../../block-4096", "dir/sub/link-in-subdir")
 PY
 
 # The manifest: what the mount shows.

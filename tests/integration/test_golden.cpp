@@ -3,13 +3,16 @@
 // Each store is unpacked into a scratch directory (the committed copy is never
 // touched), mounted with the copied vault through the local provider's
 // relocated_from= option, compared entry by entry with its manifest, and
-// checked with `cmkfs fsck` before and after.
+// checked with `cmkfs fsck` before and after; a store older than the current
+// version is then upgraded (`cmkfs upgrade`) and must pass fsck and match its
+// manifest again.
 #include <catch2/catch.hpp>
 
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -141,6 +144,15 @@ void trust_golden(const std::string &backing, const std::string &config) {
     REQUIRE(trust.exit_code == 0);
 }
 
+// The newest golden store is at the current format version (each was made
+// by the cmkfs that introduced its version).
+int newest_golden_version() {
+    int newest = 0;
+    for (const auto &golden : golden_versions())
+        newest = std::max(newest, json::parse(read_file(golden + "/manifest.json")).at("format_version").get<int>());
+    return newest;
+}
+
 void check_golden(const std::string &golden) {
     const json manifest = json::parse(read_file(golden + "/manifest.json"));
 
@@ -175,6 +187,25 @@ void check_golden(const std::string &golden) {
     fsck = cmkfs::test::cmkfs({"fsck", store.backing(), "--config", config});
     INFO(fsck.out << fsck.err);
     CHECK(fsck.exit_code == 0);
+
+    // `cmkfs upgrade` moves an older store to the current version with the
+    // same contents; the current one is refused as already current.
+    const int version = manifest.at("format_version");
+    const int current = newest_golden_version();
+    auto upgrade = cmkfs::test::cmkfs({"upgrade", store.backing(), "--config", config});
+    INFO(upgrade.out << upgrade.err);
+    if (version == current) {
+        CHECK(upgrade.exit_code == 2);
+        return;
+    }
+    REQUIRE(upgrade.exit_code == 0);
+    CHECK(json::parse(read_file(store.backing() + "/.cmkfs.volume")).at("format_version") == current);
+    fsck = cmkfs::test::cmkfs({"fsck", store.backing(), "--config", config});
+    INFO(fsck.out << fsck.err);
+    CHECK(fsck.exit_code == 0);
+    store.mount({"--config", config});
+    compare_with_manifest(store.mountpoint(), manifest);
+    store.unmount();
 }
 
 }  // namespace

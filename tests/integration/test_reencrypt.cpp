@@ -19,13 +19,17 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "crypto/kdf.h"
 #include "format/block_codec.h"
 #include "format/file_layout.h"
 #include "format/key_schedule.h"
 #include "format/name_codec.h"
+#include "format/place_codec.h"
 #include "format/volume_header.h"
 #include "format/xattr_codec.h"
 #include "store/trust.h"
@@ -199,7 +203,16 @@ bool all_zero(const std::vector<uint8_t> &b) {
     return std::all_of(b.begin(), b.end(), [](uint8_t c) { return c == 0; });
 }
 
-void count_xattrs(int fd, const cmkfs::format::VolumeKeys &keys, AuthCount &c) {
+
+std::optional<cmkfs::format::FileId> file_id_of(int fd) {
+    uint8_t raw[cmkfs::format::kFileHeaderSize];
+    if (::pread(fd, raw, sizeof raw, 0) != static_cast<ssize_t>(sizeof raw)) return std::nullopt;
+    auto header = cmkfs::format::FileHeader::decode(raw);
+    if (!header) return std::nullopt;
+    return header->id;
+}
+
+void count_xattrs(int fd, const cmkfs::format::VolumeKeys &keys, std::span<const uint8_t> owner, AuthCount &c) {
     const std::string path = "/proc/self/fd/" + std::to_string(fd);
     std::vector<char> names(65536);
     ssize_t n = ::listxattr(path.c_str(), names.data(), names.size());
@@ -207,18 +220,18 @@ void count_xattrs(int fd, const cmkfs::format::VolumeKeys &keys, AuthCount &c) {
     for (ssize_t pos = 0; pos < n;) {
         std::string name(names.data() + pos);
         pos += static_cast<ssize_t>(name.size()) + 1;
-        if (!name.starts_with("user.")) continue;
+        if (!name.starts_with("user.") || name.starts_with("user.cmkfs.")) continue;  // cmkfs's own records
         ++c.items;
         std::string value(65536, '\0');
         ssize_t len = ::getxattr(path.c_str(), name.c_str(), value.data(), value.size());
         REQUIRE(len >= 0);
         value.resize(static_cast<size_t>(len));
         auto plain = cmkfs::format::decrypt_xattr_name(keys.names(), name);
-        if (plain && cmkfs::format::open_xattr_value(keys.meta(), *plain, value)) ++c.under_key;
+        if (plain && cmkfs::format::open_xattr_value(keys.meta(), *plain, value, owner)) ++c.under_key;
     }
 }
 
-void count_blocks(int fd, const cmkfs::format::VolumeKeys &keys, AuthCount &c) {
+void count_blocks(int fd, const cmkfs::format::VolumeKeys &keys, uint32_t version, AuthCount &c) {
     namespace f = cmkfs::format;
     struct stat st {};
     REQUIRE(::fstat(fd, &st) == 0);
@@ -229,7 +242,8 @@ void count_blocks(int fd, const cmkfs::format::VolumeKeys &keys, AuthCount &c) {
     auto header = f::FileHeader::decode(raw);
     REQUIRE(header);
     const auto key = keys.content_key(header->id);
-    f::BlockCodec codec(key, header->id);
+    f::BlockCodec codec(key, header->id, version);
+    const uint64_t final_block = f::final_block_index(size.size);
     const uint64_t blocks = (size.size + f::kBlockPlainSize - 1) / f::kBlockPlainSize;
     for (uint64_t index = 0; index < blocks;) {
         off_t data = ::lseek(fd, static_cast<off_t>(f::block_cipher_offset(index)), SEEK_DATA);
@@ -243,22 +257,22 @@ void count_blocks(int fd, const cmkfs::format::VolumeKeys &keys, AuthCount &c) {
                 static_cast<ssize_t>(cipher.size()));
         if (!all_zero(cipher)) {
             ++c.items;
-            if (codec.open(index, cipher, plain) == f::BlockOpen::ok) ++c.under_key;
+            if (codec.open(index, index == final_block, cipher, plain) == f::BlockOpen::ok) ++c.under_key;
         }
         ++index;
     }
 }
 
 void count_tree(int dirfd, const cmkfs::format::DirId &id, const cmkfs::format::VolumeKeys &keys, bool plaintext,
-                AuthCount &c) {
+                uint32_t version, AuthCount &c) {
     namespace f = cmkfs::format;
     f::NameCodec codec(plaintext ? nullptr : &keys.names());
     for (const auto &e : fsys::directory_iterator("/proc/self/fd/" + std::to_string(dirfd))) {
         const std::string name = e.path().filename().string();
         if (cmkfs::store::Directory::is_bookkeeping(name)) continue;
+        std::optional<std::string> plain = name;  // where symlinks and directory ids are bound (v2)
         if (!plaintext) {
             ++c.items;
-            std::optional<std::string> plain;
             if (f::NameCodec::is_long_name(name)) {
                 const std::string full = read_file("/proc/self/fd/" + std::to_string(dirfd) + "/" + f::NameCodec::sidecar_for(name));
                 plain = codec.decode_long(id, name, full);
@@ -274,7 +288,8 @@ void count_tree(int dirfd, const cmkfs::format::DirId &id, const cmkfs::format::
             std::vector<char> target(8192);
             ssize_t n = ::readlinkat(dirfd, name.c_str(), target.data(), target.size());
             REQUIRE(n > 0);
-            if (f::NameCodec::open_text(keys.meta(), "symlink", std::string_view(target.data(), static_cast<size_t>(n))))
+            if (plain && f::open_symlink_target(version, keys.meta(), f::Place::in(id, *plain),
+                                                std::string_view(target.data(), static_cast<size_t>(n))))
                 ++c.under_key;
             continue;
         }
@@ -282,9 +297,24 @@ void count_tree(int dirfd, const cmkfs::format::DirId &id, const cmkfs::format::
                                                            : S_ISREG(st.st_mode) ? O_RDONLY : O_PATH) |
                                                               O_NOFOLLOW | O_CLOEXEC));
         REQUIRE(fd);
-        count_xattrs(fd.get(), keys, c);
-        if (S_ISREG(st.st_mode)) count_blocks(fd.get(), keys, c);
-        if (S_ISDIR(st.st_mode)) count_tree(fd.get(), cmkfs::store::read_dir_id(fd.get(), name), keys, plaintext, c);
+        std::vector<uint8_t> owner;
+        std::optional<f::DirId> dir_id;
+        if (S_ISDIR(st.st_mode)) {
+            dir_id = cmkfs::store::read_dir_id(fd.get(), name);
+            owner.assign(dir_id->begin(), dir_id->end());
+        } else if (S_ISREG(st.st_mode)) {
+            if (auto file_id = file_id_of(fd.get())) owner.assign(file_id->begin(), file_id->end());
+        }
+        count_xattrs(fd.get(), keys, owner, c);
+        if (S_ISREG(st.st_mode)) count_blocks(fd.get(), keys, version, c);
+        if (S_ISDIR(st.st_mode) && f::binds_place(version)) {
+            ++c.items;  // the directory id's binding
+            const std::string id_file = read_file("/proc/self/fd/" + std::to_string(fd.get()) + "/.cmkfs.dirid");
+            if (plain && f::decode_dir_id_file(version, keys.dir_ids(), cmkfs::crypto::as_bytes(id_file),
+                                               f::Place::in(id, *plain)))
+                ++c.under_key;
+        }
+        if (dir_id) count_tree(fd.get(), *dir_id, keys, plaintext, version, c);
     }
 }
 
@@ -299,8 +329,8 @@ AuthCount count_under(const std::string &backing, const std::string &header_text
     cmkfs::UniqueFd root(::open(backing.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     REQUIRE(root);
     AuthCount c;
-    count_xattrs(root.get(), keys, c);
-    count_tree(root.get(), header.root_dir_id, keys, header.plaintext_names, c);
+    count_xattrs(root.get(), keys, header.root_dir_id, c);
+    count_tree(root.get(), header.root_dir_id, keys, header.plaintext_names, header.format_version, c);
     return c;
 }
 

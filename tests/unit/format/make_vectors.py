@@ -62,6 +62,13 @@ out("kSymlink", b64url(nonce + AESGCM(meta_key).encrypt(nonce, b"../target/file"
 out("kXattrValue",
     (nonce + AESGCM(meta_key).encrypt(nonce, b"value\0bytes", b"xattr:user.comment")).hex())
 
+# Format version 2 (FORMAT.md §3, §7): the block AAD ends in u8(last), the
+# xattr value AAD in the owner's id (here the file id).
+out("kBlock3LastV2", (nonce + AESGCM(content_key).encrypt(nonce, plain, aad + b"\x01")).hex())
+out("kBlock3MiddleV2", (nonce + AESGCM(content_key).encrypt(nonce, plain, aad + b"\x00")).hex())
+out("kXattrValueV2",
+    (nonce + AESGCM(meta_key).encrypt(nonce, b"value\0bytes", b"xattr:user.comment" + file_id)).hex())
+
 header = {
     "format_version": 1,
     "volume_id": "00112233445566778899aabbccddeeff",
@@ -80,3 +87,20 @@ header = {
 }
 canonical = json.dumps(header, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 out("kHeaderMac", hmac.new(header_mac_key, canonical.encode(), hashlib.sha256).hexdigest())
+
+# Format version 2 (docs/FORMAT.md §2, §4.1, §6): place binding.
+dir_id_key = hkdf(volume_key, b"cmkfs v2 directory-id", 32)
+out("kDirIdKey", dir_id_key.hex())
+
+
+def place(parent: bytes, name: bytes) -> bytes:
+    return parent + len(name).to_bytes(2, "big") + name
+
+
+out("kSymlinkV2", b64url(nonce + AESGCM(meta_key).encrypt(
+    nonce, b"../target/file", b"symlink" + place(dir_id, b"link"))))
+child_id = bytes(range(0x40, 0x50))
+out("kDirIdFileV2",
+    (child_id + hmac.new(dir_id_key, child_id + b"\x01" + place(dir_id, b"sub"), hashlib.sha256).digest()).hex())
+out("kRootDirIdFileV2",
+    (dir_id + hmac.new(dir_id_key, dir_id + b"\x00", hashlib.sha256).digest()).hex())

@@ -10,6 +10,7 @@
 #include "crypto/encoding.h"
 #include "format/block_codec.h"
 #include "format/name_codec.h"
+#include "format/place_codec.h"
 #include "format/volume_header.h"
 #include "format/xattr_codec.h"
 #include "unit/crypto/hex.h"
@@ -35,7 +36,14 @@ constexpr const char *kXattrNameComment = "user.6SG1Ra3BDMUi8__40_B_pdjXyj5JFcE"
 constexpr const char *kBlock3 = "202122232425262728292a2b9eddcc520131b456a6af1b7a2bab413a3cb6ca04fe31062675a0ecfe8213545fc9cee3ad89e48a5563da79278af6c80450749865f09263a52226152622110cf40d8b39a00830821bbdb39dbd11b7be9f920492ef5db9deeff601de18054aded39eca04a041d8c7e49d5289f90ed80a29e6a7759b";
 constexpr const char *kSymlink = "ICEiIyQlJicoKSoryG5nHCgHEw1GNxSw0U4PIOZJAgvTw_mULlV6DAaZ";
 constexpr const char *kXattrValue = "202122232425262728292a2b9021241d2c751611467d0142ca656df156e107be0dabdb878bf145";
+constexpr const char *kBlock3LastV2 = "202122232425262728292a2b9eddcc520131b456a6af1b7a2bab413a3cb6ca04fe31062675a0ecfe8213545fc9cee3ad89e48a5563da79278af6c80450749865f09263a52226152622110cf40d8b39a00830821bbdb39dbd11b7be9f920492ef5db9deeff601de18054aded39eca04a095da5f783e0842f59792038d211d0ba7";
+constexpr const char *kBlock3MiddleV2 = "202122232425262728292a2b9eddcc520131b456a6af1b7a2bab413a3cb6ca04fe31062675a0ecfe8213545fc9cee3ad89e48a5563da79278af6c80450749865f09263a52226152622110cf40d8b39a00830821bbdb39dbd11b7be9f920492ef5db9deeff601de18054aded39eca04a044e94782da6aa304bb00d5ae643505d4";
+constexpr const char *kXattrValueV2 = "202122232425262728292a2b9021241d2c751611467d0166f6b7051e84c9206b71c04240c72a0f";
 constexpr const char *kHeaderMac = "231845c3d2814320163770115d22fd6eb4c10f76e71c97ba431a015a00199d0e";
+constexpr const char *kDirIdKey = "839f3688a2e05e7749158d6926a94957ec0b1b583497857e0d5e8230dd5b1d8b";
+constexpr const char *kSymlinkV2 = "ICEiIyQlJicoKSoryG5nHCgHEw1GNxSw0U6hJPRMyMxxw0smKo6ICdt5";
+constexpr const char *kDirIdFileV2 = "404142434445464748494a4b4c4d4e4f519885003d1c5028f2aef96bcbb77efe89c99516cc8fda30a5eca8ba25d7fb2a";
+constexpr const char *kRootDirIdFileV2 = "101112131415161718191a1b1c1d1e1fdbcb5886a1d364f774ce911bf6b7c1210a8d431723dac46340f6595e88b10911";
 // --- end ---
 
 format::FileId test_file_id() {
@@ -84,13 +92,29 @@ TEST_CASE("KAT: a content block sealed by an independent encoder opens", "[forma
     auto keys = test_keys();
     const auto id = test_file_id();
     auto key = keys.content_key(id);
-    format::BlockCodec codec(key, id);
+    format::BlockCodec codec(key, id, 1);
     Bytes cipher = unhex(kBlock3);
     REQUIRE(cipher.size() == 100 + format::kBlockOverhead);
     Bytes plain(100);
-    REQUIRE(codec.open(3, cipher, plain) == format::BlockOpen::ok);
+    REQUIRE(codec.open(3, true, cipher, plain) == format::BlockOpen::ok);
     for (size_t i = 0; i < plain.size(); ++i) CHECK(plain[i] == static_cast<uint8_t>((i * 7) & 0xff));
-    CHECK(codec.open(2, cipher, plain) == format::BlockOpen::bad);
+    CHECK(codec.open(2, true, cipher, plain) == format::BlockOpen::bad);
+}
+
+TEST_CASE("KAT: format-2 content blocks carry the last-block flag", "[format][kat]") {
+    auto keys = test_keys();
+    const auto id = test_file_id();
+    auto key = keys.content_key(id);
+    format::BlockCodec codec(key, id, 2);
+    Bytes plain(100);
+    const Bytes last = unhex(kBlock3LastV2);
+    const Bytes middle = unhex(kBlock3MiddleV2);
+    REQUIRE(codec.open(3, true, last, plain) == format::BlockOpen::ok);
+    for (size_t i = 0; i < plain.size(); ++i) CHECK(plain[i] == static_cast<uint8_t>((i * 7) & 0xff));
+    REQUIRE(codec.open(3, false, middle, plain) == format::BlockOpen::ok);
+    CHECK(codec.open(3, true, middle, plain) == format::BlockOpen::bad);  // a cut file's final block
+    CHECK(codec.open(3, false, last, plain) == format::BlockOpen::ok);    // before a lost re-seal
+    CHECK(codec.open(3, true, unhex(kBlock3), plain) == format::BlockOpen::bad);  // a format-1 block
 }
 
 TEST_CASE("KAT: symlink target and xattr name/value", "[format][kat]") {
@@ -98,13 +122,23 @@ TEST_CASE("KAT: symlink target and xattr name/value", "[format][kat]") {
     CHECK(format::NameCodec::open_text(keys.meta(), "symlink", kSymlink) == "../target/file");
     CHECK(format::encrypt_xattr_name(keys.names(), "user.comment") == kXattrNameComment);
     CHECK(format::decrypt_xattr_name(keys.names(), kXattrNameComment) == "user.comment");
-    CHECK(format::open_xattr_value(keys.meta(), "user.comment", str(unhex(kXattrValue))) ==
+    CHECK(format::open_xattr_value(keys.meta(), "user.comment", str(unhex(kXattrValue)), {}) ==
           std::string("value\0bytes", 11));
+}
+
+TEST_CASE("KAT: format-2 xattr value bound to its owner's id", "[format][kat]") {
+    auto keys = test_keys();
+    const auto id = test_file_id();
+    CHECK(format::open_xattr_value(keys.meta(), "user.comment", str(unhex(kXattrValueV2)), id) ==
+          std::string("value\0bytes", 11));
+    CHECK_FALSE(format::open_xattr_value(keys.meta(), "user.comment", str(unhex(kXattrValueV2)), {}));
+    CHECK_FALSE(format::open_xattr_value(keys.meta(), "user.comment", str(unhex(kXattrValueV2)), test_dir_id()));
 }
 
 TEST_CASE("KAT: volume header MAC over the canonical JSON", "[format][kat]") {
     auto keys = test_keys();
     format::VolumeHeader h;
+    h.format_version = 1;  // the vector's (make_vectors.py)
     h.volume_id = "00112233445566778899aabbccddeeff";
     h.provider = "local";
     h.provider_options = {{"vault", "/v"}};
@@ -114,9 +148,25 @@ TEST_CASE("KAT: volume header MAC over the canonical JSON", "[format][kat]") {
     h.wrapped_key = Bytes(40, 0x99);
     h.created = "2024-01-02T03:04:05Z";
     h.root_dir_id = test_dir_id();
+    h.format_version = 1;  // the vector's header
     std::string text = format::seal_volume_header(h, keys.header_mac());
     CHECK(h.mac == kHeaderMac);
     auto parsed = format::parse_volume_header(text, "kat");
     CHECK(parsed.mac == kHeaderMac);
     CHECK_NOTHROW(format::verify_volume_header(parsed, keys.header_mac(), "kat"));
+}
+
+TEST_CASE("KAT: format v2 symlink target and directory-id files", "[format][kat][place]") {
+    auto keys = test_keys();
+    CHECK(hex(keys.dir_ids().bytes()) == kDirIdKey);
+    const auto link = format::Place::in(test_dir_id(), "link");
+    CHECK(format::open_symlink_target(2, keys.meta(), link, kSymlinkV2) == "../target/file");
+    CHECK_FALSE(format::open_symlink_target(2, keys.meta(), format::Place::in(test_dir_id(), "lin"), kSymlinkV2));
+    format::DirId child{};
+    for (size_t i = 0; i < child.size(); ++i) child[i] = static_cast<uint8_t>(0x40 + i);
+    const auto sub = format::Place::in(test_dir_id(), "sub");
+    CHECK(hex(format::encode_dir_id_file(2, keys.dir_ids(), child, sub)) == kDirIdFileV2);
+    CHECK(format::decode_dir_id_file(2, keys.dir_ids(), unhex(kDirIdFileV2), sub) == child);
+    CHECK(hex(format::encode_dir_id_file(2, keys.dir_ids(), test_dir_id(), format::Place::root())) ==
+          kRootDirIdFileV2);
 }

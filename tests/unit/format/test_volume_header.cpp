@@ -68,7 +68,7 @@ TEST_CASE("volume header seal/parse/verify round trip", "[format][header]") {
     std::string text = format::seal_volume_header(h, keys.header_mac());
     CHECK(h.mac.size() == 64);
     auto p = format::parse_volume_header(text, "test");
-    CHECK(p.format_version == 1);
+    CHECK(p.format_version == format::kFormatVersion);
     CHECK(p.volume_id == h.volume_id);
     CHECK(p.cipher_suite == "AES-256-GCM/4096+AES-256-SIV+HKDF-SHA256");
     CHECK(p.block_size == 4096);
@@ -130,7 +130,7 @@ TEST_CASE("editing any single field of the header fails verification", "[format]
     }
     // Fields a reader refuses outright instead of authenticating.
     const std::vector<std::pair<std::string, json>> refused = {
-        {"format_version", 2}, {"cipher_suite", "AES-128-CBC"}, {"block_size", 8192}};
+        {"format_version", 3}, {"cipher_suite", "AES-128-CBC"}, {"block_size", 8192}};
     for (const auto &[field, value] : refused) {
         json j = original;
         j[field] = value;
@@ -150,7 +150,7 @@ TEST_CASE("editing any field of the parsed struct fails verification", "[format]
     auto h = sample_header();
     format::seal_volume_header(h, keys.header_mac());
     const std::vector<std::function<void(format::VolumeHeader &)>> mutations = {
-        [](auto &x) { x.format_version = 2; },
+        [](auto &x) { x.format_version = x.format_version == 1 ? 2 : 1; },
         [](auto &x) { x.volume_id[0] = 'f'; },
         [](auto &x) { x.cipher_suite += "x"; },
         [](auto &x) { x.block_size = 8192; },
@@ -187,11 +187,22 @@ TEST_CASE("unknown format versions are refused at parse", "[format][header]") {
     auto keys = cmkfs::test::random_volume_keys();
     auto h = sample_header();
     json j = json::parse(format::seal_volume_header(h, keys.header_mac()));
-    for (int version : {0, 2, 99}) {
+    for (int version : {0, 3, 99}) {
         j["format_version"] = version;
         INFO("version " << version);
         CHECK_THROWS_WITH(format::parse_volume_header(j.dump(), "v.json"),
                           Contains("v.json") && Contains("format version " + std::to_string(version)));
+    }
+}
+
+TEST_CASE("format versions 1 and 2 both parse (version-1 stores still mount)", "[format][header]") {
+    auto keys = cmkfs::test::random_volume_keys();
+    auto h = sample_header();
+    json j = json::parse(format::seal_volume_header(h, keys.header_mac()));
+    for (int version : {1, 2}) {
+        j["format_version"] = version;
+        INFO("version " << version);
+        CHECK(format::parse_volume_header(j.dump(), "v.json").format_version == static_cast<uint32_t>(version));
     }
 }
 
