@@ -1,10 +1,13 @@
 // The config file schema: one small reader per top-level section.
 #include "config/config.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
+#include <sstream>
 
 #include "config/yaml_reader.h"
 #include "util/file_io.h"
@@ -91,15 +94,49 @@ void read_fuse(const YamlReader &r, const Entry &section, MountConfig &m) {
                    });
 }
 
+// Sees where the documents of a YAML stream start, and stops at the second.
+// yaml-cpp's LoadAll never returns on some inputs (a lone "," starts document
+// after document) and allocates as it goes; found by fuzz/config_yaml.cpp.
+class DocumentCounter : public YAML::EventHandler {
+public:
+    int documents = 0;
+    std::optional<YAML::Mark> second;  // the second document's first node, as LoadAll placed it
+    void OnDocumentStart(const YAML::Mark &) override { ++documents; }
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark &mark, YAML::anchor_t) override { node(mark); }
+    void OnAlias(const YAML::Mark &mark, YAML::anchor_t) override { node(mark); }
+    void OnScalar(const YAML::Mark &mark, const std::string &, YAML::anchor_t, const std::string &) override {
+        node(mark);
+    }
+    void OnSequenceStart(const YAML::Mark &mark, const std::string &, YAML::anchor_t,
+                         YAML::EmitterStyle::value) override {
+        node(mark);
+    }
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark &mark, const std::string &, YAML::anchor_t, YAML::EmitterStyle::value) override {
+        node(mark);
+    }
+    void OnMapEnd() override {}
+
+private:
+    void node(const YAML::Mark &mark) {
+        if (documents == 2 && !second) second = mark;
+    }
+};
+
 YAML::Node load_single_document(const std::string &text, const std::string &source) {
     try {
-        std::vector<YAML::Node> docs = YAML::LoadAll(text);
-        if (docs.size() > 1) {
-            const YAML::Mark at = docs[1].Mark();
+        std::istringstream in(text);
+        YAML::Parser parser(in);
+        DocumentCounter counter;
+        while (counter.documents < 2 && parser.HandleNextDocument(counter)) {
+        }
+        if (counter.documents > 1) {
+            const YAML::Mark at = counter.second.value_or(YAML::Mark());
             throw ConfigError(source, std::max(at.line, 0) + 1, std::max(at.column, 0) + 1, "(document)",
                               "expected a single YAML document, got a second one");
         }
-        return docs.empty() ? YAML::Node() : docs[0];
+        return counter.documents == 0 ? YAML::Node() : YAML::Load(text);
     } catch (const YAML::Exception &e) {
         throw ConfigError(source, std::max(e.mark.line, 0) + 1, std::max(e.mark.column, 0) + 1,
                           "(syntax)", "expected valid YAML, got " + e.msg);

@@ -138,3 +138,10 @@ TEST_CASE("config error: more than one document", "[config][errors]") {
     CHECK(error_of("fuse: {}\n---\nvolume: {}\n").what ==
           "t.yaml:3:1: (document): expected a single YAML document, got a second one");
 }
+
+// Found by fuzz/config_yaml.cpp (fuzz/regressions/config_yaml/): yaml-cpp's
+// LoadAll never returned on a lone ",", which begins document after document,
+// and allocated as it went.
+TEST_CASE("config error: a stream that never ends its documents is refused", "[config][errors]") {
+    CHECK(error_of(",").what.find("(document): expected a single YAML document") != std::string::npos);
+}
