@@ -66,17 +66,24 @@ AzureError vault_error(const std::string &op, const KeyId &key, const HttpRespon
 }
 
 std::optional<Millis> retry_after(const HttpResponse &r) {
+    // Longer than a day is "longer than any retry budget": clamped, so that
+    // the caller's deadline arithmetic (in nanoseconds) cannot overflow. Only
+    // up to 9 digits are read: a longer millisecond value made std::stoll
+    // throw, an INTERNAL failure instead of a retry (found by fuzz/azure_answer.cpp).
+    constexpr Millis kMaxWait{24LL * 3600 * 1000};
     for (const char *name : {"retry-after-ms", "x-ms-retry-after-ms"}) {
         std::string v = r.header(name);
-        if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos) return Millis(std::stoll(v));
+        if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos)
+            return v.size() < 10 ? std::min(kMaxWait, Millis(std::stoll(v))) : kMaxWait;
     }
     std::string v = r.header("retry-after");
     if (v.empty()) return std::nullopt;
-    if (v.find_first_not_of("0123456789") == std::string::npos && v.size() < 9) return Millis(std::stoll(v) * 1000);
+    if (v.find_first_not_of("0123456789") == std::string::npos)
+        return v.size() < 9 ? std::min(kMaxWait, Millis(std::stoll(v) * 1000)) : kMaxWait;
     time_t when = curl_getdate(v.c_str(), nullptr);
     if (when < 0) return std::nullopt;
     long long delta = static_cast<long long>(when) - static_cast<long long>(std::time(nullptr));
-    return Millis(std::max(0LL, delta) * 1000);
+    return delta >= kMaxWait.count() / 1000 ? kMaxWait : Millis(std::max(0LL, delta) * 1000);
 }
 
 std::map<std::string, std::string> challenge_params(const std::string &header) {

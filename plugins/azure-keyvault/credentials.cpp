@@ -11,11 +11,8 @@
 #include <cstring>
 #include <ctime>
 
-#include <nlohmann/json.hpp>
-
 #include "answers.h"
 #include "azure_error.h"
-#include "json_scan.h"
 #include "text.h"
 #include "errno_text.h"
 

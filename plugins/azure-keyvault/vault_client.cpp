@@ -1,18 +1,13 @@
 #include "vault_client.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <optional>
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
 #include "azure_error.h"
 #include "base64url.h"
-#include "json_scan.h"
 #include "text.h"
 
 namespace cmkfs::azure {

@@ -1,6 +1,7 @@
 #include "format/volume_header.h"
 
 #include <chrono>
+#include <cstdint>
 #include <ctime>
 
 #include <nlohmann/json.hpp>
@@ -44,6 +45,16 @@ std::string compute_mac(const VolumeHeader &h, const crypto::HeaderMacKey &key) 
     throw IntegrityError(origin + ": not a valid cmkfs volume header: " + why);
 }
 
+// An unsigned integer that fits in 32 bits. nlohmann's get<uint32_t>()
+// converts a float such as 40e96 with undefined behaviour (found by
+// fuzz/volume_header.cpp) and a negative or fractional number silently.
+uint32_t uint32_field(const json &j, const char *name, const std::string &origin) {
+    const json &v = j.at(name);
+    if (!v.is_number_unsigned() || v.get<uint64_t>() > UINT32_MAX)
+        malformed(origin, std::string(name) + " is not an unsigned 32-bit integer");
+    return static_cast<uint32_t>(v.get<uint64_t>());
+}
+
 }  // namespace
 
 bool VolumeHeader::key_rotation_enabled() const { return key_id != versioned_key_id; }
@@ -59,14 +70,14 @@ VolumeHeader parse_volume_header(const std::string &json_text, const std::string
     if (j.is_discarded() || !j.is_object()) malformed(origin, "not a JSON object");
     VolumeHeader h;
     try {
-        h.format_version = j.at("format_version").get<uint32_t>();
+        h.format_version = uint32_field(j, "format_version", origin);
         if (h.format_version != kFormatVersion)
             malformed(origin, "format version " + std::to_string(h.format_version) +
                                   " is not supported by this cmkfs (supports " +
                                   std::to_string(kFormatVersion) + ")");
         h.volume_id = j.at("volume_id").get<std::string>();
         h.cipher_suite = j.at("cipher_suite").get<std::string>();
-        h.block_size = j.at("block_size").get<uint32_t>();
+        h.block_size = uint32_field(j, "block_size", origin);
         h.plaintext_names = j.at("plaintext_names").get<bool>();
         h.provider = j.at("provider").get<std::string>();
         h.provider_options = j.at("provider_options").get<std::map<std::string, std::string>>();

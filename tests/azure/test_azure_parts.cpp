@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "answers.h"
 #include "azure_error.h"
 #include "base64url.h"
 #include "crypto/encoding.h"
@@ -109,4 +110,25 @@ TEST_CASE("options: defaults, durations, and the client secret set", "[azure]") 
         INFO(bad[0]);
         CHECK_THROWS_AS(parse(bad), AzureError);
     }
+}
+
+// Found by fuzz/azure_answer.cpp (fuzz/regressions/azure_answer/): a
+// retry-after-ms of 20 digits made std::stoll throw out of the retry loop (an
+// INTERNAL failure instead of a retry), and a far HTTP date gave a wait whose
+// conversion to steady_clock nanoseconds overflowed. Every wait is now at most a day.
+TEST_CASE("Retry-After values are bounded, whatever the server sends", "[azure]") {
+    const auto wait_for = [](const std::string &name, const std::string &value) {
+        HttpResponse r(nullptr);
+        r.headers[name] = value;
+        return retry_after(r);
+    };
+    const Millis day = std::chrono::hours(24);
+    CHECK(wait_for("retry-after-ms", "1500") == Millis(1500));
+    CHECK(wait_for("retry-after", "3") == Millis(3000));
+    CHECK(wait_for("retry-after-ms", "99999999999999999999") == day);
+    CHECK(wait_for("x-ms-retry-after-ms", "9223372036854775807") == day);
+    CHECK(wait_for("retry-after", "999999999999") == day);
+    CHECK(wait_for("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT") == day);
+    CHECK(wait_for("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT") == Millis(0));
+    CHECK_FALSE(wait_for("retry-after", "soon"));
 }
