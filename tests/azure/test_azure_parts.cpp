@@ -132,3 +132,16 @@ TEST_CASE("Retry-After values are bounded, whatever the server sends", "[azure]"
     CHECK(wait_for("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT") == Millis(0));
     CHECK_FALSE(wait_for("retry-after", "soon"));
 }
+
+// Found by fuzz/azure_settings.cpp (fuzz/regressions/azure_settings/): "nan"
+// parses as a double and passed both range checks, then its conversion to an
+// integer was undefined (a negative timeout in practice). Options can come
+// from the volume header.
+TEST_CASE("options: a duration that is not a number is refused", "[azure]") {
+    for (const std::string opt : {"timeout=nan", "connect_timeout=NaNms", "retry_budget=-nans", "retry_base=nan",
+                                  "timeout=inf", "timeout=1e400"}) {
+        INFO(opt);
+        std::vector<const char *> argv{opt.c_str(), nullptr};
+        CHECK_THROWS_AS(parse_settings(argv.data()), AzureError);
+    }
+}
