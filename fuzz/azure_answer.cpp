@@ -69,6 +69,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     });
     if (auto token = token_from_answer(body, std::time(nullptr))) {
         FUZZ_CHECK(!token->access_token.empty());
+        // The caller adds it to a steady_clock time point in nanoseconds.
+        FUZZ_CHECK(token->lifetime_seconds >= 0 && token->lifetime_seconds <= 24 * 3600);
         FUZZ_CHECK(token->access_token.data() >= body.data() &&
                    token->access_token.data() + token->access_token.size() <= body.data() + body.size());
     }

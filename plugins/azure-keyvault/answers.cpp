@@ -181,7 +181,10 @@ std::optional<TokenAnswer> token_from_answer(std::string_view body, std::time_t 
         lifetime = lifetime < 0 ? left : std::min(lifetime, left);
     }
     if (lifetime < 0) lifetime = 60;  // no expiry given: use it briefly
-    return TokenAnswer{*token, lifetime};
+    // Used a day at most: a claimed lifetime of 2^63 seconds overflowed the
+    // refresh time computed in steady_clock nanoseconds (found by fuzz/azure_answer.cpp).
+    constexpr long long kMaxLifetime = 24LL * 3600;
+    return TokenAnswer{*token, std::min(lifetime, kMaxLifetime)};
 }
 
 void parse_oauth_error(std::string_view body, std::string &error, std::string &description) {

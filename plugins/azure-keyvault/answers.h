@@ -62,7 +62,8 @@ void unwrapped_from_answer(const std::string &op, const KeyId &versioned, std::s
 
 // A token endpoint's 200 answer: the token (a view into `body`) and how many
 // seconds it lives, from expires_in and expires_on (relative to
-// `started_wall`); 60 when neither is given. nullopt without an access_token.
+// `started_wall`); 60 when neither is given, at most a day. nullopt without
+// an access_token.
 struct TokenAnswer {
     std::string_view access_token;
     long long lifetime_seconds = 60;

@@ -145,3 +145,17 @@ TEST_CASE("options: a duration that is not a number is refused", "[azure]") {
         CHECK_THROWS_AS(parse_settings(argv.data()), AzureError);
     }
 }
+
+// Found by reading fuzz/azure_answer.cpp's invariants: an expires_in too large
+// for a long long saturated to 2^63-1 seconds, which overflowed the refresh
+// time (steady_clock nanoseconds). A token is used for a day at most.
+TEST_CASE("token lifetimes are bounded, whatever the endpoint claims", "[azure]") {
+    const std::time_t now = 1'700'000'000;
+    auto life = [&](const std::string &body) { return token_from_answer(body, now)->lifetime_seconds; };
+    CHECK(life(R"({"access_token":"t","expires_in":"3599"})") == 3599);
+    CHECK(life(R"({"access_token":"t","expires_in":99999999999999999999})") == 24 * 3600);
+    CHECK(life(R"({"access_token":"t","expires_on":"9223372036854775807"})") == 24 * 3600);
+    CHECK(life(R"({"access_token":"t","expires_in":"3599","expires_on":"1700000100"})") == 100);
+    CHECK(life(R"({"access_token":"t"})") == 60);
+    CHECK_FALSE(token_from_answer(R"({"expires_in":"3599"})", now));
+}
