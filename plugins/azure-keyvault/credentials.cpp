@@ -11,10 +11,8 @@
 #include <cstring>
 #include <ctime>
 
-#include <nlohmann/json.hpp>
-
+#include "answers.h"
 #include "azure_error.h"
-#include "json_scan.h"
 #include "text.h"
 #include "errno_text.h"
 
@@ -24,36 +22,6 @@ namespace {
 
 // Refresh this long before expiry, or at half the lifetime of short tokens.
 constexpr std::chrono::seconds kRefreshMargin{300};
-
-long long to_number(std::optional<std::string_view> v) {
-    if (!v) return -1;
-    std::string s(*v);
-    char *end = nullptr;
-    long long n = std::strtoll(s.c_str(), &end, 10);
-    return (s.empty() || (*end != '\0' && *end != '.')) ? -1 : n;
-}
-
-// OAuth error bodies ({"error":"...","error_description":"..."}) never hold tokens.
-void parse_oauth_error(const HttpResponse &r, std::string &error, std::string &description) {
-    auto j = nlohmann::json::parse(r.body.view(), nullptr, false);
-    if (!j.is_object()) return;
-    if (j.contains("error") && j["error"].is_string()) error = j["error"].get<std::string>();
-    if (j.contains("error_description") && j["error_description"].is_string())
-        description = j["error_description"].get<std::string>();
-}
-
-cmkfs_status classify_token_failure(long status, const std::string &error, const std::string &description,
-                                    bool imds) {
-    if (status == 429 || status == 408 || status == 410 || status >= 500) return CMKFS_ERR_UNAVAILABLE;
-    if (imds && status == 404) return CMKFS_ERR_UNAVAILABLE;  // IMDS answers 404 while it updates
-    if (imds && status == 400 && description.find("Identity not found") != std::string::npos)
-        return CMKFS_ERR_DENIED;
-    if (error == "invalid_client" || error == "unauthorized_client" || error == "invalid_grant" ||
-        error == "access_denied" || status == 401 || status == 403)
-        return CMKFS_ERR_DENIED;
-    if (status >= 400 && status < 500) return CMKFS_ERR_INVALID;
-    return CMKFS_ERR_INTERNAL;
-}
 
 }  // namespace
 
@@ -81,30 +49,21 @@ TokenCache::Token TokenCache::fetch(const std::string &resource, const std::stri
                                   : "Microsoft Entra token from " + host_of(settings_.authority_host);
     if (r.status != 200) {
         std::string error, description;
-        parse_oauth_error(r, error, description);
+        parse_oauth_error(r.body.view(), error, description);
         std::string msg = "azure-keyvault: " + what + " for client id '" + client_id + "': HTTP " +
                           std::to_string(r.status);
         if (!error.empty()) msg += " " + error;
         if (!description.empty()) msg += ": " + one_line(description);
         throw AzureError(classify_token_failure(r.status, error, description, imds), msg);
     }
-    auto token = find_plain_string_member(r.body.view(), "access_token");
-    if (!token || token->empty())
+    auto answer = token_from_answer(r.body.view(), started_wall);
+    if (!answer)
         throw AzureError(CMKFS_ERR_UNAVAILABLE, "azure-keyvault: " + what + ": response has no access_token");
-    // Lifetime: the earlier of expires_in (relative, immune to clock skew)
-    // and expires_on (absolute), whichever the endpoint gave.
-    long long lifetime = to_number(find_scalar_member(r.body.view(), "expires_in"));
-    long long expires_on = to_number(find_scalar_member(r.body.view(), "expires_on"));
-    if (expires_on > 0) {
-        long long left = expires_on - static_cast<long long>(started_wall);
-        lifetime = lifetime < 0 ? left : std::min(lifetime, left);
-    }
-    if (lifetime < 0) lifetime = 60;  // no expiry given: use it briefly
-    const auto life = std::chrono::seconds(lifetime);
+    const auto life = std::chrono::seconds(answer->lifetime_seconds);
     const auto margin = std::min<std::chrono::steady_clock::duration>(kRefreshMargin, life / 2);
     Token t(host_);
     t.header.append("Authorization: Bearer ");
-    t.header.append(*token);
+    t.header.append(answer->access_token);
     t.refresh_at = started + life - margin;
     return t;
 }

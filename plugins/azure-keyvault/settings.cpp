@@ -28,7 +28,9 @@ Millis parse_duration(const std::string &key, const std::string &v) {
     char *end = nullptr;
     errno = 0;
     double d = std::strtod(number.c_str(), &end);
-    if (number.empty() || *end != '\0' || errno != 0 || d < 0 || d * scale > 3.6e6)
+    // Written so that NaN fails too: "nan" parses, compares false both ways,
+    // and converting it to an integer is undefined (found by fuzz/azure_settings.cpp).
+    if (number.empty() || *end != '\0' || errno != 0 || !(d >= 0 && d * scale <= 3.6e6))
         bad(key, "expects a duration such as 500ms or 10s, got '" + v + "'");
     return Millis(static_cast<long long>(d * scale));
 }

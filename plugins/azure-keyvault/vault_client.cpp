@@ -1,18 +1,13 @@
 #include "vault_client.h"
 
-#include <curl/curl.h>
-
 #include <algorithm>
 #include <chrono>
 #include <ctime>
 #include <optional>
 #include <thread>
 
-#include <nlohmann/json.hpp>
-
 #include "azure_error.h"
 #include "base64url.h"
-#include "json_scan.h"
 #include "text.h"
 
 namespace cmkfs::azure {
@@ -23,94 +18,6 @@ using Clock = std::chrono::steady_clock;
 constexpr Millis kMaxBackoff{8000};
 
 bool transient(long status) { return status == 408 || status == 410 || status == 429 || status >= 500; }
-
-// Key Vault's error body: {"error":{"code":..,"message":..,"innererror":{"code":..}}}.
-struct VaultErrorBody {
-    std::vector<std::string> codes;  // outer first
-    std::string message;
-};
-
-VaultErrorBody parse_error_body(const HttpResponse &r) {
-    VaultErrorBody out;
-    auto j = nlohmann::json::parse(r.body.view(), nullptr, false);
-    if (!j.is_object() || !j.contains("error") || !j["error"].is_object()) return out;
-    const nlohmann::json *e = &j["error"];
-    if (e->contains("message") && (*e)["message"].is_string()) out.message = (*e)["message"].get<std::string>();
-    for (int depth = 0; e != nullptr && e->is_object() && depth < 8; ++depth) {
-        if (e->contains("code") && (*e)["code"].is_string()) out.codes.push_back((*e)["code"].get<std::string>());
-        e = e->contains("innererror") ? &(*e)["innererror"] : nullptr;
-    }
-    return out;
-}
-
-bool has_code(const VaultErrorBody &b, const char *code) {
-    return std::find(b.codes.begin(), b.codes.end(), code) != b.codes.end();
-}
-
-// The one place a Key Vault answer becomes a cmkfs status.
-AzureError vault_error(const std::string &op, const KeyId &key, const HttpResponse &r) {
-    VaultErrorBody body = parse_error_body(r);
-    std::string codes;
-    for (const auto &c : body.codes) codes += (codes.empty() ? "" : "/") + c;
-    std::string msg = "azure-keyvault: " + op + " " + key.str() + ": HTTP " + std::to_string(r.status);
-    if (!codes.empty()) msg += " " + codes;
-    if (!body.message.empty()) msg += ": " + one_line(body.message);
-
-    // Azure reports a disabled key as 403 Forbidden with inner code
-    // KeyDisabled ("Operation X is not allowed on a disabled key").
-    const std::string m = lower(body.message);
-    if (has_code(body, "KeyDisabled") || m.find("disabled key") != std::string::npos ||
-        has_code(body, "KeyNotYetValidOrExpired"))
-        return AzureError(CMKFS_ERR_DISABLED, msg);
-    if (r.status == 401 || r.status == 403) return AzureError(CMKFS_ERR_DENIED, msg);
-    if (r.status == 404 || has_code(body, "KeyNotFound")) return AzureError(CMKFS_ERR_NOT_FOUND, msg);
-    if (transient(r.status)) return AzureError(CMKFS_ERR_UNAVAILABLE, msg);
-    if (r.status >= 400 && r.status < 500) return AzureError(CMKFS_ERR_INVALID, msg);
-    return AzureError(CMKFS_ERR_INTERNAL, msg);
-}
-
-// Retry-After: seconds or an HTTP date; also the x-ms millisecond variants.
-std::optional<Millis> retry_after(const HttpResponse &r) {
-    for (const char *name : {"retry-after-ms", "x-ms-retry-after-ms"}) {
-        std::string v = r.header(name);
-        if (!v.empty() && v.find_first_not_of("0123456789") == std::string::npos) return Millis(std::stoll(v));
-    }
-    std::string v = r.header("retry-after");
-    if (v.empty()) return std::nullopt;
-    if (v.find_first_not_of("0123456789") == std::string::npos && v.size() < 9) return Millis(std::stoll(v) * 1000);
-    time_t when = curl_getdate(v.c_str(), nullptr);
-    if (when < 0) return std::nullopt;
-    long long delta = static_cast<long long>(when) - static_cast<long long>(std::time(nullptr));
-    return Millis(std::max(0LL, delta) * 1000);
-}
-
-// Parameters of a "Bearer k="v", k2="v2"" challenge.
-std::map<std::string, std::string> challenge_params(const std::string &header) {
-    std::map<std::string, std::string> out;
-    std::string h = header;
-    if (lower(h.substr(0, 7)) != "bearer ") return out;
-    size_t pos = 7;
-    while (pos < h.size()) {
-        while (pos < h.size() && (h[pos] == ' ' || h[pos] == ',')) ++pos;
-        size_t eq = h.find('=', pos);
-        if (eq == std::string::npos) break;
-        std::string name = lower(h.substr(pos, eq - pos));
-        pos = eq + 1;
-        std::string value;
-        if (pos < h.size() && h[pos] == '"') {
-            size_t end = h.find('"', pos + 1);
-            if (end == std::string::npos) break;
-            value = h.substr(pos + 1, end - pos - 1);
-            pos = end + 1;
-        } else {
-            size_t end = h.find(',', pos);
-            value = h.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-            pos = end == std::string::npos ? h.size() : end;
-        }
-        out[name] = value;
-    }
-    return out;
-}
 
 std::string host_only(const std::string &url) {
     std::string h = lower(host_of(url));
@@ -224,44 +131,11 @@ HttpResponse VaultClient::send(const std::string &op, const KeyId &key, const st
     }
 }
 
-KeyId VaultClient::versioned_kid_of(const KeyId &requested, const std::string &kid, const std::string &op) const {
-    if (kid.empty()) {
-        if (requested.version.empty())
-            throw AzureError(CMKFS_ERR_INTERNAL, "azure-keyvault: " + op + " " + requested.str() +
-                                                     ": the answer names no key version");
-        return requested;
-    }
-    KeyId got;
-    try {
-        got = parse_key_id(kid);
-    } catch (const AzureError &) {
-        throw AzureError(CMKFS_ERR_INTERNAL, "azure-keyvault: " + op + " " + requested.str() +
-                                                 ": the answer names a malformed key id");
-    }
-    if (got.host != requested.host || lower(got.name) != lower(requested.name) || got.version.empty() ||
-        (!requested.version.empty() && got.version != requested.version))
-        throw AzureError(CMKFS_ERR_INTERNAL, "azure-keyvault: " + op + " " + requested.str() +
-                                                 ": the answer names another key (" + got.str() + ")");
-    // Keep the vault URL as the caller wrote it (port, case).
-    got.vault_url = requested.vault_url;
-    return got;
-}
-
 KeyInfo VaultClient::get_key(const KeyId &key, const std::string &client_id) {
     const std::string op = "get key";
     HttpResponse r = send(op, key, client_id, "GET", key.key_url() + "?api-version=" + kApiVersion, {});
     if (r.status != 200) throw vault_error(op, key, r);
-    auto j = nlohmann::json::parse(r.body.view(), nullptr, false);
-    if (!j.is_object() || !j.contains("key") || !j["key"].is_object())
-        throw AzureError(CMKFS_ERR_INTERNAL, "azure-keyvault: " + op + " " + key.str() + ": malformed answer");
-    KeyInfo info;
-    const auto &k = j["key"];
-    info.versioned = versioned_kid_of(key, k.contains("kid") && k["kid"].is_string() ? k["kid"].get<std::string>() : "", op);
-    info.enabled = true;
-    if (j.contains("attributes") && j["attributes"].is_object() && j["attributes"].contains("enabled") &&
-        j["attributes"]["enabled"].is_boolean())
-        info.enabled = j["attributes"]["enabled"].get<bool>();
-    return info;
+    return key_info_from_answer(op, key, r.body.view());
 }
 
 Wrapped VaultClient::wrap(const KeyId &versioned, const std::string &client_id, const uint8_t *plain, size_t n) {
@@ -273,15 +147,7 @@ Wrapped VaultClient::wrap(const KeyId &versioned, const std::string &client_id, 
     HttpResponse r = send(op, versioned, client_id, "POST",
                           versioned.key_url() + "/wrapkey?api-version=" + kApiVersion, body.view());
     if (r.status != 200) throw vault_error(op, versioned, r);
-    auto j = nlohmann::json::parse(r.body.view(), nullptr, false);
-    if (!j.is_object() || !j.contains("value") || !j["value"].is_string())
-        throw AzureError(CMKFS_ERR_INTERNAL, "azure-keyvault: " + op + " " + versioned.str() + ": malformed answer");
-    Wrapped out;
-    out.versioned =
-        versioned_kid_of(versioned, j.contains("kid") && j["kid"].is_string() ? j["kid"].get<std::string>() : "", op);
-    if (!base64url_decode(j["value"].get<std::string>(), out.value) || out.value.empty())
-        throw AzureError(CMKFS_ERR_INTERNAL, "azure-keyvault: " + op + " " + versioned.str() + ": malformed value");
-    return out;
+    return wrapped_from_answer(op, versioned, r.body.view());
 }
 
 plugin::SecretBuffer VaultClient::unwrap(const KeyId &versioned, const std::string &client_id, const uint8_t *wrapped,
@@ -293,10 +159,8 @@ plugin::SecretBuffer VaultClient::unwrap(const KeyId &versioned, const std::stri
                           versioned.key_url() + "/unwrapkey?api-version=" + kApiVersion, body);
     if (r.status != 200) throw vault_error(op, versioned, r);
     // The answer holds the plaintext key: scanned in place, decoded into secure memory.
-    auto value = find_plain_string_member(r.body.view(), "value");
     plugin::SecretBuffer plain(host_);
-    if (!value || !base64url_decode(*value, plain) || plain.empty())
-        throw AzureError(CMKFS_ERR_INTERNAL, "azure-keyvault: " + op + " " + versioned.str() + ": malformed answer");
+    unwrapped_from_answer(op, versioned, r.body.view(), plain);
     return plain;
 }
 

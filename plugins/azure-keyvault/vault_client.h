@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "answers.h"
 #include "credentials.h"
 #include "http_client.h"
 #include "key_id.h"
@@ -22,16 +23,6 @@ namespace cmkfs::azure {
 
 constexpr const char *kApiVersion = "7.5";
 constexpr const char *kWrapAlgorithm = "RSA-OAEP-256";
-
-struct KeyInfo {
-    KeyId versioned;  // the version the id resolved to
-    bool enabled = false;
-};
-
-struct Wrapped {
-    KeyId versioned;
-    std::vector<uint8_t> value;
-};
 
 class VaultClient {
 public:
@@ -52,7 +43,6 @@ private:
     std::string resource_for(const KeyId &key);
     // False when the 401 carries no usable challenge.
     bool accept_challenge(const KeyId &key, const std::string &header);
-    KeyId versioned_kid_of(const KeyId &requested, const std::string &kid, const std::string &op) const;
 
     const cmkfs_host *host_;
     Settings settings_;

@@ -19,6 +19,7 @@
 #include "config/logging.h"
 #include "crypto/secure_bytes.h"
 #include "daemon/audit_log.h"
+#include "daemon/control_protocol.h"
 #include "daemon/control_socket.h"
 #include "daemon/key_monitor.h"
 #include "fs/filesystem.h"
@@ -77,7 +78,7 @@ void check_directory(const std::string &path, const char *what) {
 }
 
 nlohmann::json handle_control(const nlohmann::json &request, daemon::KeyMonitor &monitor) {
-    const std::string op = request.value("op", "");
+    const std::string op = daemon::control_op(request);
     if (op == "rotate-key") return handle_rotate_request(request, monitor);
     if (op == "lock") monitor.emergency_lock();
     else if (op == "unlock") monitor.unlock_by_operator();

@@ -2,6 +2,7 @@
 
 #include "cli/encryption_status.h"
 #include "cli/error_report.h"
+#include "daemon/control_protocol.h"
 #include "util/errors.h"
 
 namespace cmkfs::cli {
@@ -14,27 +15,9 @@ nlohmann::json rotation_request_json(const store::RotationRequest &request) {
     return j;
 }
 
-namespace {
-
-store::RotationRequest rotation_request_from_json(const nlohmann::json &j) {
-    store::RotationRequest r;
-    try {
-        r.key_id = j.at("keyId").get<std::string>();
-        if (j.contains("identity")) r.identity = j.at("identity").get<std::string>();
-        if (j.contains("provider")) r.provider = j.at("provider").get<std::string>();
-        if (j.contains("providerOptions"))
-            r.provider_options = j.at("providerOptions").get<std::map<std::string, std::string>>();
-    } catch (const nlohmann::json::exception &e) {
-        throw UsageError(std::string("malformed rotate-key request: ") + e.what());
-    }
-    return r;
-}
-
-}  // namespace
-
 nlohmann::json handle_rotate_request(const nlohmann::json &request, daemon::KeyMonitor &monitor) {
     try {
-        const format::VolumeHeader after = monitor.rotate_key(rotation_request_from_json(request));
+        const format::VolumeHeader after = monitor.rotate_key(daemon::parse_rotation_request(request));
         return {{"ok", true}, {"encryption", encryption_status_json(after, nullptr)}};
     } catch (...) {
         std::string message;

@@ -1,10 +1,13 @@
 // The config file schema: one small reader per top-level section.
 #include "config/config.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
+#include <sstream>
 
 #include "config/yaml_guard.h"
 #include "config/yaml_reader.h"

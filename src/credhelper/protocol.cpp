@@ -38,8 +38,10 @@ StoreRequest parse_store_input(std::string_view input) {
     nlohmann::json doc;
     try {
         doc = nlohmann::json::parse(input);
-    } catch (const nlohmann::json::parse_error &) {
-        doc = nullptr;  // the input holds a secret: never echoed
+    } catch (const nlohmann::json::exception &) {
+        // parse_error, and out_of_range for a number too large for a double
+        // (its message quotes the number): the input holds a secret, never echoed.
+        doc = nullptr;
     }
     if (!doc.is_object()) throw HelperError("credentials to store are not a JSON object");
     StoreRequest request{string_field(doc, "ServerURL"), {string_field(doc, "Username"), string_field(doc, "Secret")}};

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "crypto/encoding.h"
+#include "daemon/control_protocol.h"
 #include "crypto/kdf.h"
 #include "util/errors.h"
 
@@ -52,7 +53,7 @@ std::string read_line(int fd, int timeout_ms) {
         data.append(buf, static_cast<size_t>(n));
         if (data.size() > kMaxMessage) throw Error(EMSGSIZE, "control message too large");
     }
-    return data.substr(0, data.find('\n'));
+    return std::string(first_line(data));
 }
 
 void write_all(int fd, const std::string &s) {
@@ -129,13 +130,13 @@ void ControlServer::handle(int client) {
         socklen_t len = sizeof cred;
         if (::getsockopt(client, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || cred.uid != 0)
             throw Error(EPERM, "control socket is for root only");
-        auto request = nlohmann::json::parse(read_line(client, 5000));
+        auto request = parse_control_request(read_line(client, 5000));
         reply = handler_(request);
     } catch (const std::exception &e) {
         reply = {{"ok", false}, {"error", e.what()}};
     }
     try {
-        write_all(client, reply.dump() + "\n");
+        write_all(client, reply_line(reply));
     } catch (const std::exception &e) {
         spdlog::warn("control socket: reply lost: {}", e.what());
     }

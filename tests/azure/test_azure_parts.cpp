@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "answers.h"
 #include "azure_error.h"
 #include "base64url.h"
 #include "crypto/encoding.h"
@@ -128,4 +129,52 @@ TEST_CASE("options: defaults, durations, and the client secret set", "[azure]") 
         INFO(bad[0]);
         CHECK_THROWS_AS(parse(bad), AzureError);
     }
+}
+
+// Found by fuzz/azure_answer.cpp (fuzz/regressions/azure_answer/): a
+// retry-after-ms of 20 digits made std::stoll throw out of the retry loop (an
+// INTERNAL failure instead of a retry), and a far HTTP date gave a wait whose
+// conversion to steady_clock nanoseconds overflowed. Every wait is now at most a day.
+TEST_CASE("Retry-After values are bounded, whatever the server sends", "[azure]") {
+    const auto wait_for = [](const std::string &name, const std::string &value) {
+        HttpResponse r(nullptr);
+        r.headers[name] = value;
+        return retry_after(r);
+    };
+    const Millis day = std::chrono::hours(24);
+    CHECK(wait_for("retry-after-ms", "1500") == Millis(1500));
+    CHECK(wait_for("retry-after", "3") == Millis(3000));
+    CHECK(wait_for("retry-after-ms", "99999999999999999999") == day);
+    CHECK(wait_for("x-ms-retry-after-ms", "9223372036854775807") == day);
+    CHECK(wait_for("retry-after", "999999999999") == day);
+    CHECK(wait_for("retry-after", "Fri, 31 Dec 9999 23:59:59 GMT") == day);
+    CHECK(wait_for("retry-after", "Wed, 21 Oct 2015 07:28:00 GMT") == Millis(0));
+    CHECK_FALSE(wait_for("retry-after", "soon"));
+}
+
+// Found by fuzz/azure_settings.cpp (fuzz/regressions/azure_settings/): "nan"
+// parses as a double and passed both range checks, then its conversion to an
+// integer was undefined (a negative timeout in practice). Options can come
+// from the volume header.
+TEST_CASE("options: a duration that is not a number is refused", "[azure]") {
+    for (const std::string opt : {"timeout=nan", "connect_timeout=NaNms", "retry_budget=-nans", "retry_base=nan",
+                                  "timeout=inf", "timeout=1e400"}) {
+        INFO(opt);
+        std::vector<const char *> argv{opt.c_str(), nullptr};
+        CHECK_THROWS_AS(parse_settings(argv.data()), AzureError);
+    }
+}
+
+// Found by reading fuzz/azure_answer.cpp's invariants: an expires_in too large
+// for a long long saturated to 2^63-1 seconds, which overflowed the refresh
+// time (steady_clock nanoseconds). A token is used for a day at most.
+TEST_CASE("token lifetimes are bounded, whatever the endpoint claims", "[azure]") {
+    const std::time_t now = 1'700'000'000;
+    auto life = [&](const std::string &body) { return token_from_answer(body, now)->lifetime_seconds; };
+    CHECK(life(R"({"access_token":"t","expires_in":"3599"})") == 3599);
+    CHECK(life(R"({"access_token":"t","expires_in":99999999999999999999})") == 24 * 3600);
+    CHECK(life(R"({"access_token":"t","expires_on":"9223372036854775807"})") == 24 * 3600);
+    CHECK(life(R"({"access_token":"t","expires_in":"3599","expires_on":"1700000100"})") == 100);
+    CHECK(life(R"({"access_token":"t"})") == 60);
+    CHECK_FALSE(token_from_answer(R"({"expires_in":"3599"})", now));
 }

@@ -184,3 +184,10 @@ TEST_CASE("config error: fsname= or subtype= in fuse.options", "[config][errors]
     CHECK(e.what.find("FUSE options without fsname=") != std::string::npos);
     CHECK(error_of("fuse:\n  options: [subtype=y]\n").what.find("without subtype=") != std::string::npos);
 }
+
+// Found by fuzz/config_yaml.cpp (fuzz/regressions/config_yaml/): yaml-cpp's
+// LoadAll never returned on a lone ",", which begins document after document,
+// and allocated as it went.
+TEST_CASE("config error: a stream that never ends its documents is refused", "[config][errors]") {
+    CHECK(error_of(",").what.find("(document): expected a single YAML document") != std::string::npos);
+}

@@ -88,3 +88,14 @@ TEST_CASE("malformed store input is refused without echoing the secret or openin
     CHECK(h.run("version").rfind("docker-credential-cmkfs (cmkfs) ", 0) == 0);
     CHECK(h.backend.opened == 0);
 }
+
+// Found by fuzz/credhelper.cpp (fuzz/regressions/credhelper/): nlohmann reports
+// a number too large for a double as out_of_range, not parse_error, and its
+// message quotes the number; it escaped as it was and was printed to stdout.
+TEST_CASE("a store input with an overflowing number is refused without echoing it", "[credhelper]") {
+    Harness h;
+    const std::string message = error_of(h, "store", R"({"ServerURL":"x","Username":"u","Secret":31337e99999})");
+    CHECK(message == "credentials to store are not a JSON object");
+    CHECK(message.find("31337") == std::string::npos);
+    CHECK(h.backend.opened == 0);
+}

@@ -1,0 +1,42 @@
+// The YAML config file. It is trusted (root-owned, outside the store), but a
+// typo must give file:line:column, not a crash or a hang, and a config that
+// loads must write out (to_yaml) and load again to the same Config (when it
+// is UTF-8, as YAML requires).
+#include <cstdint>
+#include <string>
+
+#include "config/config.h"
+#include "fuzz_support.h"
+
+using namespace cmkfs;
+
+namespace {
+// YAML streams are UTF-8 (YAML 1.2 §5.2). yaml-cpp reads other bytes as they
+// are but its emitter rewrites them, so only a UTF-8 config round-trips.
+bool valid_utf8(std::string_view s) {
+    for (size_t i = 0; i < s.size();) {
+        const auto c = static_cast<unsigned char>(s[i]);
+        const size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
+        if (n == 0 || i + n > s.size()) return false;
+        for (size_t k = 1; k < n; ++k)
+            if ((static_cast<unsigned char>(s[i + k]) >> 6) != 2) return false;
+        i += n;
+    }
+    return true;
+}
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+    const std::string text(fuzz::as_text(data, size));
+    config::Config cfg;
+    try {
+        cfg = config::parse_config(text, "fuzz.yaml");
+    } catch (const config::ConfigError &e) {
+        FUZZ_CHECK(std::string(e.what()).starts_with("fuzz.yaml"));
+        return 0;
+    }
+    if (!valid_utf8(text)) return 0;
+    const config::Config again = config::parse_config(config::to_yaml(cfg), "fuzz.yaml");
+    FUZZ_CHECK(again == cfg);
+    return 0;
+}
