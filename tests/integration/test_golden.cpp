@@ -23,6 +23,7 @@
 
 #include "crypto/encoding.h"
 #include "crypto/kdf.h"
+#include "support/golden.h"
 #include "support/process.h"
 
 using namespace cmkfs::test;
@@ -67,13 +68,6 @@ std::map<std::string, std::string> user_xattrs(const std::string &path) {
 }
 
 // The vault directory a local:// key id names.
-std::string vault_dir_of(const std::string &kid) {
-    const std::string scheme = "local://";
-    REQUIRE(kid.starts_with(scheme));
-    auto keys = kid.rfind("/keys/");
-    REQUIRE(keys != std::string::npos);
-    return kid.substr(scheme.size(), keys - scheme.size());
-}
 
 // Every path below `root` (relative), never following symlinks: a symlink's
 // target may not even be a valid path (the golden store has a 300-byte one).
@@ -133,17 +127,6 @@ void compare_with_manifest(const std::string &mount, const json &manifest) {
     }
 }
 
-// `cmkfs trust` of an unpacked golden store with the key and identity every
-// golden store was made with (tests/golden/make_golden.sh).
-void trust_golden(const std::string &backing, const std::string &config) {
-    const json header = json::parse(read_file(backing + "/.cmkfs.volume"));
-    auto trust = cmkfs::test::cmkfs({"trust", backing, "--provider", "local", "--key-encryption-key",
-                                     header.at("key_id").get<std::string>(), "--identity", "golden-id",
-                                     "--config", config});
-    INFO(trust.out << trust.err);
-    REQUIRE(trust.exit_code == 0);
-}
-
 // The newest golden store is at the current format version (each was made
 // by the cmkfs that introduced its version).
 int newest_golden_version() {
@@ -156,25 +139,10 @@ int newest_golden_version() {
 void check_golden(const std::string &golden) {
     const json manifest = json::parse(read_file(golden + "/manifest.json"));
 
-    auto options = MountedStore::Options::unmounted();
-    MountedStore store(options);  // only its harness is used; the backing is replaced
-    const std::string unpack = store.scratch() / "golden";
-    fs::create_directory(unpack);
-    auto tar = run({"tar", "--extract", "--file", golden + "/store.tar", "--xattrs", "--xattrs-include=user.*",
-                    "--preserve-permissions", "--same-owner", "--directory", unpack});
-    REQUIRE(tar.exit_code == 0);
-    fs::remove_all(store.backing());
-    fs::rename(unpack + "/store", store.backing());
-
-    const std::string vault = store.scratch() / "golden-vault";
-    fs::copy(golden + "/vault", vault, fs::copy_options::recursive);
+    MountedStore store(MountedStore::Options::unmounted());  // its harness; the backing is replaced
+    const std::string config = install_golden_store(store, golden);
     const json header = json::parse(read_file(store.backing() + "/.cmkfs.volume"));
     CHECK(header.at("format_version") == manifest.at("format_version"));
-    const std::string config = store.scratch() / "golden.yaml";
-    write_file(config, "provider:\n  options:\n    vault: " + vault + "\n    relocated_from: " +
-                           vault_dir_of(header.at("versioned_key_id")) + "\n");
-    // A store made elsewhere: this host binds it first, stating what it expects.
-    trust_golden(store.backing(), config);
 
     auto fsck = cmkfs::test::cmkfs({"fsck", store.backing(), "--config", config});
     INFO(fsck.out << fsck.err);

@@ -27,6 +27,7 @@
 #include "crypto/encoding.h"
 #include "crypto/kdf.h"
 #include "support/mount_io.h"
+#include "support/golden.h"
 #include "support/process.h"
 #include "support/test_seed.h"
 
@@ -158,23 +159,8 @@ std::string sha256_hex(const std::string &data) {
 // The golden version-1 store (tests/golden/v1) unpacked as `store`'s backing
 // directory, with a config that finds its copied vault. Returns the config path.
 std::string unpack_golden_v1(MountedStore &store) {
-    const std::string golden = source_dir() + "/tests/golden/v1";
-    const std::string unpack = store.scratch() / "golden";
-    fsys::create_directory(unpack);
-    auto tar = run({"tar", "--extract", "--file", golden + "/store.tar", "--xattrs", "--xattrs-include=user.*",
-                    "--preserve-permissions", "--same-owner", "--directory", unpack});
-    REQUIRE(tar.exit_code == 0);
-    fsys::remove_all(store.backing());
-    fsys::rename(unpack + "/store", store.backing());
-    const std::string vault = store.scratch() / "golden-vault";
-    fsys::copy(golden + "/vault", vault, fsys::copy_options::recursive);
-    const json header = json::parse(read_file(store.backing() + "/.cmkfs.volume"));
-    REQUIRE(header.at("format_version") == 1);
-    const std::string kid = header.at("versioned_key_id");
-    const std::string old_vault = kid.substr(std::string("local://").size(),
-                                             kid.rfind("/keys/") - std::string("local://").size());
-    const std::string config = store.scratch() / "golden.yaml";
-    write_file(config, "provider:\n  options:\n    vault: " + vault + "\n    relocated_from: " + old_vault + "\n");
+    const std::string config = install_golden_store(store, golden_dir(1));
+    REQUIRE(nlohmann::json::parse(read_file(store.backing() + "/.cmkfs.volume")).at("format_version") == 1);
     return config;
 }
 

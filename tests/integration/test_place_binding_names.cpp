@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/mount_io.h"
+#include "support/golden.h"
 #include "support/process.h"
 
 using namespace cmkfs::test;
@@ -95,22 +96,8 @@ std::vector<std::string> backing_tree(const std::string &dir) {
 // Unpacks the golden version-1 store into `store`'s backing directory and
 // returns a config that reaches its (copied, test-only) vault.
 std::string unpack_golden_v1(MountedStore &store) {
-    const std::string golden = source_dir() + "/tests/golden/v1";
-    const std::string unpack = store.scratch() / "golden";
-    fsys::create_directory(unpack);
-    auto tar = run({"tar", "--extract", "--file", golden + "/store.tar", "--xattrs", "--xattrs-include=user.*",
-                    "--preserve-permissions", "--same-owner", "--directory", unpack});
-    REQUIRE(tar.exit_code == 0);
-    fsys::remove_all(store.backing());
-    fsys::rename(unpack + "/store", store.backing());
-    const std::string vault = store.scratch() / "golden-vault";
-    fsys::copy(golden + "/vault", vault, fsys::copy_options::recursive);
-    const auto header = nlohmann::json::parse(read_file(store.backing() + "/.cmkfs.volume"));
-    REQUIRE(header.at("format_version") == 1);
-    const std::string kid = header.at("versioned_key_id");
-    const std::string old_vault = kid.substr(std::string("local://").size(), kid.rfind("/keys/") - 8);
-    const std::string config = store.scratch() / "golden.yaml";
-    write_file(config, "provider:\n  options:\n    vault: " + vault + "\n    relocated_from: " + old_vault + "\n");
+    const std::string config = install_golden_store(store, golden_dir(1));
+    REQUIRE(nlohmann::json::parse(read_file(store.backing() + "/.cmkfs.volume")).at("format_version") == 1);
     return config;
 }
 
