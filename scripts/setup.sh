@@ -12,6 +12,7 @@ packages=(
   softhsm2 libp11-kit-dev openssl curl gocryptfs fio
   docker-registry skopeo containerd runc busybox-static apache2-utils
   systemd
+  prometheus
 )
 
 missing=()

@@ -16,5 +16,6 @@ void add_vault_command(CLI::App &app);
 void add_provider_command(CLI::App &app);
 void add_lock_commands(CLI::App &app);
 void add_reencrypt_command(CLI::App &app);
+void add_stats_command(CLI::App &app);
 
 }  // namespace cmkfs::cli

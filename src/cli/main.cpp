@@ -42,6 +42,7 @@ int main(int argc, char **argv) {
     add_provider_command(app);
     add_lock_commands(app);
     add_reencrypt_command(app);
+    add_stats_command(app);
 
     try {
         std::vector<std::string> args = command_line_for(argc, argv);

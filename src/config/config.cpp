@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "config/yaml_reader.h"
+#include "metrics/listen_address.h"
 #include "util/file_io.h"
 
 namespace cmkfs::config {
@@ -91,6 +92,18 @@ void read_fuse(const YamlReader &r, const Entry &section, MountConfig &m) {
                    });
 }
 
+void read_metrics(const YamlReader &r, const Entry &section, MetricsConfig &m) {
+    r.for_each_key(section, {"listen"}, [&](const std::string &, const Entry &e) {
+        m.listen = r.optional_string(e);
+        if (!m.listen) return;
+        try {
+            metrics::parse_listen_address(*m.listen);
+        } catch (const metrics::ListenAddressError &err) {
+            r.fail(e, "expected " + err.expected());
+        }
+    });
+}
+
 YAML::Node load_single_document(const std::string &text, const std::string &source) {
     try {
         std::vector<YAML::Node> docs = YAML::LoadAll(text);
@@ -117,7 +130,7 @@ Config parse_config(const std::string &yaml_text, const std::string &source_name
     Config cfg;
     cfg.source = source_name;
     const Entry top{root, "", YAML::Mark()};  // an empty document is all defaults
-    r.for_each_key(top, {"volume", "provider", "key", "revocation", "logging", "fuse"},
+    r.for_each_key(top, {"volume", "provider", "key", "revocation", "logging", "fuse", "metrics"},
                    [&](const std::string &key, const Entry &section) {
                        if (key == "volume") read_volume(r, section, cfg.mount);
                        if (key == "provider") read_provider(r, section, cfg.provider);
@@ -125,6 +138,7 @@ Config parse_config(const std::string &yaml_text, const std::string &source_name
                        if (key == "revocation") read_revocation(r, section, cfg.revocation);
                        if (key == "logging") read_logging(r, section, cfg.logging);
                        if (key == "fuse") read_fuse(r, section, cfg.mount);
+                       if (key == "metrics") read_metrics(r, section, cfg.metrics);
                    });
     return cfg;
 }

@@ -65,6 +65,13 @@ struct MountConfig {
     bool operator==(const MountConfig &) const = default;
 };
 
+struct MetricsConfig {
+    // Where to serve /metrics (metrics/listen_address.h: 127.0.0.1:PORT,
+    // [::1]:PORT or unix:/PATH). Unset: no endpoint (the default).
+    std::optional<std::string> listen;
+    bool operator==(const MetricsConfig &) const = default;
+};
+
 struct Config {
     std::string source;  // the file it was read from, or "" when built otherwise
     ProviderConfig provider;
@@ -72,6 +79,7 @@ struct Config {
     RevocationConfig revocation;
     LoggingConfig logging;
     MountConfig mount;
+    MetricsConfig metrics;
     bool operator==(const Config &) const = default;
 };
 
@@ -117,7 +125,7 @@ bool is_log_level(std::string_view name);
 
 // Applies one of our own `-o` options to cfg and returns true:
 //   check_interval=DUR, unavailable_grace=DUR, allow_other, log_level=L,
-//   config=PATH (the caller reads the file first; ignored here).
+//   metrics=ADDR, config=PATH (the caller reads the file first; ignored here).
 // Returns false for anything else, which the caller passes on to FUSE.
 // Throws ConfigError (file "-o") for a bad value of one of ours.
 bool apply_dash_o(Config &cfg, std::string_view option);

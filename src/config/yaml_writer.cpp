@@ -54,6 +54,10 @@ std::string to_yaml(const Config &cfg) {
     out << YAML::Key << "threads" << YAML::Value << cfg.mount.threads;
     out << YAML::EndMap;
 
+    out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
+    optional(out, "listen", cfg.metrics.listen);
+    out << YAML::EndMap;
+
     out << YAML::EndMap;
     return std::string(out.c_str()) + "\n";
 }
