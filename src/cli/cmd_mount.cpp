@@ -130,8 +130,12 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     // instead of leaving a mount nobody can watch.
     std::unique_ptr<metrics::HttpServer> metrics_server;
     if (cfg.metrics.listen) {
-        metrics_server = std::make_unique<metrics::HttpServer>(metrics::parse_listen_address(*cfg.metrics.listen),
-                                                               exposition);
+        try {
+            metrics_server = std::make_unique<metrics::HttpServer>(
+                metrics::parse_listen_address(*cfg.metrics.listen), exposition);
+        } catch (const Error &e) {
+            throw CommandError(kMountFailed, std::string(e.what()) + " (metrics.listen / -o metrics)");
+        }
         spdlog::info("metrics: serving http://{}/metrics", metrics_server->address());
     }
 
