@@ -92,6 +92,19 @@ inline HttpReply http_raw(const std::string &address, const std::string &raw, in
     reply.status = std::stoi(data.substr(9, 3));
     reply.headers = data.substr(0, end + 2);
     reply.body = data.substr(end + 4);
+    if (reply.header("Transfer-Encoding") == "chunked") {  // Prometheus' larger replies
+        std::string body;
+        size_t at = 0;
+        for (;;) {
+            const size_t eol = reply.body.find("\r\n", at);
+            if (eol == std::string::npos) throw std::runtime_error("truncated chunked reply from " + address);
+            const size_t size = std::stoul(reply.body.substr(at, eol - at), nullptr, 16);
+            if (size == 0) break;
+            body += reply.body.substr(eol + 2, size);
+            at = eol + 2 + size + 2;
+        }
+        reply.body = std::move(body);
+    }
     return reply;
 }
 
