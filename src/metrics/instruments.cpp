@@ -1,6 +1,7 @@
 #include "metrics/instruments.h"
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 namespace cmkfs::metrics {
@@ -24,7 +25,7 @@ Histogram::Histogram(std::vector<double> upper_bounds_seconds) : bounds_(std::mo
         throw std::invalid_argument("histogram: bucket bounds must be strictly ascending");
     for (double b : bounds_) {
         if (!(b > 0)) throw std::invalid_argument("histogram: bucket bounds must be positive");
-        bounds_ns_.push_back(static_cast<uint64_t>(b * 1e9 + 0.5));
+        bounds_ns_.push_back(static_cast<uint64_t>(std::llround(b * 1e9)));
     }
 }
 
