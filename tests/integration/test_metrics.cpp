@@ -194,3 +194,28 @@ TEST_CASE("cmkfs stats on something that is not a cmkfs mount exits 11", "[metri
     CHECK(r.exit_code == 11);
     CHECK(r.err.find("is not a cmkfs mount") != std::string::npos);
 }
+
+TEST_CASE("an emergency lock and the operator's unlock are counted with their reasons", "[metrics]") {
+    const std::string address = tcp_address();
+    MountedStore store(with_metrics(address));
+    INFO("daemon log:\n" << store.daemon_log());
+    write_file(store.path("f"), "payload");
+
+    auto r = cli({"lock", store.mountpoint()});
+    REQUIRE(r.exit_code == 0);
+    CHECK(read_errno(store.path("f")) == EACCES);
+    auto locked = scrape(address);
+    CHECK(value_of(locked, "cmkfs_key_unlocked", {{"key_id", store.vault().kid}}) == 0.0);
+    CHECK(value_of(locked, "cmkfs_key_locks_total", {{"reason", "emergency"}}) == 1.0);
+    CHECK(value_of(locked, "cmkfs_key_locks_total", {{"reason", "denied"}}) == 0.0);
+    CHECK(value_or_zero(locked, "cmkfs_fuse_errors_total", {{"errno", "EACCES"}}) >= 1);
+
+    r = cli({"unlock", store.mountpoint()});
+    REQUIRE(r.exit_code == 0);
+    CHECK(read_errno(store.path("f")) == 0);
+    auto unlocked = scrape(address);
+    CHECK(value_of(unlocked, "cmkfs_key_unlocked", {{"key_id", store.vault().kid}}) == 1.0);
+    CHECK(value_of(unlocked, "cmkfs_key_unlocks_total", {{"reason", "operator"}}) == 1.0);
+    CHECK(value_of(unlocked, "cmkfs_key_unlocks_total", {{"reason", "recovered"}}) == 0.0);
+    CHECK(value_or_zero(unlocked, "cmkfs_key_checks_total", {{"result", "ok"}}) >= 2);  // mount + unlock
+}
