@@ -219,3 +219,25 @@ TEST_CASE("an emergency lock and the operator's unlock are counted with their re
     CHECK(value_of(unlocked, "cmkfs_key_unlocks_total", {{"reason", "recovered"}}) == 0.0);
     CHECK(value_or_zero(unlocked, "cmkfs_key_checks_total", {{"result", "ok"}}) >= 2);  // mount + unlock
 }
+
+TEST_CASE("a mount waiting for its key shows locked, then the recovery", "[metrics]") {
+    const std::string address = tcp_address();
+    MountedStore::Options options = with_metrics(address);
+    options.mount = false;
+    MountedStore store(options);
+    store.vault().delete_policy();
+    store.mount({"--wait-for-key", "-o", "check_interval=1s"});
+    INFO("daemon log:\n" << store.daemon_log());
+    auto waiting = scrape(address);
+    CHECK(value_of(waiting, "cmkfs_key_unlocked", {{"key_id", store.vault().kid}}) == 0.0);
+    CHECK(value_or_zero(waiting, "cmkfs_key_checks_total", {{"result", "denied"}}) >= 1);
+    CHECK(value_of(waiting, "cmkfs_key_unlocks_total", {{"reason", "mount"}}) == 0.0);
+    // Mounted locked is not a transition: nothing was unlocked to lock.
+    CHECK(value_of(waiting, "cmkfs_key_locks_total", {{"reason", "denied"}}) == 0.0);
+
+    store.vault().set_policy({"get", "wrapKey", "unwrapKey"});
+    CHECK(wait_for([&] { return value_or_zero(scrape(address), "cmkfs_key_unlocked") == 1; }, 30) >= 0);
+    auto recovered = scrape(address);
+    CHECK(value_of(recovered, "cmkfs_key_unlocks_total", {{"reason", "recovered"}}) == 1.0);
+    CHECK(value_or_zero(recovered, "cmkfs_provider_call_errors_total", {{"operation", "unwrap"}}) >= 1);
+}
