@@ -302,7 +302,10 @@ format::VolumeHeader KeyMonitor::rotate_key(const store::RotationRequest &reques
     const format::VolumeHeader before = volume_.header();
     const store::RotationTarget target = store::resolve_rotation_target(before, request);
     std::shared_ptr<keys::KeyProvider> provider = provider_;
-    if (!store::same_provider(before, target)) provider = store::load_target_provider(target);
+    if (!store::same_provider(before, target)) {
+        provider = store::load_target_provider(target);
+        if (decorate_) provider = decorate_(std::move(provider));
+    }
     // The volume key is copied out so that a lock is never held up by a
     // slow provider call.
     auto copy_keys = [this] {

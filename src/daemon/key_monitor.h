@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -64,6 +65,10 @@ public:
 
     // Told of every check and transition (metrics); set before unlock_at_mount.
     void set_observer(KeyObserver *observer) { observer_ = observer; }
+    // Wraps a provider that an operator's rotation loads (to another
+    // provider), as the mount's own was wrapped (timing); set before start.
+    using ProviderDecorator = std::function<std::shared_ptr<keys::KeyProvider>(std::shared_ptr<keys::KeyProvider>)>;
+    void set_provider_decorator(ProviderDecorator decorate) { decorate_ = std::move(decorate); }
 
     void start();
     void stop();
@@ -118,6 +123,7 @@ private:
     std::string rotation_error_;
     std::thread thread_;
     KeyObserver *observer_ = nullptr;
+    ProviderDecorator decorate_;
 };
 
 }  // namespace cmkfs::daemon

@@ -18,7 +18,7 @@ using ProviderCallObserver = std::function<void(ProviderCall call, std::chrono::
 
 class TimedProvider : public KeyProvider {
 public:
-    TimedProvider(std::unique_ptr<KeyProvider> inner, ProviderCallObserver observer)
+    TimedProvider(std::shared_ptr<KeyProvider> inner, ProviderCallObserver observer)
         : inner_(std::move(inner)), observer_(std::move(observer)) {}
 
     const std::string &name() const override { return inner_->name(); }
@@ -30,7 +30,7 @@ private:
     template <class F>
     auto timed(ProviderCall call, F &&f) -> decltype(f());
 
-    std::unique_ptr<KeyProvider> inner_;
+    std::shared_ptr<KeyProvider> inner_;
     ProviderCallObserver observer_;
 };
 

@@ -15,6 +15,7 @@
 #include "integration/metrics_support.h"
 #include "support/mount_io.h"
 #include "support/process.h"
+#include "support/softhsm.h"
 #include "util/unique_fd.h"
 
 using namespace cmkfs::test;
@@ -240,4 +241,40 @@ TEST_CASE("a mount waiting for its key shows locked, then the recovery", "[metri
     auto recovered = scrape(address);
     CHECK(value_of(recovered, "cmkfs_key_unlocks_total", {{"reason", "recovered"}}) == 1.0);
     CHECK(value_or_zero(recovered, "cmkfs_provider_call_errors_total", {{"operation", "unwrap"}}) >= 1);
+}
+
+TEST_CASE("after an online rotation to another provider, its calls are timed and the key state names it",
+          "[metrics][pkcs11]") {
+    SoftHsm hsm;  // first: the daemon inherits SOFTHSM2_CONF
+    const std::string uri = hsm.create_aes_key("metrics-kek");
+    const std::string address = tcp_address();
+    MountedStore::Options options = with_metrics(address);
+    options.mount_args.insert(options.mount_args.end(), {"-o", "check_interval=1s"});
+    MountedStore store(options);
+    INFO("daemon log:\n" << store.daemon_log());
+    CHECK(value_of(scrape(address), "cmkfs_provider_call_duration_seconds_count", {{"operation", "wrap"}}) == 0.0);
+
+    std::vector<std::string> args{"encryption", "rotate-key", store.mountpoint(), "--provider", "pkcs11",
+                                  "--identity", "registry-id", "--key-encryption-key", uri};
+    const auto hsm_args = hsm.init_args();
+    args.insert(args.end(), hsm_args.begin(), hsm_args.end());
+    auto r = cli(args);
+    INFO(r.err << r.out);
+    REQUIRE(r.exit_code == 0);
+
+    auto p = scrape(address);
+    CHECK(value_of(p, "cmkfs_provider_call_duration_seconds_count", {{"operation", "wrap"}}) >= 1.0);
+    const double unwraps = value_or_zero(p, "cmkfs_provider_call_duration_seconds_count", {{"operation", "unwrap"}});
+    // The checks now go to the token, through the timed wrapper too.
+    CHECK(wait_for([&] {
+              return value_or_zero(scrape(address), "cmkfs_provider_call_duration_seconds_count",
+                                   {{"operation", "unwrap"}}) >= unwraps + 2;
+          }, 30) >= 0);
+    // One key state series, naming the token's key and provider.
+    CHECK(wait_for([&] { return value_of(scrape(address), "cmkfs_key_unlocked", {{"provider", "pkcs11"}}) == 1.0; },
+                   30) >= 0);
+    p = scrape(address);
+    CHECK(value_of(p, "cmkfs_key_unlocked", {{"key_id", uri}}) == 1.0);
+    CHECK_FALSE(value_of(p, "cmkfs_key_unlocked", {{"provider", "local"}}).has_value());
+    CHECK(http_get(address, "/metrics").body.find(hsm.user_pin()) == std::string::npos);
 }
