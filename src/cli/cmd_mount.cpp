@@ -115,6 +115,8 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     daemon::KeyMonitor monitor(*opened.volume, provider, keyring,
                                {cfg.revocation.check_interval, cfg.revocation.unavailable_grace}, audit);
     monitor.set_observer(&key_metrics);
+    const metrics::CollectHook key_state_hook =
+        metrics::registry().on_collect([&] { key_metrics.refresh_state(!keyring.locked()); });
     monitor.set_provider_decorator([&key_metrics](std::shared_ptr<keys::KeyProvider> other) {
         return std::make_shared<keys::TimedProvider>(std::move(other), key_metrics.provider_call_observer());
     });

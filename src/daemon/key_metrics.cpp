@@ -50,6 +50,11 @@ void KeyMetrics::key_state(bool unlocked, const KeyIdentity &key) {
     state_.with({key.key_id, key.provider}).set(unlocked ? 1 : 0);
 }
 
+void KeyMetrics::refresh_state(bool unlocked) {
+    std::lock_guard guard(state_mutex_);
+    if (labelled_) state_.with({labelled_->key_id, labelled_->provider}).set(unlocked ? 1 : 0);
+}
+
 keys::ProviderCallObserver KeyMetrics::provider_call_observer() {
     return [this](keys::ProviderCall call, std::chrono::nanoseconds took, bool ok) {
         provider_calls_.with({keys::to_string(call)}).observe(took);

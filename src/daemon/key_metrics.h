@@ -20,6 +20,11 @@ public:
     void key_unlocked(UnlockReason reason) override;
     void key_state(bool unlocked, const KeyIdentity &key) override;
 
+    // Sets the state gauge's value from the keyring at scrape time (an
+    // on_collect hook): events from two threads may arrive out of order, the
+    // keyring's state cannot.
+    void refresh_state(bool unlocked);
+
     // For keys::TimedProvider: records a provider call's latency.
     keys::ProviderCallObserver provider_call_observer();
 
