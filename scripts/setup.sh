@@ -13,6 +13,7 @@ packages=(
   docker-registry skopeo containerd runc busybox-static apache2-utils
   docker.io fuse-overlayfs
   systemd
+  prometheus
 )
 
 missing=()

@@ -21,10 +21,15 @@
 #include "daemon/audit_log.h"
 #include "daemon/control_protocol.h"
 #include "daemon/control_socket.h"
+#include "daemon/key_metrics.h"
 #include "daemon/key_monitor.h"
 #include "fs/filesystem.h"
 #include "fs/session.h"
 #include "keys/key_provider.h"
+#include "keys/timed_provider.h"
+#include "metrics/exposition.h"
+#include "metrics/fs_metrics.h"
+#include "metrics/http_server.h"
 #include "store/keyring.h"
 #include "util/errors.h"
 #include "util/fd_limit.h"
@@ -77,9 +82,12 @@ void check_directory(const std::string &path, const char *what) {
                            std::string(what) + " " + path + " is not a directory");
 }
 
+std::string exposition() { return metrics::write_exposition(metrics::registry().collect()); }
+
 nlohmann::json handle_control(const nlohmann::json &request, daemon::KeyMonitor &monitor) {
     const std::string op = daemon::control_op(request);
     if (op == "rotate-key") return handle_rotate_request(request, monitor);
+    if (op == "stats") return {{"ok", true}, {"metrics", exposition()}};
     if (op == "lock") monitor.emergency_lock();
     else if (op == "unlock") monitor.unlock_by_operator();
     else if (op != "status") return {{"ok", false}, {"error", "unknown operation '" + op + "'"}};
@@ -101,8 +109,20 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     const store::StoreLock in_use = lock_store_for_use(*opened.volume);  // held while serving
     store::Keyring keyring;
     daemon::AuditLog audit(cfg.logging.audit_file.value_or(""), mountpoint, opened.volume->header().volume_id);
-    daemon::KeyMonitor monitor(*opened.volume, std::shared_ptr<keys::KeyProvider>(std::move(opened.provider)), keyring,
+    // Metrics are always counted (a relaxed add per event); only the
+    // endpoint is optional. `cmkfs stats` reads them over the control socket.
+    metrics::register_filesystem_metrics();
+    daemon::KeyMetrics key_metrics;
+    auto provider = std::make_shared<keys::TimedProvider>(std::move(opened.provider),
+                                                          key_metrics.provider_call_observer());
+    daemon::KeyMonitor monitor(*opened.volume, provider, keyring,
                                {cfg.revocation.check_interval, cfg.revocation.unavailable_grace}, audit);
+    monitor.set_observer(&key_metrics);
+    const metrics::CollectHook key_state_hook =
+        metrics::registry().on_collect([&] { key_metrics.refresh_state(!keyring.locked()); });
+    monitor.set_provider_decorator([&key_metrics](std::shared_ptr<keys::KeyProvider> other) {
+        return std::make_shared<keys::TimedProvider>(std::move(other), key_metrics.provider_call_observer());
+    });
     bool unlocked = false;
     try {
         unlocked = monitor.unlock_at_mount(cfg.mount.wait_for_key);
@@ -113,6 +133,19 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
                                                   "when access is granted)");
     }
     if (!unlocked) spdlog::warn("mounting locked until the key is accessible: {}", keyring.reason());
+
+    // Bound before the mount appears: an address in use fails the mount
+    // instead of leaving a mount nobody can watch.
+    std::unique_ptr<metrics::HttpServer> metrics_server;
+    if (cfg.metrics.listen) {
+        try {
+            metrics_server = std::make_unique<metrics::HttpServer>(
+                metrics::parse_listen_address(*cfg.metrics.listen), exposition);
+        } catch (const Error &e) {
+            throw CommandError(kMountFailed, std::string(e.what()) + " (metrics.listen / -o metrics)");
+        }
+        spdlog::info("metrics: serving http://{}/metrics", metrics_server->address());
+    }
 
     fs::Filesystem filesystem(*opened.volume, keyring, fs::FsOptions{});
     keyring.set_on_lock([&filesystem] { filesystem.invalidate_kernel_caches(); });
@@ -171,7 +204,7 @@ void add_mount_command(CLI::App &app) {
     cmd->add_flag("--wait-for-key", args->wait_for_key, "Mount locked when the key is not accessible yet");
     cmd->add_option("-o", args->options,
                     "Mount options: check_interval=DUR, unavailable_grace=DUR, allow_other, log_level=L, "
-                    "config=FILE, or FUSE options");
+                    "metrics=ADDR (127.0.0.1:PORT, [::1]:PORT, unix:/PATH), config=FILE, or FUSE options");
     cmd->add_option("--config", args->config_path, "YAML config file");
     cmd->callback([args] { run_mount(*args); });
 }

@@ -45,6 +45,7 @@ int main(int argc, char **argv) {
     add_volume_plugin_command(app);
     add_trust_command(app);
     add_upgrade_command(app);
+    add_stats_command(app);
 
     try {
         std::vector<std::string> args = command_line_for(argc, argv);

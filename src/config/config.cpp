@@ -11,6 +11,7 @@
 
 #include "config/yaml_guard.h"
 #include "config/yaml_reader.h"
+#include "metrics/listen_address.h"
 #include "util/file_io.h"
 
 namespace cmkfs::config {
@@ -118,6 +119,18 @@ void read_volume_plugin(const YamlReader &r, const Entry &section, VolumePluginC
                    });
 }
 
+void read_metrics(const YamlReader &r, const Entry &section, MetricsConfig &m) {
+    r.for_each_key(section, {"listen"}, [&](const std::string &, const Entry &e) {
+        m.listen = r.optional_string(e);
+        if (!m.listen) return;
+        try {
+            metrics::parse_listen_address(*m.listen);
+        } catch (const metrics::ListenAddressError &err) {
+            r.fail(e, "expected " + err.expected());
+        }
+    });
+}
+
 }  // namespace
 
 bool is_volume_create_option(std::string_view name) {
@@ -135,7 +148,7 @@ Config parse_config(const std::string &yaml_text, const std::string &source_name
     Config cfg;
     cfg.source = source_name;
     const Entry top{root, "", YAML::Mark()};  // an empty document is all defaults
-    r.for_each_key(top, {"volume", "provider", "key", "revocation", "logging", "fuse", "volume_plugin"},
+    r.for_each_key(top, {"volume", "provider", "key", "revocation", "logging", "fuse", "volume_plugin", "metrics"},
                    [&](const std::string &key, const Entry &section) {
                        if (key == "volume") read_volume(r, section, cfg.mount);
                        if (key == "provider") read_provider(r, section, cfg.provider);
@@ -144,6 +157,7 @@ Config parse_config(const std::string &yaml_text, const std::string &source_name
                        if (key == "logging") read_logging(r, section, cfg.logging);
                        if (key == "fuse") read_fuse(r, section, cfg.mount);
                        if (key == "volume_plugin") read_volume_plugin(r, section, cfg.volume_plugin);
+                       if (key == "metrics") read_metrics(r, section, cfg.metrics);
                    });
     return cfg;
 }

@@ -88,6 +88,13 @@ inline constexpr std::string_view kVolumeCreateOptions[] = {"key-encryption-key"
                                                             "remove-on-rm"};
 bool is_volume_create_option(std::string_view name);
 
+struct MetricsConfig {
+    // Where to serve /metrics (metrics/listen_address.h: 127.0.0.1:PORT,
+    // [::1]:PORT or unix:/PATH). Unset: no endpoint (the default).
+    std::optional<std::string> listen;
+    bool operator==(const MetricsConfig &) const = default;
+};
+
 struct Config {
     std::string source;  // the file it was read from, or "" when built otherwise
     ProviderConfig provider;
@@ -96,6 +103,7 @@ struct Config {
     LoggingConfig logging;
     MountConfig mount;
     VolumePluginConfig volume_plugin;
+    MetricsConfig metrics;
     bool operator==(const Config &) const = default;
 };
 
@@ -147,7 +155,7 @@ std::optional<std::string> reserved_fuse_option_in(std::string_view options);
 
 // Applies one of our own `-o` options to cfg and returns true:
 //   check_interval=DUR, unavailable_grace=DUR, allow_other, log_level=L,
-//   config=PATH (the caller reads the file first; ignored here).
+//   metrics=ADDR, config=PATH (the caller reads the file first; ignored here).
 // Returns false for anything else, which the caller passes on to FUSE.
 // Throws ConfigError (file "-o") for a bad value of one of ours, and
 // UsageError for fsname= or subtype=.

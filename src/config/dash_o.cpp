@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "config/config.h"
+#include "metrics/listen_address.h"
 #include "util/errors.h"
 
 namespace cmkfs::config {
@@ -56,7 +57,7 @@ bool apply_dash_o(Config &cfg, std::string_view option) {
         return true;
     }
     const bool ours = name == "check_interval" || name == "unavailable_grace" ||
-                      name == "log_level" || name == "config";
+                      name == "log_level" || name == "metrics" || name == "config";
     if (!ours) return false;
     if (!has_value || value.empty()) bad(name, "expected " + std::string(name) + "=VALUE", option);
 
@@ -67,6 +68,13 @@ bool apply_dash_o(Config &cfg, std::string_view option) {
     } else if (name == "log_level") {
         if (!is_log_level(value)) bad(name, "expected one of debug, info, warn, error", value);
         cfg.logging.level = std::string(value);
+    } else if (name == "metrics") {
+        try {
+            metrics::parse_listen_address(value);
+        } catch (const metrics::ListenAddressError &e) {
+            bad(name, "expected " + e.expected(), value);
+        }
+        cfg.metrics.listen = std::string(value);
     }
     // config=PATH was read by the caller before the other options were applied.
     return true;

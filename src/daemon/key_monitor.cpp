@@ -11,6 +11,25 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using SysClock = std::chrono::system_clock;
 constexpr std::chrono::seconds kFirstRetry{1};
+
+CheckResult check_result_for(keys::ProviderStatus status) {
+    switch (status) {
+    case keys::ProviderStatus::denied: return CheckResult::denied;
+    case keys::ProviderStatus::disabled: return CheckResult::disabled;
+    case keys::ProviderStatus::not_found: return CheckResult::not_found;
+    default: return CheckResult::unavailable;
+    }
+}
+
+LockReason lock_reason_for(CheckResult result) {
+    switch (result) {
+    case CheckResult::denied: return LockReason::denied;
+    case CheckResult::disabled: return LockReason::disabled;
+    case CheckResult::not_found: return LockReason::not_found;
+    case CheckResult::integrity: return LockReason::integrity;
+    default: return LockReason::unavailable_grace;
+    }
+}
 }  // namespace
 
 KeyMonitor::KeyMonitor(store::Volume &volume, std::shared_ptr<keys::KeyProvider> provider, store::Keyring &keyring,
@@ -20,32 +39,59 @@ KeyMonitor::KeyMonitor(store::Volume &volume, std::shared_ptr<keys::KeyProvider>
 
 KeyMonitor::~KeyMonitor() { stop(); }
 
-KeyMonitor::Outcome KeyMonitor::try_unwrap(std::string &detail, std::optional<format::VolumeKeys> &keys) {
+KeyMonitor::Outcome KeyMonitor::try_unwrap(std::string &detail, std::optional<format::VolumeKeys> &keys,
+                                           CheckResult &result) {
     std::lock_guard key_guard(key_mutex_);
     try {
         keys.emplace(volume_.unlock(*provider_));  // also proves it is this volume's key
         detail = "ok";
+        result = CheckResult::ok;
         return Outcome::unlocked;
     } catch (const keys::ProviderError &e) {
         detail = std::string(keys::to_string(e.status())) + ": " + e.what();
+        result = check_result_for(e.status());
         return keys::is_revocation(e.status()) ? Outcome::revoked : Outcome::unavailable;
     } catch (const IntegrityError &e) {
         // A key that opens but does not authenticate the header is not ours.
         detail = std::string("wrong key: ") + e.what();
+        result = CheckResult::integrity;
         return Outcome::revoked;
     } catch (const std::exception &e) {
         detail = std::string("unavailable: ") + e.what();
+        result = CheckResult::unavailable;
         return Outcome::unavailable;
     }
 }
 
 bool KeyMonitor::unlock_at_mount(bool wait_for_key) {
+    CheckResult result = CheckResult::unavailable;
+    bool unlocked = false;
+    try {
+        unlocked = first_unlock(wait_for_key, result);
+    } catch (...) {
+        if (observer_ != nullptr) observer_->key_checked(result);
+        throw;
+    }
+    if (observer_ != nullptr) {
+        observer_->key_checked(result);
+        if (unlocked) observer_->key_unlocked(UnlockReason::mount);
+        notify_state();
+    }
+    return unlocked;
+}
+
+bool KeyMonitor::first_unlock(bool wait_for_key, CheckResult &result) {
     std::lock_guard key_guard(key_mutex_);  // before mutex_, as everywhere
     std::lock_guard guard(mutex_);
     last_check_ = SysClock::now();
     try {
         keyring_.unlock(volume_.unlock(*provider_));
+        result = CheckResult::ok;
+    } catch (const IntegrityError &) {
+        result = CheckResult::integrity;
+        throw;
     } catch (const keys::ProviderError &e) {
+        result = check_result_for(e.status());
         if (!wait_for_key) throw;
         last_result_ = std::string(keys::to_string(e.status())) + ": " + e.what();
         keyring_.lock("waiting for key: " + last_result_);
@@ -58,17 +104,30 @@ bool KeyMonitor::unlock_at_mount(bool wait_for_key) {
     return true;
 }
 
-void KeyMonitor::lock(const std::string &reason) {
+void KeyMonitor::lock(const std::string &reason, LockReason why) {
     if (keyring_.lock(reason)) {
         spdlog::warn("volume locked: {}", reason);
         audit_.record("lock", {{"reason", reason}});
+        if (observer_ != nullptr) observer_->key_locked(why);
     }
 }
 
-void KeyMonitor::check_once() {
+void KeyMonitor::notify_state() {
+    if (observer_ == nullptr) return;
+    KeyIdentity key;
+    {
+        std::lock_guard key_guard(key_mutex_);
+        key = {volume_.header().key_id, provider_->name()};
+    }
+    observer_->key_state(!keyring_.locked(), key);
+}
+
+void KeyMonitor::check_once(UnlockReason unlock_reason) {
     std::string detail;
     std::optional<format::VolumeKeys> keys;
-    Outcome outcome = try_unwrap(detail, keys);
+    CheckResult result = CheckResult::unavailable;
+    Outcome outcome = try_unwrap(detail, keys, result);
+    bool unlocked_now = false;
     // Before the keys move into the keyring: they are the ones to re-wrap.
     if (outcome == Outcome::unlocked) follow_latest_version(*keys);
     // Read now: below, mutex_ is held, and key_mutex_ is never taken after it.
@@ -86,6 +145,7 @@ void KeyMonitor::check_once() {
         backoff_ = kFirstRetry;
         if (was_locked && !emergency_) {
             keyring_.unlock(std::move(*keys));
+            unlocked_now = true;
             spdlog::info("volume unlocked: key is accessible again");
             audit_.record("unlock", {{"reason", "key accessible again"}, {"keyId", key_id}});
         }
@@ -93,7 +153,7 @@ void KeyMonitor::check_once() {
     case Outcome::revoked:
         unavailable_since_.reset();
         guard.unlock();
-        lock(detail);
+        lock(detail, lock_reason_for(result));
         guard.lock();
         break;
     case Outcome::unavailable: {
@@ -106,11 +166,18 @@ void KeyMonitor::check_once() {
         const bool grace_over = Clock::now() - *unavailable_since_ >= options_.unavailable_grace;
         if (!was_locked && grace_over) {
             guard.unlock();
-            lock("provider unavailable for longer than the grace period: " + detail);
+            lock("provider unavailable for longer than the grace period: " + detail,
+                 LockReason::unavailable_grace);
             guard.lock();
         }
         break;
     }
+    }
+    guard.unlock();
+    if (observer_ != nullptr) {
+        observer_->key_checked(result);
+        if (unlocked_now) observer_->key_unlocked(unlock_reason);
+        notify_state();
     }
 }
 
@@ -170,8 +237,9 @@ void KeyMonitor::emergency_lock() {
         std::lock_guard guard(mutex_);
         emergency_ = true;
     }
-    lock("emergency lock by operator");
+    lock("emergency lock by operator", LockReason::emergency);
     audit_.record("emergency-lock");
+    notify_state();
 }
 
 MonitorStatus KeyMonitor::unlock_by_operator() {
@@ -181,7 +249,7 @@ MonitorStatus KeyMonitor::unlock_by_operator() {
         backoff_ = kFirstRetry;
     }
     audit_.record("operator-unlock-requested");
-    check_once();
+    check_once(UnlockReason::operator_unlock);
     wake_.notify_all();
     return status();
 }
@@ -234,7 +302,10 @@ format::VolumeHeader KeyMonitor::rotate_key(const store::RotationRequest &reques
     const format::VolumeHeader before = volume_.header();
     const store::RotationTarget target = store::resolve_rotation_target(before, request);
     std::shared_ptr<keys::KeyProvider> provider = provider_;
-    if (!store::same_provider(before, target)) provider = store::load_target_provider(target);
+    if (!store::same_provider(before, target)) {
+        provider = store::load_target_provider(target);
+        if (decorate_) provider = decorate_(std::move(provider));
+    }
     // The volume key is copied out so that a lock is never held up by a
     // slow provider call.
     auto copy_keys = [this] {

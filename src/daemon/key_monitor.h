@@ -13,6 +13,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -20,6 +21,7 @@
 #include <thread>
 
 #include "daemon/audit_log.h"
+#include "daemon/key_observer.h"
 #include "keys/key_provider.h"
 #include "store/keyring.h"
 #include "store/rotation.h"
@@ -61,6 +63,13 @@ public:
     // volume's) always propagates.
     bool unlock_at_mount(bool wait_for_key);
 
+    // Told of every check and transition (metrics); set before unlock_at_mount.
+    void set_observer(KeyObserver *observer) { observer_ = observer; }
+    // Wraps a provider that an operator's rotation loads (to another
+    // provider), as the mount's own was wrapped (timing); set before start.
+    using ProviderDecorator = std::function<std::shared_ptr<keys::KeyProvider>(std::shared_ptr<keys::KeyProvider>)>;
+    void set_provider_decorator(ProviderDecorator decorate) { decorate_ = std::move(decorate); }
+
     void start();
     void stop();
 
@@ -78,10 +87,13 @@ public:
 
 private:
     enum class Outcome { unlocked, revoked, unavailable };
-    Outcome try_unwrap(std::string &detail, std::optional<format::VolumeKeys> &keys);
-    void check_once();
+    Outcome try_unwrap(std::string &detail, std::optional<format::VolumeKeys> &keys, CheckResult &result);
+    bool first_unlock(bool wait_for_key, CheckResult &result);
+    void check_once(UnlockReason unlock_reason = UnlockReason::recovered);
     void run();
-    void lock(const std::string &reason);
+    void lock(const std::string &reason, LockReason why);
+    // Tells the observer the state now. Takes key_mutex_: call with no lock held.
+    void notify_state();
     // Re-wraps under the newest version when the key id is version-less and
     // the provider reports a newer one. Called with key_mutex_ held.
     void follow_latest_version(const format::VolumeKeys &keys);
@@ -110,6 +122,8 @@ private:
     std::optional<std::chrono::system_clock::time_point> last_rotation_check_;
     std::string rotation_error_;
     std::thread thread_;
+    KeyObserver *observer_ = nullptr;
+    ProviderDecorator decorate_;
 };
 
 }  // namespace cmkfs::daemon

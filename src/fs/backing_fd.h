@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <string>
 
+#include "metrics/fs_metrics.h"
+
 namespace cmkfs::fs {
 
 // "/proc/self/fd/N": reopens or addresses an O_PATH fd by path.
@@ -13,8 +15,9 @@ inline std::string proc_path(int fd) {
     return buf;
 }
 
+// An open file of the mount (the open_files gauge counts these).
 struct FileHandle {
-    explicit FileHandle(int fd_, bool append_) : fd(fd_), append(append_) {}
+    explicit FileHandle(int fd_, bool append_) : fd(fd_), append(append_) { metrics::open_files().add(1); }
     ~FileHandle();
     FileHandle(const FileHandle &) = delete;
     FileHandle &operator=(const FileHandle &) = delete;

@@ -146,6 +146,7 @@ void Filesystem::read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fu
             n = store::FileContent(handle_of(fi)->fd, inode.content, access, volume_.header().format_version)
                     .read(static_cast<uint64_t>(off), std::span(buf.data(), size));
         }
+        metrics::bytes_read().inc(n);
         fuse_reply_buf(req, reinterpret_cast<const char *>(buf.data()), n);
     });
 }
@@ -168,6 +169,7 @@ void Filesystem::write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t 
             uint64_t offset = handle->append && !fi->writepage ? content.size() : static_cast<uint64_t>(off);
             content.write(offset, std::span(reinterpret_cast<const uint8_t *>(data), size));
         }
+        metrics::bytes_written().inc(size);
         fuse_reply_write(req, size);
     });
 }

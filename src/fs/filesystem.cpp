@@ -39,6 +39,7 @@ off_t symlink_plain_length(off_t encoded) {
 
 FileHandle::~FileHandle() {
     if (fd >= 0) ::close(fd);
+    metrics::open_files().add(-1);
 }
 
 Filesystem::Filesystem(store::Volume &volume, store::Keyring &keyring, FsOptions options)

@@ -38,6 +38,7 @@ int current_exception_errno(const char *op) noexcept {
     } catch (const IntegrityError &e) {
         // Already logged with the file and block by the store; say which op.
         spdlog::error("{}: {}", op, e.what());
+        metrics::integrity_failures().inc();
         return EIO;
     } catch (const LockedError &) {
         return EACCES;

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "keys/key_provider.h"
+#include "metrics/fs_metrics.h"
 #include "util/errors.h"
 
 namespace cmkfs::fs {
@@ -18,12 +19,19 @@ namespace cmkfs::fs {
 // Returns the errno for the exception in flight (call inside a catch).
 int current_exception_errno(const char *op) noexcept;
 
+// Every replying operation passes here, so this is also where operations are
+// counted and timed (docs/metrics.md): `site` is one per call site (each body
+// is its own lambda type), so the op's instruments are looked up once.
 template <class Body>
 void guard(fuse_req_t req, const char *op, Body &&body) noexcept {
+    static metrics::FuseOpSite site;
+    metrics::OpTimer timer(site.stats(op));
     try {
         body();
     } catch (...) {
-        fuse_reply_err(req, current_exception_errno(op));
+        const int err = current_exception_errno(op);
+        timer.failed(err);
+        fuse_reply_err(req, err);
     }
 }
 

@@ -34,8 +34,8 @@ TEST_CASE("config error: unknown key", "[config][errors]") {
 
     const Caught top = error_of("volume: {}\nmount:\n  backing: /x\n");
     CHECK(top.what ==
-          "t.yaml:2:1: mount: expected one of volume, provider, key, revocation, logging, fuse, volume_plugin, got "
-          "unknown key \"mount\"");
+          "t.yaml:2:1: mount: expected one of volume, provider, key, revocation, logging, fuse, volume_plugin, "
+          "metrics, got unknown key \"mount\"");
 
     const Caught misplaced = error_of("volume:\n  backing: /b\n  check_interval: 5s\n");
     CHECK(misplaced.what ==
@@ -77,7 +77,7 @@ TEST_CASE("config error: wrong type", "[config][errors]") {
           "t.yaml:3:5: provider.options.vault: expected a non-empty string, got nothing (null)");
     CHECK(error_of("- volume\n").what ==
           "t.yaml:1:1: (top level): expected a map with keys volume, provider, key, revocation, logging, fuse, "
-          "volume_plugin, got a list");
+          "volume_plugin, metrics, got a list");
 }
 
 TEST_CASE("config error: an empty value is blamed on its key", "[config][errors]") {
@@ -190,4 +190,23 @@ TEST_CASE("config error: fsname= or subtype= in fuse.options", "[config][errors]
 // and allocated as it went.
 TEST_CASE("config error: a stream that never ends its documents is refused", "[config][errors]") {
     CHECK(error_of(",").what.find("(document): expected a single YAML document") != std::string::npos);
+}
+
+TEST_CASE("config error: metrics.listen", "[config][errors][metrics]") {
+    const Caught remote = error_of("metrics:\n  listen: 0.0.0.0:9464\n");
+    CHECK(remote.line == 2);
+    CHECK(remote.column == 11);
+    CHECK(remote.key_path == "metrics.listen");
+    CHECK(remote.what.find("expected a loopback address") != std::string::npos);
+    CHECK(remote.what.find("got \"0.0.0.0:9464\"") != std::string::npos);
+
+    const Caught unknown = error_of("metrics:\n  listen: 127.0.0.1:9464\n  port: 9464\n");
+    CHECK(unknown.what == "t.yaml:3:3: metrics.port: expected one of listen in metrics, got unknown key \"port\"");
+
+    const Caught relative = error_of("metrics:\n  listen: unix:metrics.sock\n");
+    CHECK(relative.what.find("metrics.listen: expected unix:/ABSOLUTE/PATH") != std::string::npos);
+    CHECK(relative.line == 2);
+
+    CHECK(parse_config("metrics:\n  listen: \"[::1]:9464\"\n", "t.yaml").metrics.listen == "[::1]:9464");
+    CHECK_FALSE(parse_config("metrics: {}\n", "t.yaml").metrics.listen.has_value());
 }

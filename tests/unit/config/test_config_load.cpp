@@ -39,6 +39,8 @@ fuse:
   foreground: true
   wait_for_key: true
   threads: 64
+metrics:
+  listen: "[::1]:9464"
 )";
 }  // namespace
 
@@ -63,6 +65,7 @@ TEST_CASE("parse_config reads every key", "[config][load]") {
     CHECK(cfg.mount.foreground);
     CHECK(cfg.mount.wait_for_key);
     CHECK(cfg.mount.threads == 64);
+    CHECK(cfg.metrics.listen == "[::1]:9464");
 }
 
 TEST_CASE("to_yaml output parses back to an equal config", "[config][load]") {

@@ -24,6 +24,10 @@ TEST_CASE("-o: our options change the config and are consumed", "[config][dash_o
     CHECK(cfg.mount.allow_other);
     CHECK(apply_dash_o(cfg, "log_level=debug"));
     CHECK(cfg.logging.level == "debug");
+    CHECK(apply_dash_o(cfg, "metrics=127.0.0.1:9464"));
+    CHECK(cfg.metrics.listen == "127.0.0.1:9464");
+    CHECK(apply_dash_o(cfg, "metrics=unix:/run/cmkfs/m.sock"));
+    CHECK(cfg.metrics.listen == "unix:/run/cmkfs/m.sock");
     const Config before = cfg;
     CHECK(apply_dash_o(cfg, "config=/etc/cmkfs/x.yaml"));
     CHECK(cfg == before);
@@ -63,6 +67,9 @@ TEST_CASE("-o: bad values of our options are errors from \"-o\"", "[config][dash
           "-o: unavailable_grace: expected unavailable_grace=VALUE, got \"unavailable_grace=\"");
     CHECK(error_of("log_level=verbose") ==
           "-o: log_level: expected one of debug, info, warn, error, got \"verbose\"");
+    CHECK(error_of("metrics=192.168.1.5:9464").find("-o: metrics: expected a loopback address") == 0);
+    CHECK(error_of("metrics=9464").find("-o: metrics: expected 127.0.0.1:PORT") == 0);
+    CHECK(error_of("metrics=") == "-o: metrics: expected metrics=VALUE, got \"metrics=\"");
     CHECK(error_of("allow_other=1") ==
           "-o: allow_other: expected allow_other without a value, got \"allow_other=1\"");
     CHECK(cfg == Config{});  // nothing applied by a failing option

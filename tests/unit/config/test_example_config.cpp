@@ -35,7 +35,7 @@ TEST_CASE("config/cmkfs.example.yaml shows every key", "[config][example]") {
          {"volume:", "backing:", "mountpoint:", "provider:", "name:", "options:", "key:",
           "key_encryption_key:", "identity:", "revocation:", "check_interval:", "unavailable_grace:",
           "logging:", "level:", "file:", "syslog:", "audit_file:", "fuse:", "allow_other:",
-          "foreground:", "wait_for_key:", "threads:"}) {
+          "foreground:", "wait_for_key:", "threads:", "metrics:", "listen:"}) {
         INFO(key);
         CHECK(text.str().find(key) != std::string::npos);
     }
@@ -47,4 +47,5 @@ TEST_CASE("config/cmkfs.example.yaml shows every key", "[config][example]") {
     CHECK(cfg.logging.file.has_value());
     CHECK(cfg.logging.audit_file.has_value());
     CHECK_FALSE(cfg.mount.fuse_options.empty());
+    CHECK(cfg.metrics.listen == "127.0.0.1:9464");
 }
