@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/plugin_driver.h"
 #include "cli/plugin_http.h"
+#include "cli/plugin_metrics.h"
 #include "cli/volume_access.h"
 #include "config/logging.h"
 
@@ -49,6 +50,8 @@ void run_volume_plugin(const std::string &config_path, const std::string &socket
     ::signal(SIGPIPE, SIG_IGN);
 
     VolumeDriver driver(plugin, config_path.empty() ? "" : absolute_path(config_path));
+    const PluginMetrics metrics(driver, plugin.metrics_listen);
+    if (!metrics.address().empty()) spdlog::info("cmkfs volume plugin metrics on {}", metrics.address());
     PluginHttpServer server(plugin.socket, [&](const HttpRequest &r) { return answer(driver, r); });
     spdlog::info("cmkfs volume plugin listening on {} (volumes in {}, mounts in {}/mounts)", plugin.socket,
                  plugin.root, plugin.state_dir);

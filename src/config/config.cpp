@@ -100,10 +100,24 @@ void read_fuse(const YamlReader &r, const Entry &section, MountConfig &m) {
                    });
 }
 
+// A metrics endpoint's address (metrics/listen_address.h), or unset for null.
+std::optional<std::string> listen_address(const YamlReader &r, const Entry &e) {
+    std::optional<std::string> listen = r.optional_string(e);
+    if (!listen) return listen;
+    try {
+        metrics::parse_listen_address(*listen);
+    } catch (const metrics::ListenAddressError &err) {
+        r.fail(e, "expected " + err.expected());
+    }
+    return listen;
+}
+
 void read_volume_plugin(const YamlReader &r, const Entry &section, VolumePluginConfig &v) {
-    r.for_each_key(section, {"root", "state_dir", "socket", "defaults", "remove_on_rm"},
+    r.for_each_key(section, {"root", "state_dir", "socket", "defaults", "remove_on_rm", "metrics_listen"},
                    [&](const std::string &key, const Entry &e) {
-                       if (key == "defaults") {
+                       if (key == "metrics_listen") {
+                           v.metrics_listen = listen_address(r, e);
+                       } else if (key == "defaults") {
                            // The names of kVolumeCreateOptions (for_each_key takes a braced list).
                            r.for_each_key(e, {"key-encryption-key", "identity", "provider", "vault", "remove-on-rm"},
                                           [&](const std::string &name, const Entry &value) {
@@ -120,15 +134,7 @@ void read_volume_plugin(const YamlReader &r, const Entry &section, VolumePluginC
 }
 
 void read_metrics(const YamlReader &r, const Entry &section, MetricsConfig &m) {
-    r.for_each_key(section, {"listen"}, [&](const std::string &, const Entry &e) {
-        m.listen = r.optional_string(e);
-        if (!m.listen) return;
-        try {
-            metrics::parse_listen_address(*m.listen);
-        } catch (const metrics::ListenAddressError &err) {
-            r.fail(e, "expected " + err.expected());
-        }
-    });
+    r.for_each_key(section, {"listen"}, [&](const std::string &, const Entry &e) { m.listen = listen_address(r, e); });
 }
 
 }  // namespace

@@ -79,6 +79,9 @@ struct VolumePluginConfig {
     std::map<std::string, std::string> defaults;
     // `docker volume rm` deletes the ciphertext too (else it is kept aside).
     bool remove_on_rm = false;
+    // The plugin's own /metrics (volumes, mounts), like metrics.listen of a
+    // mount; not metrics.listen itself, which every volume's mount daemon reads.
+    std::optional<std::string> metrics_listen;
     bool operator==(const VolumePluginConfig &) const = default;
 };
 

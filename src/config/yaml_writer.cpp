@@ -62,6 +62,7 @@ std::string to_yaml(const Config &cfg) {
     for (const auto &[k, v] : cfg.volume_plugin.defaults) out << YAML::Key << k << YAML::Value << v;
     out << YAML::EndMap;
     out << YAML::Key << "remove_on_rm" << YAML::Value << cfg.volume_plugin.remove_on_rm;
+    optional(out, "metrics_listen", cfg.volume_plugin.metrics_listen);
     out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
     optional(out, "listen", cfg.metrics.listen);
     out << YAML::EndMap;

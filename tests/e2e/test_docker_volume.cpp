@@ -18,6 +18,7 @@
 #include "e2e/e2e_fixture.h"
 #include "e2e/volume_plugin.h"
 #include "support/dockerd.h"
+#include "support/http_get.h"
 
 using namespace cmkfs::test;
 using namespace cmkfs::test::e2e;
@@ -156,7 +157,17 @@ TEST_CASE("docker volume create, write in one container, read in another; ls, in
 
 TEST_CASE("two containers share one mount of a volume; rm is refused while it is mounted", "[e2e][docker]") {
     TempDir work;
-    VolumePlugin plugin(work.path());
+    const std::string metrics = "unix:" + work / "plugin-metrics.sock";
+    VolumePlugin plugin(work.path(), "  metrics_listen: " + metrics + "\n");
+    // The plugin's own gauges, as its /metrics endpoint shows them.
+    auto gauge = [&](const std::string &sample) {
+        const auto scrape = http_get(metrics, "/metrics");
+        const size_t at = scrape.body.find("\n" + sample + " ");
+        if (scrape.status != 200 || at == std::string::npos) return std::string("missing");
+        const size_t start = at + 1 + sample.size() + 1;
+        return scrape.body.substr(start, scrape.body.find('\n', start) - start);
+    };
+    CHECK(gauge("cmkfs_volume_plugin_volumes") == "0");
     auto &docker = engine().dockerd;
     docker.docker_ok({"volume", "create", "-d", plugin.driver(), "-o", "key-encryption-key=" + plugin.vault().kid,
                       "dv-shared"});
@@ -172,6 +183,9 @@ TEST_CASE("two containers share one mount of a volume; rm is refused while it is
     CHECK(eventually([&] { return cat_in("dv-shared-2", "one") == "one\n"; }, 10));
     CHECK(mounts_of(plugin.store("dv-shared")) == 1);
     CHECK(inspect_status("dv-shared").at("mountReferences") == 2);
+    CHECK(gauge("cmkfs_volume_plugin_volumes") == "1");
+    CHECK(gauge("cmkfs_volume_plugin_mounts{kind=\"volumes\"}") == "1");
+    CHECK(gauge("cmkfs_volume_plugin_mounts{kind=\"references\"}") == "2");
 
     // Docker itself refuses first; the plugin refuses too when asked directly.
     auto rm = docker.docker({"volume", "rm", "dv-shared"});
@@ -190,6 +204,7 @@ TEST_CASE("two containers share one mount of a volume; rm is refused while it is
     docker.docker_ok({"rm", "-f", "dv-shared-2"});
     CHECK(eventually([&] { return !is_mounted(plugin.mountpoint("dv-shared")); }, 10));
     CHECK(mounts_of(plugin.store("dv-shared")) == 0);
+    CHECK(gauge("cmkfs_volume_plugin_mounts{kind=\"volumes\"}") == "0");
     docker.docker_ok({"volume", "rm", "dv-shared"});
 }
 

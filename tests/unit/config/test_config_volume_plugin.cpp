@@ -27,12 +27,14 @@ TEST_CASE("volume_plugin: defaults and every key", "[config][volume_plugin]") {
     CHECK(defaults.volume_plugin.socket == "/run/docker/plugins/cmkfs.sock");
     CHECK(defaults.volume_plugin.defaults.empty());
     CHECK_FALSE(defaults.volume_plugin.remove_on_rm);
+    CHECK_FALSE(defaults.volume_plugin.metrics_listen.has_value());
 
     const Config cfg = parse_config("volume_plugin:\n"
                                     "  root: /srv/volumes\n"
                                     "  state_dir: /run/x\n"
                                     "  socket: /run/docker/plugins/enc.sock\n"
                                     "  remove_on_rm: true\n"
+                                    "  metrics_listen: unix:/run/x/metrics.sock\n"
                                     "  defaults:\n"
                                     "    key-encryption-key: local:///v/keys/k\n"
                                     "    identity: docker\n"
@@ -44,6 +46,8 @@ TEST_CASE("volume_plugin: defaults and every key", "[config][volume_plugin]") {
     CHECK(cfg.volume_plugin.state_dir == "/run/x");
     CHECK(cfg.volume_plugin.socket == "/run/docker/plugins/enc.sock");
     CHECK(cfg.volume_plugin.remove_on_rm);
+    CHECK(cfg.volume_plugin.metrics_listen == "unix:/run/x/metrics.sock");
+    CHECK_FALSE(cfg.metrics.listen.has_value());  // the mounts' endpoint stays off
     CHECK(cfg.volume_plugin.defaults.size() == 5);
     CHECK(cfg.volume_plugin.defaults.at("identity") == "docker");
     CHECK(parse_config(to_yaml(cfg), "p.yaml") == cfg);
@@ -51,8 +55,10 @@ TEST_CASE("volume_plugin: defaults and every key", "[config][volume_plugin]") {
 
 TEST_CASE("volume_plugin: unknown keys and bad values name file:line:column", "[config][volume_plugin]") {
     CHECK(error_of("volume_plugin:\n  sockets: /x\n") ==
-          "p.yaml:2:3: volume_plugin.sockets: expected one of root, state_dir, socket, defaults, remove_on_rm in "
-          "volume_plugin, got unknown key \"sockets\"");
+          "p.yaml:2:3: volume_plugin.sockets: expected one of root, state_dir, socket, defaults, remove_on_rm, "
+          "metrics_listen in volume_plugin, got unknown key \"sockets\"");
+    const std::string remote = error_of("volume_plugin:\n  metrics_listen: 0.0.0.0:9465\n");
+    CHECK(remote.rfind("p.yaml:2:19: volume_plugin.metrics_listen: expected a loopback address", 0) == 0);
     CHECK(error_of("volume_plugin:\n  defaults:\n    identity: a\n    key_encryption_key: k\n") ==
           "p.yaml:4:5: volume_plugin.defaults.key_encryption_key: expected one of key-encryption-key, identity, "
           "provider, vault, remove-on-rm in volume_plugin.defaults, got unknown key \"key_encryption_key\"");
