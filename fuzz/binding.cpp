@@ -4,9 +4,9 @@
 // write out (binding_to_yaml) and parse again to the same binding (when it
 // is UTF-8 without NUL: yaml-cpp's emitter rewrites other bytes, see
 // config_yaml.cpp; with a NUL in a plain scalar yaml-cpp's reader yields
-// bytes that are not UTF-8, which the emitter writes as U+FFFD. A binding
-// never holds a NUL, and a rewritten value no longer matches the header, so
-// cmkfs refuses the store: fail-closed, regressions/binding/).
+// bytes that are not UTF-8, which the emitter writes as U+FFFD. cmkfs writes
+// a NUL as "\x00", which reads back; a misread value no longer matches the
+// header, so cmkfs refuses the store: fail-closed, regressions/binding/).
 #include <cstdint>
 #include <string>
 
