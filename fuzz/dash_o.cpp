@@ -1,12 +1,14 @@
 // `-o` option lists (command line, fstab, the mount helper) and the
 // durations inside them: our options are applied to a Config, the rest is
-// passed on to FUSE as given; a bad value of ours is a ConfigError.
+// passed on to FUSE as given; a bad value of ours is a ConfigError, and
+// fsname=/subtype= (cmkfs names its mounts itself) a UsageError.
 #include <cstdint>
 #include <stdexcept>
 #include <string>
 
 #include "config/config.h"
 #include "fuzz_support.h"
+#include "util/errors.h"
 
 using namespace cmkfs;
 
@@ -20,6 +22,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_CHECK(config::is_log_level(cfg.logging.level));
     } catch (const config::ConfigError &e) {
         FUZZ_CHECK(e.file() == "-o");
+    } catch (const UsageError &) {
+        // Documented for fsname= and subtype= only.
+        FUZZ_CHECK(config::reserved_fuse_option_in(text).has_value());
     }
     // Splitting keeps every byte except the separating commas.
     size_t kept = 0;

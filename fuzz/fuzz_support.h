@@ -11,7 +11,9 @@
 #include <string_view>
 
 #include "crypto/secure_bytes.h"
+#include "format/file_layout.h"
 #include "format/key_schedule.h"
+#include "format/name_codec.h"
 
 namespace cmkfs::fuzz {
 
@@ -24,6 +26,23 @@ inline const format::VolumeKeys &test_keys() {
     }();
     return keys;
 }
+
+// The place (FORMAT.md §4) of the seeds' symlinks and directories, the file
+// id of their files and the owner of their xattrs: make_seeds writes for
+// these, so the seeds authenticate in the targets.
+inline format::DirId test_parent() {
+    format::DirId id{};
+    id.fill(0x22);
+    return id;
+}
+inline constexpr std::string_view kTestName = "entry";
+inline format::FileId test_file_id() {
+    format::FileId id{};
+    id.fill(0x33);
+    return id;
+}
+// Both format versions: every keyed target reads what each writes.
+inline constexpr uint32_t kFormatVersions[] = {1, 2};
 
 inline std::string_view as_text(const uint8_t *data, size_t size) {
     return {reinterpret_cast<const char *>(data), size};

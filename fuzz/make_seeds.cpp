@@ -16,7 +16,9 @@
 #include "format/block_codec.h"
 #include "format/credentials_codec.h"
 #include "format/file_layout.h"
+#include "format/link_record_codec.h"
 #include "format/name_codec.h"
+#include "format/place_codec.h"
 #include "format/volume_header.h"
 #include "format/xattr_codec.h"
 #include "fuzz_support.h"
@@ -49,6 +51,9 @@ void volume_headers() {
     h.created = "2026-01-02T03:04:05Z";
     h.root_dir_id.fill(0x11);
     put("volume_header", "local", format::seal_volume_header(h, keys.header_mac()));
+    h.format_version = 1;  // a store not upgraded yet
+    put("volume_header", "local-v1", format::seal_volume_header(h, keys.header_mac()));
+    h.format_version = format::kFormatVersion;
     h.provider = "azure-keyvault";
     h.provider_options = {{"credential", "managed_identity"}, {"check", "get"}};
     h.key_id = "https://vault1.vault.azure.net/keys/cmk";
@@ -76,37 +81,80 @@ void names() {
     put("names", "reserved", id + ".cmkfs.dirid");
 }
 
+std::string v(uint32_t version) { return "-v" + std::to_string(version); }
+
 void metadata() {
     const auto &keys = fuzz::test_keys();
-    put("metadata", "symlink-target", format::NameCodec::seal_text(keys.meta(), "symlink", "../shared/target"));
-    put("metadata", "xattr-value", format::seal_xattr_value(keys.meta(), "user.a", "value"));
+    const format::Place place = format::Place::in(fuzz::test_parent(), fuzz::kTestName);
+    const format::FileId owner = fuzz::test_file_id();
+    for (const uint32_t version : fuzz::kFormatVersions) {
+        const auto own = format::binds_place(version) ? std::span<const uint8_t>(owner) : std::span<const uint8_t>();
+        put("metadata", "symlink-target" + v(version),
+            format::seal_symlink_target(version, keys.meta(), place, "../shared/target"));
+        put("metadata", "xattr-value" + v(version), format::seal_xattr_value(keys.meta(), "user.a", "value", own));
+    }
     put("metadata", "xattr-name", format::encrypt_xattr_name(keys.names(), "user.comment"));
     put("metadata", "plain", "user.comment");
+}
+
+// .cmkfs.dirid of a subdirectory at the test place and of the root.
+void dir_ids() {
+    const auto &key = fuzz::test_keys().dir_ids();
+    format::DirId id{};
+    id.fill(0x44);
+    const format::Place place = format::Place::in(fuzz::test_parent(), fuzz::kTestName);
+    for (const uint32_t version : fuzz::kFormatVersions) {
+        put("dir_id", "subdir" + v(version), bytes_text(format::encode_dir_id_file(version, key, id, place)));
+        put("dir_id", "root" + v(version),
+            bytes_text(format::encode_dir_id_file(version, key, id, format::Place::root())));
+    }
+    // The round-trip part of the target: an id, then a place's name.
+    put("dir_id", "id-and-name", bytes_text(id) + "report.txt");
+}
+
+// user.cmkfs.links values: the target's input is u32be(count) || record.
+void link_records() {
+    const auto &key = fuzz::test_keys().meta();
+    for (const uint32_t links : {2u, 70000u}) {
+        const std::string count = {static_cast<char>(links >> 24), static_cast<char>(links >> 16),
+                                   static_cast<char>(links >> 8), static_cast<char>(links)};
+        put("link_record", "links-" + std::to_string(links),
+            count + format::seal_link_record(key, fuzz::test_file_id(), links));
+    }
+    put("link_record", "record-only", format::seal_link_record(key, fuzz::test_file_id(), 3));
 }
 
 void file_contents() {
     const auto &keys = fuzz::test_keys();
     format::FileHeader header;
-    header.id.fill(0x33);
+    header.id = fuzz::test_file_id();
     const crypto::ContentKey key = keys.content_key(header.id);
-    format::BlockCodec codec(key, header.id);
-    auto file = [&](size_t plain_size, bool hole_first) {
-        const auto h = header.encode();
-        std::string out = bytes_text(h);
-        for (uint64_t index = 0; index * format::kBlockPlainSize < plain_size; ++index) {
-            const size_t len = std::min<size_t>(format::kBlockPlainSize, plain_size - index * format::kBlockPlainSize);
-            std::vector<uint8_t> plain(len, static_cast<uint8_t>('a' + index)), sealed(len + format::kBlockOverhead);
-            codec.seal(index, plain, sealed);
-            if (hole_first && index == 0) std::fill(sealed.begin(), sealed.end(), 0);
-            out += bytes_text(sealed);
-        }
-        return out;
-    };
-    put("file_content", "header-only", file(0, false));
-    put("file_content", "short", file(100, false));
-    put("file_content", "block-and-tail", file(format::kBlockPlainSize + 10, false));
-    put("file_content", "hole-then-tail", file(format::kBlockPlainSize + 10, true));
-    put("file_content", "torn-tail", file(100, false).substr(0, format::kFileHeaderSize + 20));
+    for (const uint32_t version : fuzz::kFormatVersions) {
+        format::BlockCodec codec(key, header.id, version);
+        auto file = [&](size_t plain_size, bool hole_first) {
+            const auto h = header.encode();
+            std::string out = bytes_text(h);
+            const uint64_t final_index = format::final_block_index(plain_size);
+            for (uint64_t index = 0; index * format::kBlockPlainSize < plain_size; ++index) {
+                const size_t len =
+                    std::min<size_t>(format::kBlockPlainSize, plain_size - index * format::kBlockPlainSize);
+                std::vector<uint8_t> plain(len, static_cast<uint8_t>('a' + index)),
+                    sealed(len + format::kBlockOverhead);
+                codec.seal(index, index == final_index, plain, sealed);
+                if (hole_first && index == 0) std::fill(sealed.begin(), sealed.end(), 0);
+                out += bytes_text(sealed);
+            }
+            return out;
+        };
+        put("file_content", "header-only" + v(version), file(0, false));
+        put("file_content", "short" + v(version), file(100, false));
+        put("file_content", "block-and-tail" + v(version), file(format::kBlockPlainSize + 10, false));
+        put("file_content", "hole-then-tail" + v(version), file(format::kBlockPlainSize + 10, true));
+        put("file_content", "torn-tail" + v(version), file(100, false).substr(0, format::kFileHeaderSize + 20));
+        // Cut at a block boundary: format 2 refuses the new final block.
+        put("file_content", "cut-at-block" + v(version),
+            file(2 * format::kBlockPlainSize + 10, false).substr(0, format::block_cipher_offset(1)));
+    }
 }
 
 void credentials() {
@@ -131,6 +179,8 @@ int main(int argc, char **argv) {
     volume_headers();
     names();
     metadata();
+    dir_ids();
+    link_records();
     file_contents();
     credentials();
     return 0;

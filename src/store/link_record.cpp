@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <string>
 
-#include "format/name_codec.h"
+#include "format/link_record_codec.h"
 #include "util/errors.h"
 
 namespace cmkfs::store {
@@ -13,13 +13,6 @@ namespace cmkfs::store {
 namespace {
 
 std::string path_of(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
-
-// "links:" || file id: a record copied to another file fails.
-std::string context_for(const format::FileId &id) {
-    std::string context = "links:";
-    context.append(reinterpret_cast<const char *>(id.data()), id.size());
-    return context;
-}
 
 }  // namespace
 
@@ -32,17 +25,13 @@ std::optional<uint32_t> read_link_record(int fd, const crypto::MetaKey &key, con
         if (errno != ERANGE) throw_errno("read link record");
         throw IntegrityError(label + ": hard-link record fails to authenticate");
     }
-    auto plain = format::open_bytes(key, context_for(id), std::string_view(raw, static_cast<size_t>(n)));
-    if (!plain || plain->size() != 4) throw IntegrityError(label + ": hard-link record fails to authenticate");
-    uint32_t links = 0;
-    for (char c : *plain) links = links << 8 | static_cast<uint8_t>(c);
+    auto links = format::open_link_record(key, id, std::string_view(raw, static_cast<size_t>(n)));
+    if (!links) throw IntegrityError(label + ": hard-link record fails to authenticate");
     return links;
 }
 
 void write_link_record(int fd, const crypto::MetaKey &key, const format::FileId &id, uint32_t links) {
-    const char plain[4] = {static_cast<char>(links >> 24), static_cast<char>(links >> 16),
-                           static_cast<char>(links >> 8), static_cast<char>(links)};
-    const std::string sealed = format::seal_bytes(key, context_for(id), std::string_view(plain, 4));
+    const std::string sealed = format::seal_link_record(key, id, links);
     if (::setxattr(path_of(fd).c_str(), kLinkRecordXattr.data(), sealed.data(), sealed.size(), 0) != 0)
         throw_errno("write link record");
 }
