@@ -24,6 +24,9 @@ public:
     // the `last` flags below, 2 authenticates them.
     BlockCodec(const crypto::ContentKey &key, const FileId &id, uint32_t format_version)
         : cipher_(key.bytes()), id_(id), version_(format_version) {}
+    // The file id is held by reference (it goes into every block's AAD): a
+    // temporary would dangle.
+    BlockCodec(const crypto::ContentKey &key, FileId &&id, uint32_t format_version) = delete;
 
     // out.size() must be plain.size() + kBlockOverhead. A fresh random nonce
     // every call: never reuse one under a key. `last`: this is the final
