@@ -24,6 +24,7 @@
 #   BENCH_DIR       where the scratch directory goes (default $TMPDIR or /tmp);
 #                   every target's data lives on this filesystem
 #   CMKFS_BIN       cmkfs binary (default <repo>/build/src/cli/cmkfs)
+#   (target "cmkfs_metrics": cmkfs with -o metrics=unix:… scraped every second)
 #   CMKFS_BASE_BIN  a second cmkfs binary, the target "cmkfs_base" (add it to
 #                   BENCH_TARGETS): before/after a change in one run, with a
 #                   cmkfs/cmkfs_base ratio column
@@ -152,21 +153,24 @@ cell() {
         summary "${v[@]}"
     fi
 }
-# ratio METRIC OTHER: cmkfs / OTHER, or "-" when either figure is missing.
+# ratio METRIC OTHER [TARGET]: TARGET (default cmkfs) / OTHER, or "-" when
+# either figure is missing.
 ratio() {
-    awk -v a="$(cell cmkfs "$1")" -v b="$(cell "$2" "$1")" 'BEGIN {
+    awk -v a="$(cell "${3:-cmkfs}" "$1")" -v b="$(cell "$2" "$1")" 'BEGIN {
         num = "^[0-9]+([.][0-9]+)?$"
         if (a ~ num && b ~ num && b + 0 > 0) printf "%.2f", a / b; else print "-"
     }'
 }
 
 print_report() {
-    local t m label unit row base=
+    local t m label unit row base= with_metrics=
     [[ " ${TARGETS[*]} " == *" cmkfs_base "* ]] && base=1
+    [[ " ${TARGETS[*]} " == *" cmkfs_metrics "* ]] && with_metrics=1
     printf '\n%-30s %-6s' "workload" "unit"
     for t in "${TARGETS[@]}"; do printf ' %12s' "$t"; done
     printf ' %16s %18s' "cmkfs/gocryptfs" "cmkfs/passthrough"
     [[ -n $base ]] && printf ' %17s' "cmkfs/cmkfs_base"
+    [[ -n $with_metrics ]] && printf ' %20s' "cmkfs_metrics/cmkfs"
     printf '\n'
     for row in "${METRICS[@]}"; do
         IFS='|' read -r m label unit <<<"$row"
@@ -174,6 +178,7 @@ print_report() {
         for t in "${TARGETS[@]}"; do printf ' %12s' "$(cell "$t" "$m")"; done
         printf ' %16s %18s' "$(ratio "$m" gocryptfs)" "$(ratio "$m" passthrough)"
         [[ -n $base ]] && printf ' %17s' "$(ratio "$m" cmkfs_base)"
+        [[ -n $with_metrics ]] && printf ' %20s' "$(ratio "$m" cmkfs cmkfs_metrics)"
         printf '\n'
     done
     printf '\nMiB/s and IOPS: higher is better (ratio > 1: cmkfs faster); s and MiB: lower is better.\n'

@@ -180,6 +180,7 @@ on_signal() {
 cleanup() {
     local status=$? mnt
     set +e
+    [[ -n ${SCRAPER_PID:-} ]] && kill "$SCRAPER_PID" 2>/dev/null
     for mnt in "${!DAEMON_PID[@]}"; do fuse_stop "$mnt"; done
     # Anything still mounted below the scratch dir (should be nothing).
     while read -r _ mnt _; do

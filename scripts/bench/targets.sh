@@ -76,9 +76,11 @@ cmkfs_target_setup() {
     cmkfs_step init "$bin" init "$t/backing" --provider local --vault "$t/vault" \
         --identity bench-id --key-encryption-key "$kid" || return 1
 }
+# cmkfs_target_mount NAME BIN [MOUNT ARGS...]
 cmkfs_target_mount() {
-    local t=$WORK/$1
-    fuse_start "$t/mnt" "$2" mount "$t/backing" "$t/mnt" -f || return 1
+    local t=$WORK/$1 bin=$2
+    shift 2
+    fuse_start "$t/mnt" "$bin" mount "$t/backing" "$t/mnt" -f "$@" || return 1
     DIR=$t/mnt PID=${DAEMON_PID[$t/mnt]}
 }
 target_cmkfs_setup() { cmkfs_target_setup cmkfs "$CMKFS_BIN"; }
@@ -93,3 +95,19 @@ target_cmkfs_base_setup() {
 }
 target_cmkfs_base_mount() { cmkfs_target_mount cmkfs_base "$CMKFS_BASE_BIN"; }
 target_cmkfs_base_unmount() { fuse_stop "$WORK/cmkfs_base/mnt"; }
+
+# ---- cmkfs_metrics: cmkfs with its Prometheus endpoint on, scraped every
+# second while the workloads run (docs/metrics.md); the FUSE operations are
+# counted in every cmkfs mount, so this measures the endpoint and scrapes ------
+target_cmkfs_metrics_setup() { cmkfs_target_setup cmkfs_metrics "$CMKFS_BIN"; }
+target_cmkfs_metrics_mount() {
+    local sock=$WORK/cmkfs_metrics/metrics.sock
+    cmkfs_target_mount cmkfs_metrics "$CMKFS_BIN" -o "metrics=unix:$sock" || return 1
+    ( while :; do curl -s --max-time 2 --unix-socket "$sock" http://localhost/metrics >/dev/null; sleep 1; done ) &
+    SCRAPER_PID=$!
+}
+target_cmkfs_metrics_unmount() {
+    [[ -n ${SCRAPER_PID:-} ]] && kill "$SCRAPER_PID" 2>/dev/null && wait "$SCRAPER_PID" 2>/dev/null
+    SCRAPER_PID=
+    fuse_stop "$WORK/cmkfs_metrics/mnt"
+}
