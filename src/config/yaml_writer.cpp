@@ -63,6 +63,8 @@ std::string to_yaml(const Config &cfg) {
     out << YAML::EndMap;
     out << YAML::Key << "remove_on_rm" << YAML::Value << cfg.volume_plugin.remove_on_rm;
     optional(out, "metrics_listen", cfg.volume_plugin.metrics_listen);
+    out << YAML::EndMap;
+
     out << YAML::Key << "metrics" << YAML::Value << YAML::BeginMap;
     optional(out, "listen", cfg.metrics.listen);
     out << YAML::EndMap;

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include <nlohmann/json.hpp>
@@ -44,6 +45,13 @@ std::string install_golden_store(MountedStore &store, const std::string &golden)
     const std::string config = store.scratch() / "golden.yaml";
     write_file(config, "provider:\n  options:\n    vault: " + vault + "\n    relocated_from: " +
                            vault_dir_of(header.at("versioned_key_id")) + "\n");
+    // Every copy of one golden store has the same volume id: a binding left by
+    // an earlier test of this process (which may have re-encrypted its copy
+    // under another key) is not this copy's, and `cmkfs trust` rightly refuses
+    // to replace a binding of another key. Start from none.
+    const char *registry = std::getenv("CMKFS_VOLUMES_DIR");
+    REQUIRE(registry != nullptr);  // tests/support/catch_main.cpp sets it per process
+    fsys::remove(std::string(registry) + "/" + header.at("volume_id").get<std::string>() + ".yaml");
     // A store made elsewhere: this host binds it first, stating what it expects.
     trust_golden(store.backing(), config);
     return config;
