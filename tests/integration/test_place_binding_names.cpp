@@ -379,7 +379,9 @@ TEST_CASE("a version-1 store still reads, and its renames keep writing version 1
 TEST_CASE("reencrypt upgrades a version-1 store to version 2", "[place][v1][reencrypt]") {
     MountedStore store(MountedStore::Options::unmounted());
     const std::string config = unpack_golden_v1(store);
-    SECTION("in one run") {}
+    SECTION("in one run") {
+        CHECK_FALSE(std::filesystem::exists(store.backing() + "/.cmkfs.reencrypt"));  // nothing to resume
+    }
     SECTION("killed half way, then resumed") {
         ::setenv("CMKFS_FAULT", "reencrypt:after-files-6:kill", 1);
         auto killed = cli({"reencrypt", store.backing(), "--config", config});
