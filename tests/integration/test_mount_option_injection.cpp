@@ -18,12 +18,6 @@ namespace fsys = std::filesystem;
 
 namespace {
 
-CommandResult bounded_cmkfs(const std::vector<std::string> &args) {
-    std::vector<std::string> argv{"timeout", "-k", "5", "30", cmkfs_binary()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv);
-}
-
 struct MountInfo {
     bool found = false;
     std::string options;        // per-mount options
