@@ -30,6 +30,7 @@
 #include "support/mount_io.h"
 #include "support/golden.h"
 #include "support/process.h"
+#include "support/scoped_env.h"
 #include "support/test_seed.h"
 
 using namespace cmkfs::test;
@@ -85,18 +86,6 @@ int getxattr_errno(const std::string &path, const std::string &name, std::string
 }
 
 constexpr size_t kFileSize = 3 * kBlock + 1000;  // three full blocks and a partial fourth
-
-// Sets an environment variable for the commands run while it lives.
-class ScopedEnv {
-public:
-    ScopedEnv(const char *name, const std::string &value) : name_(name) { ::setenv(name, value.c_str(), 1); }
-    ~ScopedEnv() { ::unsetenv(name_); }
-    ScopedEnv(const ScopedEnv &) = delete;
-    ScopedEnv &operator=(const ScopedEnv &) = delete;
-
-private:
-    const char *name_;
-};
 
 std::string sha256_hex(const std::string &data) {
     return cmkfs::crypto::hex_encode(cmkfs::crypto::sha256(cmkfs::crypto::as_bytes(data)));
