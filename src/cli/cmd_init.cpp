@@ -36,13 +36,7 @@ void run_init(const InitArgs &args) {
     store::InitOptions opts;
     opts.provider = !args.provider.empty() ? args.provider : cfg.provider.name.value_or("local");
     opts.provider_options = cfg.provider.options;
-    for (const auto &kv : args.provider_options) {
-        auto eq = kv.find('=');
-        if (eq == std::string::npos || eq == 0)
-            throw UsageError("--provider-option expects KEY=VALUE, got '" + kv + "'");
-        opts.provider_options[kv.substr(0, eq)] = kv.substr(eq + 1);
-    }
-    if (!args.vault.empty()) opts.provider_options["vault"] = absolute_path(args.vault);
+    add_provider_args(opts.provider_options, args.provider_options, args.vault);
     store::refuse_secret_options(opts.provider_options);  // the header is not a place for secrets
     opts.identity = !args.identity.empty() ? args.identity : cfg.key.identity.value_or("");
     opts.key_id = !args.key_id.empty() ? args.key_id : cfg.key.key_encryption_key.value_or("");

@@ -40,13 +40,7 @@ store::RotationRequest request_of(const RotateArgs &args) {
     if (!args.provider.empty()) r.provider = args.provider;
     if (!args.provider_options.empty() || !args.vault.empty()) {
         std::map<std::string, std::string> options;
-        for (const auto &kv : args.provider_options) {
-            auto eq = kv.find('=');
-            if (eq == std::string::npos || eq == 0)
-                throw UsageError("--provider-option expects KEY=VALUE, got '" + kv + "'");
-            options[kv.substr(0, eq)] = kv.substr(eq + 1);
-        }
-        if (!args.vault.empty()) options["vault"] = absolute_path(args.vault);
+        add_provider_args(options, args.provider_options, args.vault);
         r.provider_options = std::move(options);
     }
     return r;

@@ -44,12 +44,7 @@ config::VolumeBinding stated_binding(const TrustArgs &args, const config::Config
     b.provider = !args.provider.empty() ? args.provider : cfg.provider.name.value_or("local");
     // The config's options are not compared: like at mount, they are added
     // to the binding's when the provider is loaded (relocated_from=, timeouts).
-    for (const auto &kv : args.provider_options) {
-        auto eq = kv.find('=');
-        if (eq == std::string::npos || eq == 0) throw UsageError("--provider-option expects KEY=VALUE, got '" + kv + "'");
-        b.provider_options[kv.substr(0, eq)] = kv.substr(eq + 1);
-    }
-    if (!args.vault.empty()) b.provider_options["vault"] = absolute_path(args.vault);
+    add_provider_args(b.provider_options, args.provider_options, args.vault);
     b.identity = !args.identity.empty() ? args.identity : cfg.key.identity.value_or("");
     b.key_id = !args.key_id.empty() ? args.key_id : cfg.key.key_encryption_key.value_or("");
     if (b.identity.empty()) throw UsageError("trust needs --identity (or key.identity in the config)");

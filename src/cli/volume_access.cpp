@@ -50,4 +50,14 @@ std::string absolute_path(const std::string &path) {
     return ec ? path : abs.lexically_normal().string();
 }
 
+void add_provider_args(std::map<std::string, std::string> &options,
+                       const std::vector<std::string> &provider_option_args, const std::string &vault) {
+    for (const auto &kv : provider_option_args) {
+        auto eq = kv.find('=');
+        if (eq == std::string::npos || eq == 0) throw UsageError("--provider-option expects KEY=VALUE, got '" + kv + "'");
+        options[kv.substr(0, eq)] = kv.substr(eq + 1);
+    }
+    if (!vault.empty()) options["vault"] = absolute_path(vault);
+}
+
 }  // namespace cmkfs::cli

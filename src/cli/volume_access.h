@@ -3,8 +3,10 @@
 // into the documented exit codes.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "config/config.h"
 #include "format/key_schedule.h"
@@ -36,5 +38,11 @@ config::Config load_config_or_default(const std::string &path);
 
 // The absolute form of a path (for headers, mount names and messages).
 std::string absolute_path(const std::string &path);
+
+// Adds the command line's provider settings to `options`: each
+// --provider-option KEY=VALUE (UsageError on another shape) and --vault DIR as
+// vault=<absolute DIR>. init, trust and rotate-key read these flags alike.
+void add_provider_args(std::map<std::string, std::string> &options,
+                       const std::vector<std::string> &provider_option_args, const std::string &vault);
 
 }  // namespace cmkfs::cli

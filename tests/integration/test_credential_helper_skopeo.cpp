@@ -13,30 +13,10 @@
 #include "support/oci_image.h"
 #include "support/process.h"
 #include "support/registry.h"
+#include "support/scoped_env.h"
 
 using namespace cmkfs::test;
 namespace fs = std::filesystem;
-
-namespace {
-
-// Sets an environment variable for the test's duration (children inherit it).
-class ScopedEnv {
-public:
-    ScopedEnv(const char *name, const std::string &value) : name_(name) {
-        if (const char *old = std::getenv(name)) old_ = old;
-        ::setenv(name, value.c_str(), 1);
-    }
-    ~ScopedEnv() {
-        if (old_) ::setenv(name_, old_->c_str(), 1);
-        else ::unsetenv(name_);
-    }
-
-private:
-    const char *name_;
-    std::optional<std::string> old_;
-};
-
-}  // namespace
 
 TEST_CASE("skopeo pushes through docker-credential-cmkfs; revoking the CMK stops it, restoring lets it through") {
     MountedStore store(MountedStore::Options::unmounted());

@@ -22,20 +22,16 @@ namespace fsys = std::filesystem;
 
 namespace {
 
+constexpr int kHangSeconds = 20;
+
 // A command that may hang on the attack is run under timeout(1): a hang is
 // then exit 124 (or 137 after the KILL), a failure instead of a stuck test.
 CommandResult bounded(std::vector<std::string> argv) {
-    argv.insert(argv.begin(), {"timeout", "-k", "5", "20"});
+    argv.insert(argv.begin(), {"timeout", "-k", "5", std::to_string(kHangSeconds)});
     return run(argv);
 }
 
 bool hung(const CommandResult &r) { return r.exit_code == 124 || r.exit_code == 137; }
-
-CommandResult bounded_cmkfs(const std::vector<std::string> &args) {
-    std::vector<std::string> argv{cmkfs_binary()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return bounded(argv);
-}
 
 // The backing directory of the one subdirectory at the mount root.
 std::string only_backing_subdir(const std::string &backing) {
@@ -57,7 +53,7 @@ void replace_with_symlink(const std::string &path, const std::string &target) {
 }
 
 void expect_daemon_answers(MountedStore &store) {
-    auto show = bounded_cmkfs({"encryption", "show", store.mountpoint()});
+    auto show = bounded_cmkfs({"encryption", "show", store.mountpoint()}, kHangSeconds);
     INFO(show.out << show.err);
     CHECK(show.exit_code == 0);
     CHECK(show.out.find("\"mountpoint\"") != std::string::npos);
@@ -103,7 +99,7 @@ TEST_CASE("a FIFO or symlink as a subdirectory's .cmkfs.dirid reads as EIO, the 
     CHECK(log.find(planted) != std::string::npos);
     store.unmount();
 
-    auto fsck = bounded_cmkfs({"fsck", store.backing()});
+    auto fsck = bounded_cmkfs({"fsck", store.backing()}, kHangSeconds);
     INFO(fsck.out << fsck.err);
     CHECK(fsck.exit_code == 10);
 }
@@ -119,7 +115,7 @@ TEST_CASE("a FIFO as .cmkfs.volume is refused by mount, show and fsck without ha
              {"encryption", "show", store.backing()},
              {"fsck", store.backing()},
              {"mount", store.backing(), store.mountpoint()}}) {
-        auto r = bounded_cmkfs(args);
+        auto r = bounded_cmkfs(args, kHangSeconds);
         INFO(args[0] << ": exit " << r.exit_code << " " << r.err);
         REQUIRE_FALSE(hung(r));
         CHECK(r.exit_code == 4);
@@ -132,7 +128,7 @@ TEST_CASE("an oversized .cmkfs.volume is refused before it is read", "[hostile-b
     MountedStore store(MountedStore::Options::unmounted());
     const std::string header = store.backing() + "/.cmkfs.volume";
     fsys::resize_file(header, 64u << 20);  // sparse: costs the attacker nothing
-    auto r = bounded_cmkfs({"encryption", "show", store.backing()});
+    auto r = bounded_cmkfs({"encryption", "show", store.backing()}, kHangSeconds);
     INFO(r.err);
     CHECK(r.exit_code == 4);
     CHECK(r.err.find("larger than") != std::string::npos);
@@ -143,7 +139,7 @@ TEST_CASE("a FIFO as .cmkfs.lock is refused by mount without hanging", "[hostile
     const std::string lock = store.backing() + "/.cmkfs.lock";
     ::unlink(lock.c_str());
     REQUIRE(::mkfifo(lock.c_str(), 0600) == 0);
-    auto r = bounded_cmkfs({"mount", "-f", store.backing(), store.mountpoint()});
+    auto r = bounded_cmkfs({"mount", "-f", store.backing(), store.mountpoint()}, kHangSeconds);
     INFO(r.err);
     CHECK_FALSE(hung(r));
     CHECK(r.exit_code != 0);
@@ -171,7 +167,7 @@ TEST_CASE("a header with a non-integer number or a duplicate key is refused with
         write_file(header, text.replace(at, c.from.size(), c.to));
         for (const auto &args : std::vector<std::vector<std::string>>{
                  {"mount", "-f", store.backing(), store.mountpoint()}, {"encryption", "show", store.backing()}}) {
-            auto r = bounded_cmkfs(args);
+            auto r = bounded_cmkfs(args, kHangSeconds);
             INFO(c.to << " / " << args[0] << ": " << r.err);
             CHECK(r.exit_code == 5);
             CHECK(r.err.find(header) != std::string::npos);

@@ -23,12 +23,6 @@ namespace fsys = std::filesystem;
 
 namespace {
 
-CommandResult bounded_cmkfs(const std::vector<std::string> &args) {
-    std::vector<std::string> argv{"timeout", "-k", "5", "30", cmkfs_binary()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv);
-}
-
 // Mounts in both modes; each must be refused and leave no mount.
 void expect_mount_refused(const std::string &backing, const std::string &mountpoint, int code,
                           const std::vector<std::string> &needles) {

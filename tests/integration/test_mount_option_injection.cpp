@@ -10,32 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "support/mountinfo.h"
 #include "support/process.h"
 
 using namespace cmkfs::test;
 namespace fsys = std::filesystem;
 
 namespace {
-
-CommandResult bounded_cmkfs(const std::vector<std::string> &args) {
-    std::vector<std::string> argv{"timeout", "-k", "5", "30", cmkfs_binary()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv);
-}
-
-// mountinfo's \ooo escapes undone.
-std::string unescape(const std::string &s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 3 < s.size()) {
-            out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
-            i += 3;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
 
 struct MountInfo {
     bool found = false;
@@ -45,23 +26,8 @@ struct MountInfo {
 };
 
 MountInfo mount_info(const std::string &mountpoint) {
-    std::ifstream in("/proc/self/mountinfo");
-    std::string line;
-    while (std::getline(in, line)) {
-        std::istringstream f(line);
-        std::string id, parent, devno, root, mp, options, word;
-        f >> id >> parent >> devno >> root >> mp >> options;
-        if (unescape(mp) != mountpoint) continue;
-        while (f >> word && word != "-") {
-        }
-        MountInfo info;
-        info.found = true;
-        info.options = options;
-        std::string fstype, source;
-        f >> fstype >> source >> info.super_options;
-        info.source = unescape(source);
-        return info;
-    }
+    for (const auto &m : read_mountinfo())
+        if (m.mountpoint == mountpoint) return {true, m.options, m.source, m.super_options};
     return {};
 }
 

@@ -26,9 +26,11 @@
 
 #include "crypto/encoding.h"
 #include "crypto/kdf.h"
+#include "support/backing_bytes.h"
 #include "support/mount_io.h"
 #include "support/golden.h"
 #include "support/process.h"
+#include "support/scoped_env.h"
 #include "support/test_seed.h"
 
 using namespace cmkfs::test;
@@ -36,61 +38,6 @@ namespace fsys = std::filesystem;
 using nlohmann::json;
 
 namespace {
-
-std::string random_content(size_t n, uint64_t stream) {
-    auto rng = cmkfs::test::rng(stream);
-    std::string s(n, '\0');
-    for (auto &c : s) c = static_cast<char>(rng() & 0xff);
-    return s;
-}
-
-// The one new backing entry `make` adds to the backing root.
-template <class Make>
-std::string locate_new(MountedStore &store, Make &&make) {
-    auto before = listing(store.backing());
-    make();
-    auto after = listing(store.backing());
-    std::vector<std::string> added;
-    std::set_difference(after.begin(), after.end(), before.begin(), before.end(), std::back_inserter(added));
-    REQUIRE(added.size() == 1);
-    return store.backing() + "/" + added.front();
-}
-
-std::string create_and_locate(MountedStore &store, const std::string &name, const std::string &content) {
-    return locate_new(store, [&] { write_file(store.path(name), content); });
-}
-
-std::string read_range(const std::string &path, size_t off, size_t len) {
-    std::string out(len, '\0');
-    int fd = ::open(path.c_str(), O_RDONLY);
-    REQUIRE(fd >= 0);
-    ssize_t n = ::pread(fd, out.data(), len, static_cast<off_t>(off));
-    ::close(fd);
-    REQUIRE(n >= 0);
-    out.resize(static_cast<size_t>(n));
-    return out;
-}
-
-void write_range(const std::string &path, size_t off, const std::string &bytes) {
-    int fd = ::open(path.c_str(), O_WRONLY);
-    REQUIRE(fd >= 0);
-    REQUIRE(::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(off)) == static_cast<ssize_t>(bytes.size()));
-    ::close(fd);
-}
-
-// A log line that mentions "integrity" and the backing file.
-bool log_names(const std::string &log, const std::string &backing_file, const std::string &what = "") {
-    size_t pos = 0;
-    while (pos < log.size()) {
-        size_t nl = log.find('\n', pos);
-        std::string line = log.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-        pos = nl == std::string::npos ? log.size() : nl + 1;
-        if (line.find("integrity") != std::string::npos && line.find(backing_file) != std::string::npos &&
-            (what.empty() || line.find(what) != std::string::npos))
-            return true;
-    }
-    return false;
-}
 
 // `cmkfs fsck` exits 10 and names the backing file (and `what`, if given).
 void require_fsck_reports(const MountedStore &store, const std::string &backing_file, const std::string &what = "") {
@@ -139,18 +86,6 @@ int getxattr_errno(const std::string &path, const std::string &name, std::string
 }
 
 constexpr size_t kFileSize = 3 * kBlock + 1000;  // three full blocks and a partial fourth
-
-// Sets an environment variable for the commands run while it lives.
-class ScopedEnv {
-public:
-    ScopedEnv(const char *name, const std::string &value) : name_(name) { ::setenv(name, value.c_str(), 1); }
-    ~ScopedEnv() { ::unsetenv(name_); }
-    ScopedEnv(const ScopedEnv &) = delete;
-    ScopedEnv &operator=(const ScopedEnv &) = delete;
-
-private:
-    const char *name_;
-};
 
 std::string sha256_hex(const std::string &data) {
     return cmkfs::crypto::hex_encode(cmkfs::crypto::sha256(cmkfs::crypto::as_bytes(data)));

@@ -36,6 +36,7 @@
 #include "store/directory.h"
 #include "store/volume.h"
 #include "support/process.h"
+#include "support/scoped_env.h"
 #include "support/test_seed.h"
 #include "support/tree_snapshot.h"
 #include "util/unique_fd.h"
@@ -47,18 +48,6 @@ namespace {
 
 constexpr uint64_t kGiB = uint64_t{1} << 30;
 const std::string kBig = "big.img";
-
-// Sets an environment variable for the commands run while it lives.
-class ScopedEnv {
-public:
-    ScopedEnv(const char *name, const std::string &value) : name_(name) { ::setenv(name, value.c_str(), 1); }
-    ~ScopedEnv() { ::unsetenv(name_); }
-    ScopedEnv(const ScopedEnv &) = delete;
-    ScopedEnv &operator=(const ScopedEnv &) = delete;
-
-private:
-    const char *name_;
-};
 
 std::string random_bytes(std::mt19937_64 &rng, size_t n) {
     std::string s(n, '\0');

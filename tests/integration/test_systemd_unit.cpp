@@ -10,34 +10,16 @@
 
 #include "support/background_mount.h"
 #include "support/process.h"
+#include "support/systemd_unit.h"
 
 using namespace cmkfs::test;
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string replace_all(std::string text, const std::string &from, const std::string &to) {
-    for (size_t pos = 0; (pos = text.find(from, pos)) != std::string::npos; pos += to.size())
-        text.replace(pos, from.size(), to);
-    return text;
-}
+std::string configured_unit() { return cmkfs::test::configured_unit("cmkfs@.service"); }
 
-std::string configured_unit() { return read_file(build_dir() + "/dist/systemd/cmkfs@.service"); }
-
-// The unit with paths moved into `config_dir`; the instance stays %i.
-std::string unit_for_test(const std::string &config_dir) {
-    std::string unit = replace_all(configured_unit(), CMKFS_INSTALL_BINDIR "/cmkfs", fs::absolute(cmkfs_binary()));
-    return replace_all(unit, "/etc/cmkfs/", config_dir + "/");
-}
-
-// Values of `key=` lines, in order.
-std::vector<std::string> values_of(const std::string &unit, const std::string &key) {
-    std::vector<std::string> values;
-    std::istringstream in(unit);
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind(key + "=", 0) == 0) values.push_back(line.substr(key.size() + 1));
-    return values;
-}
+std::string unit_for_test(const std::string &config_dir) { return cmkfs::test::unit_for_test("cmkfs@.service", config_dir); }
 
 // A command line as systemd splits it (no quoting used in our unit), %i expanded.
 std::vector<std::string> command_for(const std::string &value, const std::string &instance) {

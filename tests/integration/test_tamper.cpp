@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/backing_bytes.h"
 #include "support/mount_io.h"
 #include "support/process.h"
 #include "support/test_seed.h"
@@ -27,64 +28,6 @@ using namespace cmkfs::test;
 namespace fsys = std::filesystem;
 
 namespace {
-
-std::string random_content(size_t n, uint64_t stream) {
-    auto rng = cmkfs::test::rng(stream);
-    std::string s(n, '\0');
-    for (auto &c : s) c = static_cast<char>(rng() & 0xff);
-    return s;
-}
-
-// Creates `name` at the mount root and returns the backing file it became
-// (the one new entry in the backing root).
-std::string create_and_locate(MountedStore &store, const std::string &name, const std::string &content) {
-    auto before = listing(store.backing());
-    write_file(store.path(name), content);
-    auto after = listing(store.backing());
-    std::vector<std::string> added;
-    std::set_difference(after.begin(), after.end(), before.begin(), before.end(), std::back_inserter(added));
-    REQUIRE(added.size() == 1);
-    return store.backing() + "/" + added.front();
-}
-
-std::string read_range(const std::string &path, size_t off, size_t len) {
-    std::string out(len, '\0');
-    int fd = ::open(path.c_str(), O_RDONLY);
-    REQUIRE(fd >= 0);
-    ssize_t n = ::pread(fd, out.data(), len, static_cast<off_t>(off));
-    ::close(fd);
-    REQUIRE(n >= 0);
-    out.resize(static_cast<size_t>(n));
-    return out;
-}
-
-void write_range(const std::string &path, size_t off, const std::string &bytes) {
-    int fd = ::open(path.c_str(), O_WRONLY);
-    REQUIRE(fd >= 0);
-    REQUIRE(::pwrite(fd, bytes.data(), bytes.size(), static_cast<off_t>(off)) == static_cast<ssize_t>(bytes.size()));
-    ::close(fd);
-}
-
-void flip_byte(const std::string &path, size_t off) {
-    std::string b = read_range(path, off, 1);
-    REQUIRE(b.size() == 1);
-    b[0] = static_cast<char>(b[0] ^ 0x40);
-    write_range(path, off, b);
-}
-
-// A log line that mentions "integrity", the backing file and (if given) the block.
-bool log_names(const std::string &log, const std::string &backing_file, const std::string &block = "") {
-    size_t pos = 0;
-    while (pos < log.size()) {
-        size_t nl = log.find('\n', pos);
-        std::string line = log.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
-        pos = nl == std::string::npos ? log.size() : nl + 1;
-        if (line.find("integrity") != std::string::npos && line.find(backing_file) != std::string::npos &&
-            (block.empty() || line.find(block) != std::string::npos))
-            return true;
-    }
-    return false;
-}
 
 bool one_line(const std::string &s) {
     return !s.empty() && s.back() == '\n' && std::count(s.begin(), s.end(), '\n') == 1;

@@ -10,6 +10,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/mountinfo.h"
+
 namespace cmkfs::test {
 
 namespace {
@@ -17,33 +19,12 @@ namespace fs = std::filesystem;
 
 const char *const kDockerd = "/usr/sbin/dockerd";
 const char *const kDocker = "/usr/bin/docker";
-
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string unescape(const std::string &s) {
-    std::string out;
-    for (size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '\\' && i + 3 < s.size()) {
-            out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
-            i += 3;
-        } else {
-            out += s[i];
-        }
-    }
-    return out;
-}
 }  // namespace
 
 void unmount_all_below(const std::string &dir) {
     std::vector<std::string> targets;
-    std::ifstream in("/proc/self/mountinfo");
-    std::string line;
-    while (std::getline(in, line)) {
-        std::istringstream fields(line);
-        std::string id, parent, devno, root, mountpoint;
-        fields >> id >> parent >> devno >> root >> mountpoint;
-        mountpoint = unescape(mountpoint);
-        if (mountpoint == dir || mountpoint.rfind(dir + "/", 0) == 0) targets.push_back(mountpoint);
-    }
+    for (const auto &m : read_mountinfo())
+        if (m.mountpoint == dir || m.mountpoint.rfind(dir + "/", 0) == 0) targets.push_back(m.mountpoint);
     std::sort(targets.begin(), targets.end(), [](const auto &a, const auto &b) { return a.size() > b.size(); });
     for (const auto &t : targets) ::umount2(t.c_str(), MNT_DETACH);
 }

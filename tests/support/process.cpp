@@ -112,6 +112,12 @@ CommandResult cmkfs(const std::vector<std::string> &args, const std::string &inp
     return run(argv, input);
 }
 
+CommandResult bounded_cmkfs(const std::vector<std::string> &args, int seconds) {
+    std::vector<std::string> argv{"timeout", "-k", "5", std::to_string(seconds), cmkfs_binary()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv);
+}
+
 TempDir::TempDir() {
     std::string tmpl = env_or("TMPDIR", "/tmp") + "/cmkfs-test-XXXXXX";
     if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");

@@ -23,6 +23,10 @@ struct CommandResult {
 CommandResult run(const std::vector<std::string> &argv, const std::string &input = "");
 // Runs the cmkfs binary under test (env CMKFS_BINARY) with args.
 CommandResult cmkfs(const std::vector<std::string> &args, const std::string &input = "");
+// The cmkfs under test under timeout(1) (`seconds`, then KILL 5 s later): a
+// command that may hang on what a test does to it then ends with exit 124 (or
+// 137), a failure instead of a stuck test.
+CommandResult bounded_cmkfs(const std::vector<std::string> &args, int seconds = 30);
 // The same, for test files where `cmkfs` alone is ambiguous (namespace cmkfs
 // vs cmkfs::test::cmkfs once both are in scope).
 inline CommandResult cli(const std::vector<std::string> &args) { return cmkfs(args); }

@@ -11,6 +11,7 @@
 #include "store/rotation.h"
 #include "store/volume.h"
 #include "support/process.h"
+#include "unit/store/reversing_provider.h"
 #include "util/errors.h"
 #include "util/file_io.h"
 
@@ -20,28 +21,7 @@ namespace format = cmkfs::format;
 
 namespace {
 
-// "Wraps" by prefixing the key id and reversing the bytes: enough to tell keys apart.
-class ReversingProvider final : public keys::KeyProvider {
-public:
-    bool corrupt_unwrap = false;
-    const std::string &name() const override { return name_; }
-    keys::WrapResult wrap(const keys::KeyRef &key, std::span<const uint8_t> plain) override {
-        std::vector<uint8_t> out(key.key_id.begin(), key.key_id.end());
-        out.push_back(0);
-        out.insert(out.end(), plain.rbegin(), plain.rend());
-        return {out, key.key_id + "/v1"};
-    }
-    cmkfs::crypto::SecureBytes unwrap(const keys::KeyRef &, std::span<const uint8_t> wrapped) override {
-        auto zero = std::find(wrapped.begin(), wrapped.end(), uint8_t{0});
-        std::vector<uint8_t> plain(std::reverse_iterator(wrapped.end()), std::reverse_iterator(zero + 1));
-        if (corrupt_unwrap) plain[0] ^= 1;
-        return cmkfs::crypto::SecureBytes(std::span<const uint8_t>(plain));
-    }
-    std::string check(const keys::KeyRef &key) override { return key.key_id + "/v1"; }
-
-private:
-    std::string name_ = "reversing";
-};
+using cmkfs::test::ReversingProvider;
 
 format::VolumeHeader current_header() {
     format::VolumeHeader h;

@@ -12,6 +12,7 @@
 #include "store/trust.h"
 #include "store/volume.h"
 #include "support/process.h"
+#include "unit/store/reversing_provider.h"
 
 namespace store = cmkfs::store;
 namespace keys = cmkfs::keys;
@@ -19,26 +20,7 @@ namespace format = cmkfs::format;
 
 namespace {
 
-// "Wraps" by prefixing the key id and reversing the bytes.
-class ReversingProvider final : public keys::KeyProvider {
-public:
-    const std::string &name() const override { return name_; }
-    keys::WrapResult wrap(const keys::KeyRef &key, std::span<const uint8_t> plain) override {
-        std::vector<uint8_t> out(key.key_id.begin(), key.key_id.end());
-        out.push_back(0);
-        out.insert(out.end(), plain.rbegin(), plain.rend());
-        return {out, key.key_id + "/v1"};
-    }
-    cmkfs::crypto::SecureBytes unwrap(const keys::KeyRef &, std::span<const uint8_t> wrapped) override {
-        auto zero = std::find(wrapped.begin(), wrapped.end(), uint8_t{0});
-        std::vector<uint8_t> plain(std::reverse_iterator(wrapped.end()), std::reverse_iterator(zero + 1));
-        return cmkfs::crypto::SecureBytes(std::span<const uint8_t>(plain));
-    }
-    std::string check(const keys::KeyRef &key) override { return key.key_id + "/v1"; }
-
-private:
-    std::string name_ = "reversing";
-};
+using cmkfs::test::ReversingProvider;
 
 store::InitResult make_store(const std::string &dir, keys::KeyProvider &provider) {
     store::InitOptions init;
