@@ -235,8 +235,9 @@ void Filesystem::readlink(fuse_req_t req, fuse_ino_t ino) {
                           "(edited, swapped or copied from another name or directory)", inode.label());
             throw IntegrityError(inode.label() + ": symlink target fails to authenticate");
         }
-        const crypto::WipeOnExit wipe_target(target->data(), target->size());
-        fuse_reply_readlink(req, target->c_str());
+        const std::string &text = *target;  // (clang-analyzer mistakes optional::operator-> for a reallocation)
+        const crypto::WipeOnExit wipe_target(text.data(), text.size());
+        fuse_reply_readlink(req, text.c_str());
     });
 }
 

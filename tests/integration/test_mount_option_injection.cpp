@@ -104,6 +104,12 @@ TEST_CASE("user-given fsname= or subtype= is refused", "[mount-options]") {
     CHECK_FALSE(is_mounted(store.mountpoint()));
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kSanitizerBuild = true;
+#else
+constexpr bool kSanitizerBuild = false;
+#endif
+
 TEST_CASE("a config built to exhaust memory is refused quickly under a memory limit", "[mount-options][config]") {
     MountedStore store(MountedStore::Options::unmounted());
     std::string laughs = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n";
@@ -125,8 +131,13 @@ TEST_CASE("a config built to exhaust memory is refused quickly under a memory li
         const std::string path = store.scratch() / c.name;
         write_file(path, c.text);
         // 256 MiB of address space: enough for cmkfs, far from enough for a bomb.
-        auto r = run({"timeout", "-k", "5", "20", "prlimit", "--as=268435456", cmkfs_binary(), "mount", "-f",
-                      store.backing(), store.mountpoint(), "--config", path});
+        // An ASan build reserves terabytes of shadow address space and cannot
+        // start under such a limit; there the time bound alone holds it (the
+        // normal tree runs the same case with the memory bound too).
+        std::vector<std::string> argv = {"timeout", "-k", "5", "20"};
+        if (!kSanitizerBuild) argv.insert(argv.end(), {"prlimit", "--as=268435456"});
+        argv.insert(argv.end(), {cmkfs_binary(), "mount", "-f", store.backing(), store.mountpoint(), "--config", path});
+        auto r = run(argv);
         INFO(c.name << ": exit " << r.exit_code << " " << r.err);
         CHECK(r.exit_code == 3);
         CHECK(r.err.find(path) != std::string::npos);
