@@ -12,6 +12,7 @@
 #include "config/yaml_guard.h"
 #include "config/yaml_reader.h"
 #include "metrics/listen_address.h"
+#include "util/errors.h"
 #include "util/file_io.h"
 
 namespace cmkfs::config {
@@ -179,7 +180,7 @@ Config load_config_file(const std::string &path) {
         const std::string why = err == EIO     ? "not a regular file"
                                 : err == EFBIG ? "larger than " + std::to_string(kMaxSmallFileSize) +
                                                      " bytes, the limit for a config file"
-                                               : std::string(std::strerror(err));
+                                               : errno_text(err);
         throw ConfigError(path, "cannot read: " + why);
     }
     return parse_config(text, path);

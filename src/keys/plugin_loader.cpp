@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "keys/key_provider.h"
+#include "util/errors.h"
 
 namespace cmkfs::keys::detail {
 
@@ -38,7 +39,7 @@ void check_opened(const std::string &plugin, const std::string &what, const std:
     struct stat st {};
     if (::fstat(fd, &st) != 0)
         throw PluginLoadError("cannot check provider plugin " + plugin + ": stat " + path + ": " +
-                              std::strerror(errno));
+                              errno_text(errno));
     if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
         throw PluginLoadError("refusing provider plugin " + plugin + ": " + what + " " + path +
                               (want_dir ? " is not a directory" : " is not a regular file"));
@@ -86,7 +87,7 @@ std::string resolve_plugin_path(const std::string &name_or_path,
             throw PluginLoadError("provider plugin path must be absolute: " + name_or_path);
         if (::access(name_or_path.c_str(), F_OK) != 0)
             throw PluginLoadError("provider plugin " + name_or_path + " not found: " +
-                                  std::strerror(errno));
+                                  errno_text(errno));
         return name_or_path;
     }
     if (!valid_plugin_name(name_or_path))
@@ -112,13 +113,13 @@ UniqueFd open_plugin_file(const std::string &path, std::optional<uid_t> owner) {
     UniqueFd dir_fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
     if (!dir_fd)
         throw PluginLoadError("cannot check provider plugin " + path + ": open directory " + dir +
-                              ": " + std::strerror(errno));
+                              ": " + errno_text(errno));
     UniqueFd fd(::openat(dir_fd.get(), base.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC));
     if (!fd && errno == ELOOP)
         throw PluginLoadError("refusing provider plugin " + path + ": file " + path +
                               " is a symbolic link (name the file itself)");
     if (!fd)
-        throw PluginLoadError("cannot open provider plugin " + path + ": " + std::strerror(errno));
+        throw PluginLoadError("cannot open provider plugin " + path + ": " + errno_text(errno));
     check_opened(path, "file", path, fd.get(), owner, false);
     check_opened(path, "directory", dir, dir_fd.get(), owner, true);
     return fd;

@@ -4,16 +4,14 @@
 
 namespace cmkfs {
 
-namespace {
-std::string describe(int err) {
+std::string errno_text(int err) {
     char buf[256];
     // GNU strerror_r returns the message pointer (may not use buf).
     return std::string(strerror_r(err, buf, sizeof buf));
 }
-}  // namespace
 
 SystemError::SystemError(int err, const std::string &context)
-    : Error(err, context + ": " + describe(err)) {}
+    : Error(err, context + ": " + errno_text(err)) {}
 
 void throw_errno(const std::string &context) { throw SystemError(errno, context); }
 

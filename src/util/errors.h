@@ -18,6 +18,9 @@ private:
     int errno_;
 };
 
+// strerror's text, thread-safely (std::strerror shares one static buffer).
+std::string errno_text(int err);
+
 // A failed system call; message is "<context>: <strerror>".
 class SystemError : public Error {
 public:
