@@ -1,4 +1,4 @@
-#include "localvault/vault.h"
+#include <cmkfs/localvault.h>
 
 #include <limits.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "localvault/vault_internal.h"
+#include "vault_internal.h"
 
 namespace cmkfs::localvault {
 

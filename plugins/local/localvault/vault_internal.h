@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "localvault/vault.h"
+#include <cmkfs/localvault.h>
 
 namespace cmkfs::localvault::detail {
 

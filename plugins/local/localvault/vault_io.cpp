@@ -14,7 +14,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "localvault/vault_internal.h"
+#include "vault_internal.h"
 #include "errno_text.h"
 
 namespace cmkfs::localvault::detail {
