@@ -58,7 +58,7 @@ using Bn = std::unique_ptr<BIGNUM, BnFree>;
     throw VaultError(code, what + detail);
 }
 
-Pkey load_rsa(const std::string &pem) {
+Pkey load_rsa(std::string_view pem) {
     Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     if (!bio) fail(Code::internal, "BIO_new_mem_buf");
     Pkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
@@ -66,7 +66,7 @@ Pkey load_rsa(const std::string &pem) {
     return key;
 }
 
-SecretBuffer load_oct(const std::string &material) {
+SecretBuffer load_oct(std::string_view material) {
     SecretBuffer key;
     if (!base64_decode_into(material, key) || key.size() != 32)
         throw VaultError(Code::internal, "vault: malformed oct key material");
@@ -132,11 +132,14 @@ std::string random_hex(size_t bytes) {
     return out;
 }
 
-std::string generate_material(KeyType kty, int bits) {
+SecretBuffer generate_material(KeyType kty, int bits) {
     if (kty == KeyType::oct) {
         SecretBuffer key(nullptr, 32);
         if (RAND_priv_bytes(key.data(), 32) != 1) fail(Code::internal, "RAND_priv_bytes");
-        return base64_encode({key.data(), key.size()});
+        SecretBuffer text(nullptr, 4 * ((key.size() + 2) / 3) + 1);
+        const int n = EVP_EncodeBlock(text.data(), key.data(), static_cast<int>(key.size()));
+        text.resize_down(static_cast<size_t>(n));
+        return text;
     }
     Pkey key(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(bits)));
     if (!key) fail(Code::internal, "RSA key generation");
@@ -147,10 +150,12 @@ std::string generate_material(KeyType kty, int bits) {
     char *data = nullptr;
     long len = BIO_get_mem_data(bio.get(), &data);
     if (len <= 0 || data == nullptr) fail(Code::internal, "BIO_get_mem_data");
-    return std::string(data, static_cast<size_t>(len));
+    SecretBuffer pem;
+    pem.append(std::string_view(data, static_cast<size_t>(len)));
+    return pem;
 }
 
-void rsa_public_parts(const std::string &pem, std::string &n, std::string &e) {
+void rsa_public_parts(std::string_view pem, std::string &n, std::string &e) {
     Pkey key = load_rsa(pem);
     for (auto [name, out] : {std::pair{OSSL_PKEY_PARAM_RSA_N, &n}, std::pair{OSSL_PKEY_PARAM_RSA_E, &e}}) {
         BIGNUM *raw = nullptr;
@@ -162,7 +167,7 @@ void rsa_public_parts(const std::string &pem, std::string &n, std::string &e) {
     }
 }
 
-std::vector<uint8_t> wrap_with(KeyType kty, const std::string &material,
+std::vector<uint8_t> wrap_with(KeyType kty, std::string_view material,
                                std::span<const uint8_t> plain) {
     if (kty == KeyType::rsa) {
         Pkey key = load_rsa(material);
@@ -198,7 +203,7 @@ std::vector<uint8_t> wrap_with(KeyType kty, const std::string &material,
     return out;
 }
 
-SecretBuffer unwrap_with(KeyType kty, const std::string &material,
+SecretBuffer unwrap_with(KeyType kty, std::string_view material,
                          std::span<const uint8_t> wrapped) {
     if (kty == KeyType::rsa) {
         Pkey key = load_rsa(material);

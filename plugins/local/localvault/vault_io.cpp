@@ -106,6 +106,34 @@ std::string read_file(const std::string &path) {
     return out;
 }
 
+SecretBuffer read_secret_file(const std::string &path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) throw_io("open " + path, errno);
+    SecretBuffer out;
+    char chunk[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, chunk, sizeof chunk);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int err = errno;
+            ::close(fd);
+            OPENSSL_cleanse(chunk, sizeof chunk);
+            throw_io("read " + path, err);
+        }
+        if (n == 0) break;
+        try {
+            out.append(std::string_view(chunk, static_cast<size_t>(n)));  // grows without leaving copies
+        } catch (...) {
+            ::close(fd);
+            OPENSSL_cleanse(chunk, sizeof chunk);
+            throw;
+        }
+    }
+    OPENSSL_cleanse(chunk, sizeof chunk);
+    ::close(fd);
+    return out;
+}
+
 static void write_all(int fd, std::string_view data, const std::string &path) {
     size_t done = 0;
     while (done < data.size()) {
