@@ -63,7 +63,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         FUZZ_CHECK(!w.value.empty() && w.versioned.version == versioned().version);
     });
     expect_azure_error([&] {
-        plugin::SecretBuffer plain(nullptr);
+        sdk::SecretBuffer plain(nullptr);
         unwrapped_from_answer("unwrapkey", versioned(), body, plain);
         FUZZ_CHECK(!plain.empty());
     });

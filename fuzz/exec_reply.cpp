@@ -14,7 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (size > ChildSpec{}.max_stdout) return 0;  // the child is killed past this
     ChildOutcome run;
     run.exited = true;
-    run.out.assign(reinterpret_cast<const char *>(data), size);
+    run.out.append(data, size);
     for (int code : {0, 1, 69, 77}) {
         run.exit_code = code;
         for (Op op : {Op::wrap, Op::unwrap, Op::status}) {
@@ -30,18 +30,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
     }
     // The base64 codec alone, and its round trip.
-    SecureBytes decoded;
+    sdk::SecretBuffer decoded;
     const std::string_view text = fuzz::as_text(data, size);
     if (decode_base64(text, decoded)) {
-        const SecureString again = encode_base64(decoded.data(), decoded.size());
-        SecureBytes twice;
-        FUZZ_CHECK(decoded.empty() || decode_base64(std::string_view(again.data(), again.size()), twice));
-        FUZZ_CHECK(decoded.empty() || twice == decoded);
+        const sdk::SecretBuffer again = encode_base64(decoded.data(), decoded.size());
+        sdk::SecretBuffer twice;
+        FUZZ_CHECK(decoded.empty() || decode_base64(again.view(), twice));
+        FUZZ_CHECK(decoded.empty() || twice.view() == decoded.view());
     }
-    const SecureString encoded = encode_base64(data, size);
-    SecureBytes back;
+    const sdk::SecretBuffer encoded = encode_base64(data, size);
+    sdk::SecretBuffer back;
     if (size > 0) {
-        FUZZ_CHECK(decode_base64(std::string_view(encoded.data(), encoded.size()), back));
+        FUZZ_CHECK(decode_base64(encoded.view(), back));
         FUZZ_CHECK(back.size() == size && std::equal(back.begin(), back.end(), data));
     }
     return 0;

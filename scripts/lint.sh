@@ -6,7 +6,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-$root/build}
 [ -f "$build/compile_commands.json" ] || scripts/build.sh "$build"
 cd "$root"
-mapfile -t files < <(git ls-files 'src/*.cpp' 'plugins/*.cpp' 'plugins/*.c' 'examples/*.c')
+mapfile -t files < <(git ls-files 'src/*.cpp' 'plugins/*.cpp' 'plugins/*.c' 'examples/*.c' 'examples/*.cpp')
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 printf '%s\n' "${files[@]}" | xargs -P "$(nproc)" -n 4 clang-tidy -p "$build" --quiet >"$out" 2>/dev/null || true

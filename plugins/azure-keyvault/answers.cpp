@@ -163,7 +163,7 @@ Wrapped wrapped_from_answer(const std::string &op, const KeyId &versioned, std::
 }
 
 void unwrapped_from_answer(const std::string &op, const KeyId &versioned, std::string_view body,
-                           plugin::SecretBuffer &plain) {
+                           sdk::SecretBuffer &plain) {
     auto value = find_plain_string_member(body, "value");
     if (!value || !base64url_decode(*value, plain) || plain.empty())
         throw AzureError(CMKFS_ERR_INTERNAL, "azure-keyvault: " + op + " " + versioned.str() + ": malformed answer");

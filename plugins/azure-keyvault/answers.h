@@ -18,7 +18,7 @@
 #include "azure_error.h"
 #include "http_client.h"
 #include "key_id.h"
-#include "secret_buffer.h"
+#include <cmkfs/secret_buffer.h>
 #include "settings.h"
 
 namespace cmkfs::azure {
@@ -58,7 +58,7 @@ KeyInfo key_info_from_answer(const std::string &op, const KeyId &key, std::strin
 Wrapped wrapped_from_answer(const std::string &op, const KeyId &versioned, std::string_view body);
 // The answer holds the plaintext key: scanned in place, decoded into `plain`.
 void unwrapped_from_answer(const std::string &op, const KeyId &versioned, std::string_view body,
-                           plugin::SecretBuffer &plain);
+                           sdk::SecretBuffer &plain);
 
 // A token endpoint's 200 answer: the token (a view into `body`) and how many
 // seconds it lives, from expires_in and expires_on (relative to

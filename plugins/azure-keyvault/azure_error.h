@@ -7,16 +7,13 @@
 #include <string>
 
 #include <cmkfs/provider.h>
+#include <cmkfs/provider_sdk.h>
 
 namespace cmkfs::azure {
 
-class AzureError : public std::runtime_error {
+class AzureError : public sdk::ProviderError {
 public:
-    AzureError(cmkfs_status status, const std::string &what) : std::runtime_error(what), status_(status) {}
-    cmkfs_status status() const noexcept { return status_; }
-
-private:
-    cmkfs_status status_;
+    using sdk::ProviderError::ProviderError;
 };
 
 }  // namespace cmkfs::azure

@@ -61,7 +61,7 @@ bool decode(std::string_view text, Sink &&put) {
 
 }  // namespace
 
-void base64url_encode(const uint8_t *data, size_t n, plugin::SecretBuffer &out) {
+void base64url_encode(const uint8_t *data, size_t n, sdk::SecretBuffer &out) {
     encode(data, n, [&](char c) { out.push_back(c); });
 }
 
@@ -71,7 +71,7 @@ std::string base64url_encode(const std::vector<uint8_t> &data) {
     return out;
 }
 
-bool base64url_decode(std::string_view text, plugin::SecretBuffer &out) {
+bool base64url_decode(std::string_view text, sdk::SecretBuffer &out) {
     return decode(text, [&](uint8_t b) { out.push_back(static_cast<char>(b)); });
 }
 

@@ -25,7 +25,7 @@ constexpr std::chrono::seconds kRefreshMargin{300};
 
 }  // namespace
 
-plugin::SecretBuffer TokenCache::authorization(const std::string &resource, const std::string &client_id,
+sdk::SecretBuffer TokenCache::authorization(const std::string &resource, const std::string &client_id,
                                        bool force_new) {
     std::lock_guard lock(mutex_);
     const std::string key = resource + '\n' + client_id;
@@ -35,7 +35,7 @@ plugin::SecretBuffer TokenCache::authorization(const std::string &resource, cons
         it = cache_.end();
     }
     if (it == cache_.end()) it = cache_.emplace(key, fetch(resource, client_id)).first;
-    plugin::SecretBuffer copy(host_);
+    sdk::SecretBuffer copy(host_);
     copy.append(it->second.header.view());
     return copy;
 }
@@ -80,7 +80,7 @@ HttpResponse TokenCache::request_imds(const std::string &resource, const std::st
     return http_.perform(req);
 }
 
-plugin::SecretBuffer TokenCache::read_client_secret() const {
+sdk::SecretBuffer TokenCache::read_client_secret() const {
     const std::string &path = settings_.client_secret_file;
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0)
@@ -92,7 +92,7 @@ plugin::SecretBuffer TokenCache::read_client_secret() const {
         throw AzureError(CMKFS_ERR_INVALID, "azure-keyvault: client secret file " + path +
                                                 " must be a regular file readable by its owner only (chmod 600)");
     }
-    plugin::SecretBuffer secret(host_);
+    sdk::SecretBuffer secret(host_);
     char buf[256];
     for (;;) {
         ssize_t n = ::read(fd, buf, sizeof buf);
@@ -117,8 +117,8 @@ HttpResponse TokenCache::request_entra(const std::string &resource, const std::s
     if (client_id.empty())
         throw AzureError(CMKFS_ERR_INVALID, "azure-keyvault: credential client_secret needs a client id "
                                             "(the volume's --identity or option client_id=)");
-    plugin::SecretBuffer secret = read_client_secret();
-    plugin::SecretBuffer body(host_);
+    sdk::SecretBuffer secret = read_client_secret();
+    sdk::SecretBuffer body(host_);
     body.append("grant_type=client_credentials&client_id=" + url_encode(client_id) + "&client_secret=");
     static const char hex[] = "0123456789ABCDEF";
     for (unsigned char c : secret.view()) {

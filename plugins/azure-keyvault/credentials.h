@@ -10,7 +10,7 @@
 #include <string>
 
 #include "http_client.h"
-#include "secret_buffer.h"
+#include <cmkfs/secret_buffer.h>
 #include "settings.h"
 
 namespace cmkfs::azure {
@@ -25,20 +25,20 @@ public:
     // discards a cached token first (after the vault rejected it).
     // Throws AzureError: DENIED (identity unknown, bad secret), INVALID
     // (configuration), UNAVAILABLE (endpoint unreachable, throttled, 5xx).
-    plugin::SecretBuffer authorization(const std::string &resource, const std::string &client_id, bool force_new);
+    sdk::SecretBuffer authorization(const std::string &resource, const std::string &client_id, bool force_new);
 
 private:
     using Clock = std::chrono::steady_clock;
     struct Token {
         explicit Token(const cmkfs_host *host) : header(host) {}
-        plugin::SecretBuffer header;
+        sdk::SecretBuffer header;
         Clock::time_point refresh_at;
     };
 
     Token fetch(const std::string &resource, const std::string &client_id);
     HttpResponse request_imds(const std::string &resource, const std::string &client_id);
     HttpResponse request_entra(const std::string &resource, const std::string &client_id);
-    plugin::SecretBuffer read_client_secret() const;
+    sdk::SecretBuffer read_client_secret() const;
 
     const cmkfs_host *host_;
     const Settings &settings_;

@@ -13,7 +13,7 @@
 
 #include <cmkfs/provider.h>
 
-#include "secret_buffer.h"
+#include <cmkfs/secret_buffer.h>
 #include "settings.h"
 
 namespace cmkfs::azure {
@@ -22,8 +22,8 @@ struct HttpRequest {
     const char *method = "GET";
     std::string url;
     std::vector<std::string> headers;            // "Name: value", not secret
-    const plugin::SecretBuffer *secret_header = nullptr;  // e.g. the Authorization header
-    std::string_view body;                       // not copied; may point into a plugin::SecretBuffer
+    const sdk::SecretBuffer *secret_header = nullptr;  // e.g. the Authorization header
+    std::string_view body;                       // not copied; may point into a sdk::SecretBuffer
     bool no_proxy = false;                       // IMDS is link-local: never via a proxy
 };
 
@@ -31,7 +31,7 @@ struct HttpResponse {
     explicit HttpResponse(const cmkfs_host *host) : body(host) {}
     long status = 0;
     std::map<std::string, std::string> headers;  // lower-case names, last value wins
-    plugin::SecretBuffer body;
+    sdk::SecretBuffer body;
     std::string header(const std::string &name) const {
         auto it = headers.find(name);
         return it == headers.end() ? "" : it->second;

@@ -5,15 +5,14 @@
 // Thread safety: wrap/unwrap/check share only the token cache and the pool of
 // curl handles, both behind their own mutexes.
 #include <cmkfs/provider.h>
+#include <cmkfs/provider_sdk.h>
 
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include <cstdio>
-#include <cstring>
 #include <memory>
-#include <new>
 #include <string>
+#include <utility>
 
 #include "azure_error.h"
 #include "key_id.h"
@@ -24,7 +23,8 @@ namespace {
 
 using cmkfs::azure::AzureError;
 using cmkfs::azure::KeyId;
-using cmkfs::plugin::SecretBuffer;
+using cmkfs::sdk::SecretBuffer;
+namespace sdk = cmkfs::sdk;
 using cmkfs::azure::VaultClient;
 
 struct Instance {
@@ -33,37 +33,12 @@ struct Instance {
     VaultClient vault;
 };
 
-void set_message(cmkfs_result *result, const std::string &msg) {
-    if (result != nullptr) std::snprintf(result->message, sizeof result->message, "%s", msg.c_str());
-}
-
-void set_kid(cmkfs_result *result, const std::string &kid) {
-    if (result != nullptr) std::snprintf(result->versioned_key_id, sizeof result->versioned_key_id, "%s", kid.c_str());
-}
-
-void log(const cmkfs_host &host, cmkfs_log_level level, const std::string &msg) {
-    if (host.log != nullptr) host.log(host.host_ctx, level, msg.c_str());
-}
-
-// Runs fn, mapping exceptions to a status and message. Nothing escapes.
+// Runs fn inside the SDK's exception fence; an AzureError keeps its class
+// (its reason already names the provider, other exceptions get the prefix).
 template <class Fn>
 cmkfs_status guarded(const Instance *inst, const char *op, cmkfs_result *result, Fn &&fn) {
-    try {
-        return fn();
-    } catch (const AzureError &e) {
-        set_message(result, e.what());
-        if (inst != nullptr) log(inst->host, CMKFS_LOG_DEBUG, std::string(op) + ": " + e.what());
-        return e.status();
-    } catch (const std::bad_alloc &) {
-        set_message(result, "azure-keyvault: out of memory");
-        return CMKFS_ERR_INTERNAL;
-    } catch (const std::exception &e) {
-        set_message(result, std::string("azure-keyvault: ") + e.what());
-        return CMKFS_ERR_INTERNAL;
-    } catch (...) {
-        set_message(result, "azure-keyvault: unknown error");
-        return CMKFS_ERR_INTERNAL;
-    }
+    const sdk::Fence fence{inst != nullptr ? &inst->host : nullptr, "", "", "azure-keyvault: "};
+    return sdk::guarded(fence, op, result, std::forward<Fn>(fn));
 }
 
 KeyId key_of(const cmkfs_key_ref *key) {
@@ -90,10 +65,7 @@ cmkfs_status az_open(const cmkfs_host *host, const char *const *options, void **
     if (instance == nullptr) return CMKFS_ERR_INVALID;
     *instance = nullptr;
     return guarded(nullptr, "open", result, [&] {
-        cmkfs_host copy{};
-        if (host != nullptr)
-            std::memcpy(&copy, host, host->struct_size < sizeof(cmkfs_host) ? host->struct_size : sizeof(cmkfs_host));
-        *instance = new Instance(copy, cmkfs::azure::parse_settings(options));
+        *instance = new Instance(sdk::copy_host(host), cmkfs::azure::parse_settings(options));
         return CMKFS_OK;
     });
 }
@@ -109,15 +81,8 @@ cmkfs_status az_wrap(void *instance, const cmkfs_key_ref *key, const uint8_t *pl
         const std::string client_id = client_id_of(*inst, key);
         KeyId kid = resolve(*inst, key_of(key), client_id);
         auto out = inst->vault.wrap(kid, client_id, plain, plain_len);
-        set_kid(result, out.versioned.str());
-        if (wrapped == nullptr || *wrapped_len < out.value.size()) {
-            *wrapped_len = out.value.size();
-            set_message(result, "wrapped key needs " + std::to_string(out.value.size()) + " bytes");
-            return CMKFS_ERR_BUFFER_TOO_SMALL;
-        }
-        std::memcpy(wrapped, out.value.data(), out.value.size());
-        *wrapped_len = out.value.size();
-        return CMKFS_OK;
+        sdk::set_kid(result, out.versioned.str());
+        return sdk::deliver(out.value.data(), out.value.size(), wrapped, wrapped_len, result, "wrapped key");
     });
 }
 
@@ -129,15 +94,8 @@ cmkfs_status az_unwrap(void *instance, const cmkfs_key_ref *key, const uint8_t *
             throw AzureError(CMKFS_ERR_INVALID, "azure-keyvault: unwrap: missing argument");
         const std::string client_id = client_id_of(*inst, key);
         KeyId kid = resolve(*inst, key_of(key), client_id);
-        SecretBuffer out = inst->vault.unwrap(kid, client_id, wrapped, wrapped_len);
-        if (plain == nullptr || *plain_len < out.size()) {
-            *plain_len = out.size();
-            set_message(result, "unwrapped key needs " + std::to_string(out.size()) + " bytes");
-            return CMKFS_ERR_BUFFER_TOO_SMALL;
-        }
-        std::memcpy(plain, out.data(), out.size());
-        *plain_len = out.size();
-        return CMKFS_OK;
+        const SecretBuffer out = inst->vault.unwrap(kid, client_id, wrapped, wrapped_len);
+        return sdk::deliver(out.data(), out.size(), plain, plain_len, result, "unwrapped key");
     });
 }
 
@@ -165,7 +123,7 @@ cmkfs_status az_check(void *instance, const cmkfs_key_ref *key, cmkfs_result *re
                 throw AzureError(CMKFS_ERR_INTERNAL, "azure-keyvault: check " + info.versioned.str() +
                                                          ": unwrapkey did not return what wrapkey wrapped");
         }
-        set_kid(result, info.versioned.str());
+        sdk::set_kid(result, info.versioned.str());
         return CMKFS_OK;
     });
 }

@@ -88,7 +88,7 @@ HttpResponse VaultClient::send(const std::string &op, const KeyId &key, const st
         std::optional<Millis> wait;
         std::optional<HttpResponse> r;
         try {
-            plugin::SecretBuffer auth = tokens_.authorization(resource_for(key), client_id, force_new_token);
+            sdk::SecretBuffer auth = tokens_.authorization(resource_for(key), client_id, force_new_token);
             force_new_token = false;
             HttpRequest req;
             req.method = method;
@@ -140,7 +140,7 @@ KeyInfo VaultClient::get_key(const KeyId &key, const std::string &client_id) {
 
 Wrapped VaultClient::wrap(const KeyId &versioned, const std::string &client_id, const uint8_t *plain, size_t n) {
     const std::string op = "wrapkey";
-    plugin::SecretBuffer body(host_);
+    sdk::SecretBuffer body(host_);
     body.append(std::string("{\"alg\":\"") + kWrapAlgorithm + "\",\"value\":\"");
     base64url_encode(plain, n, body);
     body.append("\"}");
@@ -150,7 +150,7 @@ Wrapped VaultClient::wrap(const KeyId &versioned, const std::string &client_id, 
     return wrapped_from_answer(op, versioned, r.body.view());
 }
 
-plugin::SecretBuffer VaultClient::unwrap(const KeyId &versioned, const std::string &client_id, const uint8_t *wrapped,
+sdk::SecretBuffer VaultClient::unwrap(const KeyId &versioned, const std::string &client_id, const uint8_t *wrapped,
                                  size_t n) {
     const std::string op = "unwrapkey";
     std::string body = std::string("{\"alg\":\"") + kWrapAlgorithm + "\",\"value\":\"" +
@@ -159,7 +159,7 @@ plugin::SecretBuffer VaultClient::unwrap(const KeyId &versioned, const std::stri
                           versioned.key_url() + "/unwrapkey?api-version=" + kApiVersion, body);
     if (r.status != 200) throw vault_error(op, versioned, r);
     // The answer holds the plaintext key: scanned in place, decoded into secure memory.
-    plugin::SecretBuffer plain(host_);
+    sdk::SecretBuffer plain(host_);
     unwrapped_from_answer(op, versioned, r.body.view(), plain);
     return plain;
 }

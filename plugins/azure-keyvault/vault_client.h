@@ -16,7 +16,7 @@
 #include "credentials.h"
 #include "http_client.h"
 #include "key_id.h"
-#include "secret_buffer.h"
+#include <cmkfs/secret_buffer.h>
 #include "settings.h"
 
 namespace cmkfs::azure {
@@ -32,7 +32,7 @@ public:
     // client_id= option overrides it).
     KeyInfo get_key(const KeyId &key, const std::string &client_id);
     Wrapped wrap(const KeyId &versioned, const std::string &client_id, const uint8_t *plain, size_t n);
-    plugin::SecretBuffer unwrap(const KeyId &versioned, const std::string &client_id, const uint8_t *wrapped, size_t n);
+    sdk::SecretBuffer unwrap(const KeyId &versioned, const std::string &client_id, const uint8_t *wrapped, size_t n);
 
     const Settings &settings() const { return settings_; }
     const cmkfs_host *host() const { return host_; }

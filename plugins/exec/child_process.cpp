@@ -222,7 +222,7 @@ ChildOutcome run_child(const ChildSpec &spec, std::string_view input, const Line
                     result.stdout_overflow = true;
                     break;
                 }
-                result.out.append(buf, static_cast<size_t>(n));
+                result.out.append(std::string_view(buf, static_cast<size_t>(n)));
             } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
                 out.read.reset();
             }

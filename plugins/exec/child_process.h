@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "secure_memory.h"
+#include <cmkfs/secret_buffer.h>
 
 namespace cmkfs::exec {
 
@@ -34,7 +34,7 @@ struct ChildOutcome {
     bool exited = false;           // exit_code is valid
     int exit_code = -1;
     int signal = 0;                // set when killed by a signal we did not send
-    SecureString out;              // what it wrote on stdout
+    sdk::SecretBuffer out;         // what it wrote on stdout (it may carry a key)
 };
 
 // Called once per stderr line (without the newline), at most

@@ -4,12 +4,22 @@
 
 #include <algorithm>
 #include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
 
 namespace cmkfs::exec {
 
 namespace {
 
 constexpr size_t kMaxMessage = 400;
+
+// Requests and replies carry keys in base64, so the JSON library's strings
+// (and its parser's token buffer) must live in the SDK's locked, wiped memory
+// too: nlohmann_json takes that only as an allocator of a std::basic_string.
+using SecretString = std::basic_string<char, std::char_traits<char>, sdk::SecretAllocator<char>>;
+using SecretJson = nlohmann::basic_json<std::map, std::vector, SecretString>;
 
 // One printable line, bounded: program text goes into logs and CLI errors.
 std::string one_line(std::string_view text) {
@@ -79,16 +89,14 @@ cmkfs_status status_for_exit_code(int code) {
     }
 }
 
-SecureString encode_base64(const unsigned char *data, size_t len) {
-    SecureString out(4 * ((len + 2) / 3) + 1, '\0');
-    const int n = len == 0 ? 0
-                           : EVP_EncodeBlock(reinterpret_cast<unsigned char *>(out.data()), data,
-                                             static_cast<int>(len));
-    out.resize(static_cast<size_t>(std::max(n, 0)));
+sdk::SecretBuffer encode_base64(const unsigned char *data, size_t len) {
+    sdk::SecretBuffer out(nullptr, 4 * ((len + 2) / 3) + 1);
+    const int n = len == 0 ? 0 : EVP_EncodeBlock(out.data(), data, static_cast<int>(len));
+    out.resize_down(static_cast<size_t>(std::max(n, 0)));
     return out;
 }
 
-bool decode_base64(std::string_view text, SecureBytes &out) {
+bool decode_base64(std::string_view text, sdk::SecretBuffer &out) {
     if (text.empty() || text.size() % 4 != 0 || text.size() > std::numeric_limits<int>::max() / 2)
         return false;
     const bool alphabet_only = std::all_of(text.begin(), text.end(), [](char c) {
@@ -98,24 +106,26 @@ bool decode_base64(std::string_view text, SecureBytes &out) {
     const size_t pad = text.size() - text.find_last_not_of('=') - 1;
     if (!alphabet_only || pad > 2 || text.substr(0, text.size() - pad).find('=') != std::string_view::npos)
         return false;
-    out.assign(text.size() / 4 * 3, 0);
+    out = sdk::SecretBuffer(nullptr, text.size() / 4 * 3);
     const int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char *>(text.data()),
                                   static_cast<int>(text.size()));
     if (n < 0 || static_cast<size_t>(n) < pad) return false;
-    out.resize(static_cast<size_t>(n) - pad);
+    out.resize_down(static_cast<size_t>(n) - pad);
     return true;
 }
 
-SecureString make_request(Op op, std::string_view key_id, std::string_view identity,
-                          const unsigned char *data, size_t len) {
-    SecureJson req = SecureJson::object();
+sdk::SecretBuffer make_request(Op op, std::string_view key_id, std::string_view identity,
+                               const unsigned char *data, size_t len) {
+    SecretJson req = SecretJson::object();
     req["version"] = 1;
     req["op"] = op_name(op);
-    req["keyId"] = SecureString(key_id);
-    req["identity"] = SecureString(identity);
-    if (op != Op::status) req["data"] = encode_base64(data, len);
-    SecureString line = req.dump();
-    line += '\n';
+    req["keyId"] = SecretString(key_id);
+    req["identity"] = SecretString(identity);
+    if (op != Op::status) req["data"] = SecretString(encode_base64(data, len).view());
+    const SecretString text = req.dump();
+    sdk::SecretBuffer line;
+    line.append(text);
+    line.push_back('\n');
     return line;
 }
 
@@ -129,14 +139,14 @@ Reply interpret(Op op, const ChildOutcome &run, std::chrono::milliseconds timeou
         return failure(CMKFS_ERR_UNAVAILABLE, "program was killed by signal " + std::to_string(run.signal));
 
     // Parse errors are reported without the text: it may hold key material.
-    const SecureJson reply = SecureJson::parse(run.out.begin(), run.out.end(), nullptr, false);
+    const SecretJson reply = SecretJson::parse(run.out.begin(), run.out.end(), nullptr, false);
     const bool is_object = !reply.is_discarded() && reply.is_object();
     if (is_object && reply.contains("error")) {
         const auto &err = reply["error"];
-        const std::string word = err.is_string() ? std::string(err.get_ref<const SecureString &>()) : "";
+        const std::string word = err.is_string() ? std::string(err.get_ref<const SecretString &>()) : "";
         std::string message;
         if (auto m = reply.find("message"); m != reply.end() && m->is_string())
-            message = one_line(m->get_ref<const SecureString &>());
+            message = one_line(m->get_ref<const SecretString &>());
         cmkfs_status st = CMKFS_ERR_INTERNAL;
         if (!status_for_word(word, st))
             return failure(CMKFS_ERR_INTERNAL, "program answered an unknown error '" + one_line(word) +
@@ -153,15 +163,15 @@ Reply interpret(Op op, const ChildOutcome &run, std::chrono::milliseconds timeou
     Reply ok;
     ok.status = CMKFS_OK;
     if (auto kid = reply.find("keyId"); kid != reply.end()) {
-        if (!kid->is_string() || kid->get_ref<const SecureString &>().size() >= CMKFS_KEY_ID_MAX)
+        if (!kid->is_string() || kid->get_ref<const SecretString &>().size() >= CMKFS_KEY_ID_MAX)
             return failure(CMKFS_ERR_INTERNAL, "reply field keyId is not a string of a sane length");
-        ok.key_id = std::string(kid->get_ref<const SecureString &>());
+        ok.key_id = std::string(kid->get_ref<const SecretString &>());
     }
     if (op == Op::status) return ok;
     auto data = reply.find("data");
     if (data == reply.end() || !data->is_string())
         return failure(CMKFS_ERR_INTERNAL, "reply has no data field");
-    if (!decode_base64(data->get_ref<const SecureString &>(), ok.data) || ok.data.empty())
+    if (!decode_base64(data->get_ref<const SecretString &>(), ok.data) || ok.data.empty())
         return failure(CMKFS_ERR_INTERNAL, "reply field data is not non-empty base64");
     return ok;
 }

@@ -10,7 +10,6 @@
 #include <string_view>
 
 #include "child_process.h"
-#include "secure_memory.h"
 
 namespace cmkfs::exec {
 
@@ -19,14 +18,14 @@ const char *op_name(Op op);
 
 // {"version":1,"op":"wrap","keyId":…,"identity":…,"data":"<base64>"} and a
 // newline; "data" only for wrap and unwrap.
-SecureString make_request(Op op, std::string_view key_id, std::string_view identity,
+sdk::SecretBuffer make_request(Op op, std::string_view key_id, std::string_view identity,
                           const unsigned char *data, size_t len);
 
 struct Reply {
     cmkfs_status status = CMKFS_ERR_INTERNAL;
     std::string message;  // failures: one line, never key material
     std::string key_id;   // the versioned key id the program reported, may be empty
-    SecureBytes data;     // decoded "data" (wrap, unwrap)
+    sdk::SecretBuffer data;  // decoded "data" (wrap, unwrap)
 };
 
 // What the program's run means for `op`. An "error" field in the reply wins;
@@ -40,7 +39,7 @@ Reply interpret(Op op, const ChildOutcome &run, std::chrono::milliseconds timeou
 cmkfs_status status_for_exit_code(int code);
 
 // Base64 (RFC 4648, padded) into secure memory; false on malformed input.
-bool decode_base64(std::string_view text, SecureBytes &out);
-SecureString encode_base64(const unsigned char *data, size_t len);
+bool decode_base64(std::string_view text, sdk::SecretBuffer &out);
+sdk::SecretBuffer encode_base64(const unsigned char *data, size_t len);
 
 }  // namespace cmkfs::exec

@@ -7,11 +7,10 @@
 // Thread safety: an instance holds only its configuration, fixed at open;
 // every call has its own child process, pipes and buffers.
 #include <cmkfs/provider.h>
+#include <cmkfs/provider_sdk.h>
 #include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
-#include <cstring>
 #include <memory>
 #include <new>
 #include <string>
@@ -23,6 +22,7 @@
 namespace {
 
 using namespace cmkfs::exec;
+namespace sdk = cmkfs::sdk;
 
 struct Instance {
     cmkfs_host host{};  // zero-extended copy of what the host passed
@@ -31,17 +31,14 @@ struct Instance {
     std::string program_name;  // basename, for log lines
 };
 
-void log(const Instance &inst, cmkfs_log_level level, const std::string &msg) {
-    if (inst.host.log != nullptr) inst.host.log(inst.host.host_ctx, level, msg.c_str());
-}
+void log(const Instance &inst, cmkfs_log_level level, const std::string &msg) { sdk::log(&inst.host, level, msg); }
 
-void set_message(cmkfs_result *result, const std::string &msg) {
-    if (result != nullptr) std::snprintf(result->message, sizeof result->message, "exec: %s", msg.c_str());
-}
+// Every message of this provider names it: the program's own words follow.
+void set_message(cmkfs_result *result, const std::string &msg) { sdk::set_message(result, "exec: " + msg); }
 
+// A program need not report a versioned key id.
 void set_kid(cmkfs_result *result, const std::string &kid) {
-    if (result != nullptr && !kid.empty())
-        std::snprintf(result->versioned_key_id, sizeof result->versioned_key_id, "%s", kid.c_str());
+    if (!kid.empty()) sdk::set_kid(result, kid);
 }
 
 // Runs the program for one request. Never throws.
@@ -59,10 +56,10 @@ Reply call_program(const Instance &inst, Op op, const cmkfs_key_ref *key, const 
         spec.args = inst.config.args;
         spec.environment = inst.config.environment;
         spec.timeout = inst.config.timeout;
-        const SecureString request =
+        const sdk::SecretBuffer request =
             make_request(op, key->key_id, key->identity != nullptr ? key->identity : "", data, len);
         const auto started = std::chrono::steady_clock::now();
-        const ChildOutcome run = run_child(spec, request, [&](std::string_view line) {
+        const ChildOutcome run = run_child(spec, request.view(), [&](std::string_view line) {
             log(inst, CMKFS_LOG_WARN, inst.program_name + " (stderr): " + std::string(line));
         });
         r = interpret(op, run, inst.config.timeout);
@@ -89,37 +86,25 @@ Reply call_program(const Instance &inst, Op op, const cmkfs_key_ref *key, const 
 
 // Copies reply data to the caller's buffer, or asks for a larger one.
 cmkfs_status deliver(const Reply &r, uint8_t *out, size_t *out_len, cmkfs_result *result) {
-    if (out == nullptr || *out_len < r.data.size()) {
-        *out_len = r.data.size();
-        set_message(result, "output needs " + std::to_string(r.data.size()) + " bytes");
-        return CMKFS_ERR_BUFFER_TOO_SMALL;
-    }
-    std::memcpy(out, r.data.data(), r.data.size());
-    *out_len = r.data.size();
-    return CMKFS_OK;
+    return sdk::deliver(r.data.data(), r.data.size(), out, out_len, result, "exec: output");
 }
 
 cmkfs_status exec_open(const cmkfs_host *host, const char *const *options, void **instance,
                        cmkfs_result *result) {
     if (instance == nullptr) return CMKFS_ERR_INVALID;
     *instance = nullptr;
-    try {
+    // A bad option or an unsafe program is the caller's error (INVALID).
+    const sdk::Fence fence{nullptr, "exec: ", "exec: ", ""};
+    return sdk::guarded<ConfigError>(fence, "open", result, [&] {
         auto inst = std::make_unique<Instance>();
-        if (host != nullptr)
-            std::memcpy(&inst->host, host, std::min<size_t>(host->struct_size, sizeof(cmkfs_host)));
+        inst->host = sdk::copy_host(host);
         inst->config = parse_options(options);
         inst->as_root = ::geteuid() == 0;
         check_program(inst->config.program, inst->as_root);
         inst->program_name = inst->config.program.substr(inst->config.program.rfind('/') + 1);
         *instance = inst.release();
         return CMKFS_OK;
-    } catch (const ConfigError &e) {
-        set_message(result, e.what());
-        return CMKFS_ERR_INVALID;
-    } catch (const std::exception &e) {
-        set_message(result, e.what());
-        return CMKFS_ERR_INTERNAL;
-    }
+    }, [](const ConfigError &) { return CMKFS_ERR_INVALID; });
 }
 
 void exec_close(void *instance) { delete static_cast<Instance *>(instance); }

@@ -1,5 +1,5 @@
 // The `local` key provider: the cmkfs plugin ABI over a local vault directory
-// (localvault/vault.h). Every call re-reads the vault, so policy changes,
+// (cmkfs/localvault.h). Every call re-reads the vault, so policy changes,
 // disabled versions and deletions made by `cmkfs vault` in another process
 // take effect on the next call. No state is shared between calls: thread safe.
 //
@@ -10,24 +10,23 @@
 //                      up in DIR by the same key name and version. Key ids
 //                      are authenticated in volume headers and cannot simply
 //                      be edited; see docs/FORMAT.md, "Relocated local vaults")
+#include <cmkfs/localvault.h>
 #include <cmkfs/provider.h>
+#include <cmkfs/provider_sdk.h>
 
 #include <limits.h>
 #include <stdlib.h>
 
-#include <cstdio>
-#include <cstring>
 #include <memory>
-#include <new>
 #include <string>
-
-#include "localvault/vault.h"
+#include <utility>
 
 namespace {
 
 using cmkfs::localvault::Code;
 using cmkfs::localvault::VaultError;
 namespace lv = cmkfs::localvault;
+namespace sdk = cmkfs::sdk;
 
 struct Instance {
     cmkfs_host host{};  // zero-extended copy of what the host passed
@@ -37,17 +36,7 @@ struct Instance {
 };
 
 void log(const Instance *inst, cmkfs_log_level level, const std::string &msg) {
-    if (inst != nullptr && inst->host.log != nullptr) inst->host.log(inst->host.host_ctx, level, msg.c_str());
-}
-
-void set_message(cmkfs_result *result, const std::string &msg) {
-    if (result == nullptr) return;
-    std::snprintf(result->message, sizeof result->message, "%s", msg.c_str());
-}
-
-void set_kid(cmkfs_result *result, const std::string &kid) {
-    if (result == nullptr) return;
-    std::snprintf(result->versioned_key_id, sizeof result->versioned_key_id, "%s", kid.c_str());
+    sdk::log(inst != nullptr ? &inst->host : nullptr, level, msg);
 }
 
 cmkfs_status to_status(Code c) {
@@ -61,6 +50,14 @@ cmkfs_status to_status(Code c) {
         case Code::internal: return CMKFS_ERR_INTERNAL;
     }
     return CMKFS_ERR_INTERNAL;
+}
+
+// Runs fn inside the SDK's exception fence; a VaultError keeps its class.
+template <class Fn>
+cmkfs_status guarded(const Instance *inst, const char *op, cmkfs_result *result, Fn &&fn) {
+    const sdk::Fence fence{inst != nullptr ? &inst->host : nullptr, "local provider: ", "", ""};
+    return sdk::guarded<VaultError>(fence, op, result, std::forward<Fn>(fn),
+                                    [](const VaultError &e) { return to_status(e.code()); });
 }
 
 std::string canonical_or_same(const std::string &dir) {
@@ -83,27 +80,6 @@ lv::Vault open_vault(const Instance &inst, const lv::KeyId &kid) {
     return vault;
 }
 
-// Runs fn, mapping exceptions to a status and message. Nothing escapes.
-template <class Fn>
-cmkfs_status guarded(const Instance *inst, const char *op, cmkfs_result *result, Fn &&fn) {
-    try {
-        return fn();
-    } catch (const VaultError &e) {
-        set_message(result, e.what());
-        log(inst, CMKFS_LOG_DEBUG, std::string("local provider: ") + op + ": " + e.what());
-        return to_status(e.code());
-    } catch (const std::bad_alloc &) {
-        set_message(result, "out of memory");
-        return CMKFS_ERR_INTERNAL;
-    } catch (const std::exception &e) {
-        set_message(result, e.what());
-        return CMKFS_ERR_INTERNAL;
-    } catch (...) {
-        set_message(result, "unknown error");
-        return CMKFS_ERR_INTERNAL;
-    }
-}
-
 lv::KeyId key_of(const Instance &inst, const cmkfs_key_ref *key) {
     if (key == nullptr || key->key_id == nullptr)
         throw VaultError(Code::invalid, "no key id given");
@@ -122,10 +98,7 @@ cmkfs_status local_open(const cmkfs_host *host, const char *const *options, void
     *instance = nullptr;
     return guarded(nullptr, "open", result, [&] {
         auto inst = std::make_unique<Instance>();
-        if (host != nullptr) {
-            size_t n = host->struct_size < sizeof(cmkfs_host) ? host->struct_size : sizeof(cmkfs_host);
-            std::memcpy(&inst->host, host, n);
-        }
+        inst->host = sdk::copy_host(host);
         for (const char *const *opt = options; opt != nullptr && *opt != nullptr; ++opt) {
             std::string o = *opt;
             auto eq = o.find('=');
@@ -166,15 +139,8 @@ cmkfs_status local_wrap(void *instance, const cmkfs_key_ref *key, const uint8_t 
         lv::KeyId kid = key_of(*inst, key);
         lv::Vault vault = open_vault(*inst, kid);
         lv::WrapOutput out = vault.wrap(identity_of(key), kid, {plain, plain_len});
-        set_kid(result, out.versioned_kid);
-        if (wrapped == nullptr || *wrapped_len < out.wrapped.size()) {
-            *wrapped_len = out.wrapped.size();
-            set_message(result, "wrapped key needs " + std::to_string(out.wrapped.size()) + " bytes");
-            return CMKFS_ERR_BUFFER_TOO_SMALL;
-        }
-        std::memcpy(wrapped, out.wrapped.data(), out.wrapped.size());
-        *wrapped_len = out.wrapped.size();
-        return CMKFS_OK;
+        sdk::set_kid(result, out.versioned_kid);
+        return sdk::deliver(out.wrapped.data(), out.wrapped.size(), wrapped, wrapped_len, result, "wrapped key");
     });
 }
 
@@ -187,15 +153,8 @@ cmkfs_status local_unwrap(void *instance, const cmkfs_key_ref *key, const uint8_
             throw VaultError(Code::invalid, "unwrap: missing argument");
         lv::KeyId kid = key_of(*inst, key);
         lv::Vault vault = open_vault(*inst, kid);
-        lv::SecretBuffer out = vault.unwrap(identity_of(key), kid, {wrapped, wrapped_len});
-        if (plain == nullptr || *plain_len < out.size()) {
-            *plain_len = out.size();
-            set_message(result, "unwrapped key needs " + std::to_string(out.size()) + " bytes");
-            return CMKFS_ERR_BUFFER_TOO_SMALL;
-        }
-        std::memcpy(plain, out.data(), out.size());
-        *plain_len = out.size();
-        return CMKFS_OK;
+        const sdk::SecretBuffer out = vault.unwrap(identity_of(key), kid, {wrapped, wrapped_len});
+        return sdk::deliver(out.data(), out.size(), plain, plain_len, result, "unwrapped key");
     });
 }
 
@@ -205,7 +164,7 @@ cmkfs_status local_check(void *instance, const cmkfs_key_ref *key, cmkfs_result 
         if (inst == nullptr || key == nullptr) throw VaultError(Code::invalid, "check: missing argument");
         lv::KeyId kid = key_of(*inst, key);
         lv::Vault vault = open_vault(*inst, kid);
-        set_kid(result, vault.check(identity_of(key), kid));
+        sdk::set_kid(result, vault.check(identity_of(key), kid));
         return CMKFS_OK;
     });
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmkfs/provider.h>
+#include <cmkfs/provider_sdk.h>
 #include <p11-kit/pkcs11.h>
 
 #include <stdexcept>
@@ -10,13 +11,11 @@
 
 namespace cmkfs::p11 {
 
-class P11Error : public std::runtime_error {
+// The SDK's ProviderError under the plugin's own name: the status class and a
+// one-line reason (sdk::guarded keeps both).
+class P11Error : public sdk::ProviderError {
 public:
-    P11Error(cmkfs_status status, const std::string &what) : std::runtime_error(what), status_(status) {}
-    cmkfs_status status() const noexcept { return status_; }
-
-private:
-    cmkfs_status status_;
+    using sdk::ProviderError::ProviderError;
 };
 
 // "CKR_PIN_INCORRECT", or "CKR 0x…" for codes without a name here.

@@ -154,7 +154,7 @@ void Module::login_locked(CK_SLOT_ID slot, const Credentials &cred, bool logout_
     if (info.flags & CKF_USER_PIN_FINAL_TRY)
         throw P11Error(CMKFS_ERR_DENIED,
                        "one user PIN try is left on the token; not logging in (check the PIN, reset it with the SO PIN)");
-    plugin::SecretBuffer pin = cred.pin->read(*cred.host);
+    sdk::SecretBuffer pin = cred.pin->read(*cred.host);
     CK_SESSION_HANDLE session = take_session(slot);
     if (logout_first) fn_->C_Logout(session);
     const CK_RV rv = fn_->C_Login(session, CKU_USER, pin.data(), pin.size());

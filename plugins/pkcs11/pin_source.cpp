@@ -18,7 +18,7 @@ namespace {
 constexpr size_t kMaxPin = 256;
 
 // Drops trailing CR/LF, so `echo PIN > file` works.
-void trim_newlines(plugin::SecretBuffer &pin) {
+void trim_newlines(sdk::SecretBuffer &pin) {
     size_t n = pin.size();
     while (n > 0 && (pin.data()[n - 1] == '\n' || pin.data()[n - 1] == '\r')) --n;
     pin.resize_down(n);
@@ -38,7 +38,7 @@ private:
     int fd_;
 };
 
-plugin::SecretBuffer read_pin_file(const cmkfs_host &host, const std::string &path) {
+sdk::SecretBuffer read_pin_file(const cmkfs_host &host, const std::string &path) {
     Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
     if (fd.get() < 0)
         throw P11Error(CMKFS_ERR_DENIED, "cannot read the PIN file " + path + ": " + cmkfs::plugin::errno_text(errno));
@@ -47,7 +47,7 @@ plugin::SecretBuffer read_pin_file(const cmkfs_host &host, const std::string &pa
         throw P11Error(CMKFS_ERR_INVALID, "PIN file " + path + " is not a regular file");
     if (st.st_mode & (S_IRWXG | S_IRWXO))
         throw P11Error(CMKFS_ERR_INVALID, "PIN file " + path + " is accessible by group or others (chmod 600 it)");
-    plugin::SecretBuffer pin(host, kMaxPin + 2);
+    sdk::SecretBuffer pin(host, kMaxPin + 2);
     size_t got = 0;
     for (;;) {
         ssize_t n = ::read(fd.get(), pin.data() + got, pin.size() - got);
@@ -83,8 +83,8 @@ std::string PinSource::describe() const {
     return "no PIN configured";
 }
 
-plugin::SecretBuffer PinSource::read(const cmkfs_host &host) const {
-    plugin::SecretBuffer pin(host, 0);
+sdk::SecretBuffer PinSource::read(const cmkfs_host &host) const {
+    sdk::SecretBuffer pin(host, 0);
     if (kind_ == Kind::none)
         throw P11Error(CMKFS_ERR_DENIED, "the token needs a login but no PIN is configured (option pin_file= or pin_env=)");
     if (kind_ == Kind::file) {
@@ -96,7 +96,7 @@ plugin::SecretBuffer PinSource::read(const cmkfs_host &host) const {
         if (value == nullptr) throw P11Error(CMKFS_ERR_DENIED, "PIN variable " + where_ + " is not set");
         const size_t n = std::strlen(value);
         if (n > kMaxPin) throw P11Error(CMKFS_ERR_INVALID, "PIN variable " + where_ + " is too long");
-        pin = plugin::SecretBuffer(host, n);
+        pin = sdk::SecretBuffer(host, n);
         std::memcpy(pin.data(), value, n);
         trim_newlines(pin);
     }

@@ -9,7 +9,7 @@
 #include <optional>
 #include <string>
 
-#include "secret_buffer.h"
+#include <cmkfs/secret_buffer.h>
 
 namespace cmkfs::p11 {
 
@@ -27,7 +27,7 @@ public:
     std::string describe() const;
     // The PIN without a trailing newline. Throws P11Error(DENIED) when it
     // cannot be read, or INVALID when the file is unsafe or the PIN empty.
-    plugin::SecretBuffer read(const cmkfs_host &host) const;
+    sdk::SecretBuffer read(const cmkfs_host &host) const;
 
 private:
     PinSource(Kind kind, std::string where) : kind_(kind), where_(std::move(where)) {}

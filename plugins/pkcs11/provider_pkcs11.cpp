@@ -8,12 +8,11 @@
 //          revalidate=reinitialize|login    how each call re-checks the login
 // Key ids: pkcs11:token=LABEL;object=LABEL (and/or id=%01%02), RFC 7512.
 #include <cmkfs/provider.h>
+#include <cmkfs/provider_sdk.h>
 
-#include <cstdio>
-#include <cstring>
 #include <memory>
-#include <new>
 #include <string>
+#include <utility>
 
 #include "ck_error.h"
 #include "key_object.h"
@@ -25,6 +24,7 @@
 namespace {
 
 using namespace cmkfs::p11;
+namespace sdk = cmkfs::sdk;
 
 struct Instance {
     cmkfs_host host{};  // zero-extended copy of what the host passed
@@ -37,57 +37,28 @@ struct Instance {
 };
 
 void log(const Instance *inst, cmkfs_log_level level, const std::string &msg) {
-    if (inst != nullptr && inst->host.log != nullptr) inst->host.log(inst->host.host_ctx, level, msg.c_str());
+    sdk::log(inst != nullptr ? &inst->host : nullptr, level, msg);
 }
 
-void set_message(cmkfs_result *result, const std::string &msg) {
-    if (result != nullptr) std::snprintf(result->message, sizeof result->message, "%s", msg.c_str());
-}
-
+// A cut URI would name another key (or none): refuse it instead.
 void set_kid(cmkfs_result *result, const std::string &kid) {
     if (result == nullptr) return;
-    if (kid.size() >= sizeof result->versioned_key_id)
+    if (!sdk::kid_fits(kid))
         throw P11Error(CMKFS_ERR_INVALID, "the key's URI is longer than " +
                                               std::to_string(sizeof result->versioned_key_id - 1) + " bytes");
-    std::snprintf(result->versioned_key_id, sizeof result->versioned_key_id, "%s", kid.c_str());
+    sdk::set_kid(result, kid);
 }
 
-// Runs fn, mapping exceptions to a status and message. Nothing escapes.
+// Runs fn inside the SDK's exception fence; a P11Error keeps its class.
 template <class Fn>
 cmkfs_status guarded(const Instance *inst, const char *op, cmkfs_result *result, Fn &&fn) {
-    try {
-        return fn();
-    } catch (const P11Error &e) {
-        set_message(result, e.what());
-        log(inst, CMKFS_LOG_DEBUG, std::string("pkcs11 provider: ") + op + ": " + e.what());
-        return e.status();
-    } catch (const std::bad_alloc &) {
-        set_message(result, "out of memory");
-        return CMKFS_ERR_INTERNAL;
-    } catch (const std::exception &e) {
-        set_message(result, e.what());
-        return CMKFS_ERR_INTERNAL;
-    } catch (...) {
-        set_message(result, "unknown error");
-        return CMKFS_ERR_INTERNAL;
-    }
+    const sdk::Fence fence{inst != nullptr ? &inst->host : nullptr, "pkcs11 provider: ", "", ""};
+    return sdk::guarded(fence, op, result, std::forward<Fn>(fn));
 }
 
 KeyUri uri_of(const cmkfs_key_ref *key) {
     if (key == nullptr || key->key_id == nullptr) throw P11Error(CMKFS_ERR_INVALID, "no key id given");
     return parse_key_uri(key->key_id);
-}
-
-// Copies `n` bytes to a caller buffer of capacity *len, or reports the size needed.
-cmkfs_status deliver(const uint8_t *data, size_t n, uint8_t *out, size_t *len, cmkfs_result *result, const char *what) {
-    if (out == nullptr || *len < n) {
-        *len = n;
-        set_message(result, std::string(what) + " needs " + std::to_string(n) + " bytes");
-        return CMKFS_ERR_BUFFER_TOO_SMALL;
-    }
-    std::memcpy(out, data, n);
-    *len = n;
-    return CMKFS_OK;
 }
 
 void apply_option(Instance &inst, const std::string &key, const std::string &value, std::string &module_path) {
@@ -115,10 +86,7 @@ cmkfs_status p11_open(const cmkfs_host *host, const char *const *options, void *
     *instance = nullptr;
     return guarded(nullptr, "open", result, [&] {
         auto inst = std::make_unique<Instance>();
-        if (host != nullptr) {
-            size_t n = host->struct_size < sizeof(cmkfs_host) ? host->struct_size : sizeof(cmkfs_host);
-            std::memcpy(&inst->host, host, n);
-        }
+        inst->host = sdk::copy_host(host);
         std::string module_path;
         for (const char *const *opt = options; opt != nullptr && *opt != nullptr; ++opt) {
             const std::string o = *opt;
@@ -152,7 +120,7 @@ cmkfs_status p11_wrap(void *instance, const cmkfs_key_ref *key, const uint8_t *p
             blob = wrap_key(ctx, obj, choose_mechanism(inst->mechanism, obj, kid), plain, plain_len);
         });
         set_kid(result, kid);
-        return deliver(blob.data(), blob.size(), wrapped, wrapped_len, result, "wrapped key");
+        return sdk::deliver(blob.data(), blob.size(), wrapped, wrapped_len, result, "wrapped key");
     });
 }
 
@@ -163,12 +131,12 @@ cmkfs_status p11_unwrap(void *instance, const cmkfs_key_ref *key, const uint8_t 
         if (inst == nullptr || wrapped == nullptr || plain_len == nullptr)
             throw P11Error(CMKFS_ERR_INVALID, "unwrap: missing argument");
         const KeyUri uri = uri_of(key);
-        std::unique_ptr<cmkfs::plugin::SecretBuffer> out;
+        sdk::SecretBuffer out(&inst->host);
         inst->module->run(uri, inst->credentials(), [&](const TokenContext &ctx) {
             const KeyObject obj = find_key(ctx, uri);
-            out = std::make_unique<cmkfs::plugin::SecretBuffer>(unwrap_key(ctx, obj, inst->host, wrapped, wrapped_len));
+            out = unwrap_key(ctx, obj, inst->host, wrapped, wrapped_len);
         });
-        return deliver(out->data(), out->size(), plain, plain_len, result, "unwrapped key");
+        return sdk::deliver(out.data(), out.size(), plain, plain_len, result, "unwrapped key");
     });
 }
 

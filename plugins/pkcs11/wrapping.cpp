@@ -64,7 +64,7 @@ std::vector<uint8_t> wrap_gcm(const TokenContext &ctx, const KeyObject &key, con
     return out;
 }
 
-plugin::SecretBuffer unwrap_gcm(const TokenContext &ctx, const KeyObject &key, const cmkfs_host &host, const uint8_t *blob,
+sdk::SecretBuffer unwrap_gcm(const TokenContext &ctx, const KeyObject &key, const cmkfs_host &host, const uint8_t *blob,
                         size_t len) {
     if (len < kHeader + kGcmIv + kGcmTag + 1) throw P11Error(CMKFS_ERR_INVALID, "wrapped key (aes-gcm) is too short");
     std::vector<uint8_t> head(blob, blob + kHeader);
@@ -73,7 +73,7 @@ plugin::SecretBuffer unwrap_gcm(const TokenContext &ctx, const KeyObject &key, c
     CK_MECHANISM mech{CKM_AES_GCM, &params, sizeof params};
     check_rv(ctx.fn->C_DecryptInit(ctx.session, &mech, key.handle), "C_DecryptInit (CKM_AES_GCM)");
     const size_t ct_len = len - kHeader - kGcmIv;
-    plugin::SecretBuffer plain(host, ct_len);  // modules may want room for the tag too
+    sdk::SecretBuffer plain(host, ct_len);  // modules may want room for the tag too
     CK_ULONG out_len = ct_len;
     const CK_RV rv =
         ctx.fn->C_Decrypt(ctx.session, const_cast<uint8_t *>(blob + kHeader + kGcmIv), ct_len, plain.data(), &out_len);
@@ -111,7 +111,7 @@ std::vector<uint8_t> wrap_kwp(const TokenContext &ctx, const KeyObject &key, con
     return out;
 }
 
-plugin::SecretBuffer unwrap_kwp(const TokenContext &ctx, const KeyObject &key, const cmkfs_host &host, const uint8_t *blob,
+sdk::SecretBuffer unwrap_kwp(const TokenContext &ctx, const KeyObject &key, const cmkfs_host &host, const uint8_t *blob,
                         size_t len) {
     if (len < kHeader + 1 + 16 || (len - kHeader - 1) % 8 != 0)
         throw P11Error(CMKFS_ERR_INVALID, "wrapped key (aes-kwp) has a bad length");
@@ -130,7 +130,7 @@ plugin::SecretBuffer unwrap_kwp(const TokenContext &ctx, const KeyObject &key, c
                                  len - kHeader - 1, tmpl, 5, &h),
              "C_UnwrapKey (CKM_AES_KEY_WRAP_PAD)");
     TransientKey volume_key(ctx, h);
-    plugin::SecretBuffer plain(host, len - kHeader);
+    sdk::SecretBuffer plain(host, len - kHeader);
     CK_ATTRIBUTE value{CKA_VALUE, plain.data(), plain.size()};
     check_rv(ctx.fn->C_GetAttributeValue(ctx.session, volume_key.get(), &value, 1), "reading the unwrapped volume key");
     // SoftHSM2 2.6 returns the value with its RFC 5649 zero padding still on:
@@ -178,7 +178,7 @@ std::vector<uint8_t> wrap_key(const TokenContext &ctx, const KeyObject &key, Mec
     return mech == Mechanism::aes_gcm ? wrap_gcm(ctx, key, plain, plain_len) : wrap_kwp(ctx, key, plain, plain_len);
 }
 
-plugin::SecretBuffer unwrap_key(const TokenContext &ctx, const KeyObject &key, const cmkfs_host &host, const uint8_t *blob,
+sdk::SecretBuffer unwrap_key(const TokenContext &ctx, const KeyObject &key, const cmkfs_host &host, const uint8_t *blob,
                         size_t blob_len) {
     if (blob_len < kHeader || std::memcmp(blob, kMagic, sizeof kMagic) != 0)
         throw P11Error(CMKFS_ERR_INVALID, "wrapped key was not made by the pkcs11 provider");

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "key_object.h"
-#include "secret_buffer.h"
+#include <cmkfs/secret_buffer.h>
 
 namespace cmkfs::p11 {
 
@@ -35,7 +35,7 @@ std::vector<uint8_t> wrap_key(const TokenContext &ctx, const KeyObject &key, Mec
                               size_t plain_len);
 
 // Throws P11Error(INVALID) for a blob that is not ours or does not verify.
-plugin::SecretBuffer unwrap_key(const TokenContext &ctx, const KeyObject &key, const cmkfs_host &host, const uint8_t *blob,
+sdk::SecretBuffer unwrap_key(const TokenContext &ctx, const KeyObject &key, const cmkfs_host &host, const uint8_t *blob,
                         size_t blob_len);
 
 }  // namespace cmkfs::p11

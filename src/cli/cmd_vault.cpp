@@ -1,6 +1,8 @@
-// `cmkfs vault ...`: manage a local key vault (plugins/local/localvault), the
+// `cmkfs vault ...`: manage a local key vault (cmkfs/localvault.h), the
 // way `az keyvault` manages an Azure Key Vault. Runs as the CLI operator:
 // audited as identity "operator", no access-policy check. Output is JSON.
+#include <cmkfs/localvault.h>
+
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -8,7 +10,6 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "localvault/vault.h"
 #include "util/errors.h"
 
 namespace cmkfs::cli {

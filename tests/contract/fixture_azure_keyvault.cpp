@@ -1,9 +1,9 @@
 // Contract fixture for the `azure-keyvault` provider against the fake Azure
-// Key Vault (tests/azure/fake_keyvault.py: a local HTTPS server implementing
+// Key Vault (tests/providers/azure_keyvault/fake_keyvault.py: a local HTTPS server implementing
 // Key Vault's REST contract with real RSA-OAEP-256, plus IMDS).
 #include <functional>
 
-#include "azure/fake_keyvault.h"
+#include "providers/azure_keyvault/fake_keyvault.h"
 #include "provider_fixture.h"
 
 namespace {

@@ -1,4 +1,4 @@
-#include "localvault/vault.h"
+#include <cmkfs/localvault.h>
 
 #include <limits.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "localvault/vault_internal.h"
+#include "vault_internal.h"
 
 namespace cmkfs::localvault {
 
@@ -266,14 +266,8 @@ public:
         out.created = v.created;
         out.updated = v.updated;
         if (with_public && k.kty == KeyType::rsa) {
-            std::string pem = read_file(material_file(k.name, v.version));
-            try {
-                rsa_public_parts(pem, out.rsa_n, out.rsa_e);
-            } catch (...) {
-                cleanse(pem);
-                throw;
-            }
-            cleanse(pem);
+            const SecretBuffer pem = read_secret_file(material_file(k.name, v.version));
+            rsa_public_parts(pem.view(), out.rsa_n, out.rsa_e);
         }
         return out;
     }
@@ -466,14 +460,8 @@ KeyVersionInfo Vault::create_key(const std::string &name, KeyType kty, int size,
         VersionDoc v;
         v.version = random_hex(16);
         v.created = v.updated = format_rfc3339(now_ms());
-        std::string material = generate_material(kty, bits);
-        try {
-            write_file_atomic(ops.material_file(name, v.version), material, kFileMode);
-        } catch (...) {
-            cleanse(material);
-            throw;
-        }
-        cleanse(material);
+        const SecretBuffer material = generate_material(kty, bits);
+        write_file_atomic(ops.material_file(name, v.version), material.view(), kFileMode);
         k.versions.push_back(v);
         ops.store_key(k);
         return ops.version_info(k, v, true);
@@ -653,15 +641,9 @@ WrapOutput Vault::wrap(const std::string &identity, const KeyId &kid,
         DirLock lock(dir_, false);
         ops.require_access(identity, kid, {"get", "wrapKey"});
         auto [k, v] = ops.resolve(kid, true);
-        std::string material = read_file(ops.material_file(k.name, v.version));
+        const SecretBuffer material = read_secret_file(ops.material_file(k.name, v.version));
         WrapOutput out;
-        try {
-            out.wrapped = wrap_with(k.kty, material, plain);
-        } catch (...) {
-            cleanse(material);
-            throw;
-        }
-        cleanse(material);
+        out.wrapped = wrap_with(k.kty, material.view(), plain);
         out.versioned_kid = key_id(k.name, v.version).str();
         return out;
     });
@@ -675,15 +657,8 @@ SecretBuffer Vault::unwrap(const std::string &identity, const KeyId &kid,
         DirLock lock(dir_, false);
         ops.require_access(identity, kid, {"get", "unwrapKey"});
         auto [k, v] = ops.resolve(kid, false);
-        std::string material = read_file(ops.material_file(k.name, v.version));
-        try {
-            SecretBuffer out = unwrap_with(k.kty, material, wrapped);
-            cleanse(material);
-            return out;
-        } catch (...) {
-            cleanse(material);
-            throw;
-        }
+        const SecretBuffer material = read_secret_file(ops.material_file(k.name, v.version));
+        return unwrap_with(k.kty, material.view(), wrapped);
     });
 }
 

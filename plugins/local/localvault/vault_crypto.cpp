@@ -14,37 +14,9 @@
 #include <memory>
 #include <utility>
 
-#include "localvault/vault_internal.h"
+#include "vault_internal.h"
 
 namespace cmkfs::localvault {
-
-// ---- SecretBuffer ----
-SecretBuffer::SecretBuffer(size_t size) : size_(size), capacity_(size) {
-    if (size == 0) return;
-    data_ = static_cast<uint8_t *>(OPENSSL_secure_zalloc(size));
-    if (data_ == nullptr) throw std::bad_alloc();
-}
-SecretBuffer::SecretBuffer(SecretBuffer &&o) noexcept
-    : data_(std::exchange(o.data_, nullptr)),
-      size_(std::exchange(o.size_, 0)),
-      capacity_(std::exchange(o.capacity_, 0)) {}
-SecretBuffer &SecretBuffer::operator=(SecretBuffer &&o) noexcept {
-    if (this != &o) {
-        if (data_ != nullptr) OPENSSL_secure_clear_free(data_, capacity_);
-        data_ = std::exchange(o.data_, nullptr);
-        size_ = std::exchange(o.size_, 0);
-        capacity_ = std::exchange(o.capacity_, 0);
-    }
-    return *this;
-}
-SecretBuffer::~SecretBuffer() {
-    if (data_ != nullptr) OPENSSL_secure_clear_free(data_, capacity_);
-}
-void SecretBuffer::truncate(size_t size) noexcept {
-    if (size >= size_) return;
-    OPENSSL_cleanse(data_ + size, size_ - size);
-    size_ = size;
-}
 
 namespace detail {
 namespace {
@@ -86,7 +58,7 @@ using Bn = std::unique_ptr<BIGNUM, BnFree>;
     throw VaultError(code, what + detail);
 }
 
-Pkey load_rsa(const std::string &pem) {
+Pkey load_rsa(std::string_view pem) {
     Bio bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
     if (!bio) fail(Code::internal, "BIO_new_mem_buf");
     Pkey key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));
@@ -94,7 +66,7 @@ Pkey load_rsa(const std::string &pem) {
     return key;
 }
 
-SecretBuffer load_oct(const std::string &material) {
+SecretBuffer load_oct(std::string_view material) {
     SecretBuffer key;
     if (!base64_decode_into(material, key) || key.size() != 32)
         throw VaultError(Code::internal, "vault: malformed oct key material");
@@ -126,14 +98,14 @@ bool base64_decode_into(std::string_view text, SecretBuffer &out) {
     while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' '))
         text.remove_suffix(1);
     if (text.empty() || text.size() % 4 != 0) return false;
-    SecretBuffer buf(text.size() / 4 * 3);
+    SecretBuffer buf(nullptr, text.size() / 4 * 3);
     int n = EVP_DecodeBlock(buf.data(), reinterpret_cast<const unsigned char *>(text.data()),
                             static_cast<int>(text.size()));
     if (n < 0) return false;
     size_t len = static_cast<size_t>(n);
     if (text.size() >= 1 && text[text.size() - 1] == '=') --len;
     if (text.size() >= 2 && text[text.size() - 2] == '=') --len;
-    buf.truncate(len);
+    buf.resize_down(len);
     out = std::move(buf);
     return true;
 }
@@ -160,11 +132,14 @@ std::string random_hex(size_t bytes) {
     return out;
 }
 
-std::string generate_material(KeyType kty, int bits) {
+SecretBuffer generate_material(KeyType kty, int bits) {
     if (kty == KeyType::oct) {
-        SecretBuffer key(32);
+        SecretBuffer key(nullptr, 32);
         if (RAND_priv_bytes(key.data(), 32) != 1) fail(Code::internal, "RAND_priv_bytes");
-        return base64_encode(key.span());
+        SecretBuffer text(nullptr, 4 * ((key.size() + 2) / 3) + 1);
+        const int n = EVP_EncodeBlock(text.data(), key.data(), static_cast<int>(key.size()));
+        text.resize_down(static_cast<size_t>(n));
+        return text;
     }
     Pkey key(EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(bits)));
     if (!key) fail(Code::internal, "RSA key generation");
@@ -175,10 +150,12 @@ std::string generate_material(KeyType kty, int bits) {
     char *data = nullptr;
     long len = BIO_get_mem_data(bio.get(), &data);
     if (len <= 0 || data == nullptr) fail(Code::internal, "BIO_get_mem_data");
-    return std::string(data, static_cast<size_t>(len));
+    SecretBuffer pem;
+    pem.append(std::string_view(data, static_cast<size_t>(len)));
+    return pem;
 }
 
-void rsa_public_parts(const std::string &pem, std::string &n, std::string &e) {
+void rsa_public_parts(std::string_view pem, std::string &n, std::string &e) {
     Pkey key = load_rsa(pem);
     for (auto [name, out] : {std::pair{OSSL_PKEY_PARAM_RSA_N, &n}, std::pair{OSSL_PKEY_PARAM_RSA_E, &e}}) {
         BIGNUM *raw = nullptr;
@@ -190,7 +167,7 @@ void rsa_public_parts(const std::string &pem, std::string &n, std::string &e) {
     }
 }
 
-std::vector<uint8_t> wrap_with(KeyType kty, const std::string &material,
+std::vector<uint8_t> wrap_with(KeyType kty, std::string_view material,
                                std::span<const uint8_t> plain) {
     if (kty == KeyType::rsa) {
         Pkey key = load_rsa(material);
@@ -226,7 +203,7 @@ std::vector<uint8_t> wrap_with(KeyType kty, const std::string &material,
     return out;
 }
 
-SecretBuffer unwrap_with(KeyType kty, const std::string &material,
+SecretBuffer unwrap_with(KeyType kty, std::string_view material,
                          std::span<const uint8_t> wrapped) {
     if (kty == KeyType::rsa) {
         Pkey key = load_rsa(material);
@@ -239,10 +216,10 @@ SecretBuffer unwrap_with(KeyType kty, const std::string &material,
         size_t len = 0;
         if (EVP_PKEY_decrypt(ctx.get(), nullptr, &len, wrapped.data(), wrapped.size()) != 1)
             fail(Code::invalid, "wrapped key does not decrypt under this key");
-        SecretBuffer out(len);
+        SecretBuffer out(nullptr, len);
         if (EVP_PKEY_decrypt(ctx.get(), out.data(), &len, wrapped.data(), wrapped.size()) != 1)
             fail(Code::invalid, "wrapped key does not decrypt under this key");
-        out.truncate(len);
+        out.resize_down(len);
         return out;
     }
     if (wrapped.size() < 16 || wrapped.size() % 8 != 0)
@@ -254,13 +231,13 @@ SecretBuffer unwrap_with(KeyType kty, const std::string &material,
     EVP_CIPHER_CTX_set_flags(ctx.get(), EVP_CIPHER_CTX_FLAG_WRAP_ALLOW);
     if (EVP_DecryptInit_ex2(ctx.get(), cipher.get(), key.data(), nullptr, nullptr) != 1)
         fail(Code::internal, "AES key unwrap init");
-    SecretBuffer out(wrapped.size());
+    SecretBuffer out(nullptr, wrapped.size());
     int len = 0;
     int fin = 0;
     if (EVP_DecryptUpdate(ctx.get(), out.data(), &len, wrapped.data(), static_cast<int>(wrapped.size())) != 1 ||
         EVP_DecryptFinal_ex(ctx.get(), out.data() + len, &fin) != 1)
         fail(Code::invalid, "wrapped key does not decrypt under this key");
-    out.truncate(static_cast<size_t>(len) + static_cast<size_t>(fin));
+    out.resize_down(static_cast<size_t>(len) + static_cast<size_t>(fin));
     return out;
 }
 

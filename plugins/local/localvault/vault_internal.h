@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "localvault/vault.h"
+#include <cmkfs/localvault.h>
 
 namespace cmkfs::localvault::detail {
 
@@ -20,6 +20,8 @@ int64_t parse_rfc3339(const std::string &text);  // throws VaultError(internal)
 [[noreturn]] void throw_io(const std::string &context, int err);
 bool exists(const std::string &path);
 std::string read_file(const std::string &path);
+// The same for key material: straight into locked, wiped memory.
+SecretBuffer read_secret_file(const std::string &path);
 // Temp file beside `path`, fsync, rename, fsync the directory.
 void write_file_atomic(const std::string &path, std::string_view data, unsigned mode);
 void make_dir(const std::string &path, unsigned mode);
@@ -47,15 +49,15 @@ bool base64_decode_into(std::string_view text, SecretBuffer &out);  // secret ou
 std::string base64url_encode(std::span<const uint8_t> data);    // unpadded
 std::string random_hex(size_t bytes);
 
-// --- key material (the material text itself is secret: cleanse it) ---
+// --- key material (the material text itself is secret: a SecretBuffer) ---
 // Returns the material file text: PEM for RSA, base64 for oct.
-std::string generate_material(KeyType kty, int bits);
+SecretBuffer generate_material(KeyType kty, int bits);
 // Public modulus and exponent (base64url) of an RSA PEM.
-void rsa_public_parts(const std::string &pem, std::string &n, std::string &e);
-std::vector<uint8_t> wrap_with(KeyType kty, const std::string &material,
+void rsa_public_parts(std::string_view pem, std::string &n, std::string &e);
+std::vector<uint8_t> wrap_with(KeyType kty, std::string_view material,
                                std::span<const uint8_t> plain);
 // Throws VaultError(invalid) when the ciphertext does not decrypt.
-SecretBuffer unwrap_with(KeyType kty, const std::string &material,
+SecretBuffer unwrap_with(KeyType kty, std::string_view material,
                          std::span<const uint8_t> wrapped);
 void cleanse(std::string &s) noexcept;
 

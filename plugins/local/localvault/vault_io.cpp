@@ -14,7 +14,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "localvault/vault_internal.h"
+#include "vault_internal.h"
 #include "errno_text.h"
 
 namespace cmkfs::localvault::detail {
@@ -100,6 +100,34 @@ std::string read_file(const std::string &path) {
             out.swap(bigger);
         }
         out.append(chunk, static_cast<size_t>(n));
+    }
+    OPENSSL_cleanse(chunk, sizeof chunk);
+    ::close(fd);
+    return out;
+}
+
+SecretBuffer read_secret_file(const std::string &path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) throw_io("open " + path, errno);
+    SecretBuffer out;
+    char chunk[4096];
+    for (;;) {
+        ssize_t n = ::read(fd, chunk, sizeof chunk);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int err = errno;
+            ::close(fd);
+            OPENSSL_cleanse(chunk, sizeof chunk);
+            throw_io("read " + path, err);
+        }
+        if (n == 0) break;
+        try {
+            out.append(std::string_view(chunk, static_cast<size_t>(n)));  // grows without leaving copies
+        } catch (...) {
+            ::close(fd);
+            OPENSSL_cleanse(chunk, sizeof chunk);
+            throw;
+        }
     }
     OPENSSL_cleanse(chunk, sizeof chunk);
     ::close(fd);

@@ -149,13 +149,14 @@ TEST_CASE("ABI: enum values, constants and the entry symbol are pinned", "[keys]
 TEST_CASE("ABI: the skeleton builds with its README command from the header alone, and loads",
           "[keys][abi][examples]") {
     // Exactly what examples/provider-skeleton/README.md tells a provider
-    // author to run, plus -Werror: nothing of cmkfs but include/cmkfs/provider.h.
+    // author to run, plus -Werror: nothing of cmkfs but include/cmkfs/ (the
+    // ABI and the header-only provider SDK), no cmkfs library.
     cmkfs::test::TempDir tmp;
     const std::string src = cmkfs::test::source_dir();
     const std::string so = tmp / "libcmkfs-provider-skeleton.so";
-    auto cc = cmkfs::test::run({"cc", "-std=c11", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
+    auto cc = cmkfs::test::run({"c++", "-std=c++17", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC",
                                 "-fvisibility=hidden", "-I" + src + "/include", "-o", so,
-                                src + "/examples/provider-skeleton/skeleton.c"});
+                                src + "/examples/provider-skeleton/skeleton.cpp"});
     INFO(cc.err);
     REQUIRE(cc.exit_code == 0);
     // Exactly one exported symbol: the entry point.

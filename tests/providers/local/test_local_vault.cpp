@@ -1,6 +1,7 @@
 // The local vault through the real plugin (libcmkfs-provider-local.so), with
 // management done through cmkfs_localvault as the CLI does it.
 #include <catch2/catch.hpp>
+#include <cmkfs/localvault.h>
 #include <atomic>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -10,8 +11,7 @@
 
 #include "crypto/encoding.h"
 #include "keys/key_provider.h"
-#include "keys_test_util.h"
-#include "localvault/vault.h"
+#include "unit/keys/keys_test_util.h"
 #include "support/test_seed.h"
 
 using namespace cmkfs;

@@ -44,7 +44,7 @@ void make_certificates(const TempDir &dir) {
 
 FakeKeyVault::FakeKeyVault() {
     make_certificates(dir_);
-    const std::string script = source_dir() + "/tests/azure/fake_keyvault.py";
+    const std::string script = source_dir() + "/tests/providers/azure_keyvault/fake_keyvault.py";
     std::vector<std::string> argv{"python3", script, "--cert", dir_ / "server.pem", "--key", dir_ / "server.key",
                                   "--log", dir_ / "requests.jsonl"};
     write_file(dir_ / "requests.jsonl", "");

@@ -1,5 +1,6 @@
 // `cmkfs vault ...` and `cmkfs provider list`, run through CLI11 in-process.
 #include <catch2/catch.hpp>
+#include <cmkfs/localvault.h>
 #include <algorithm>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -8,8 +9,7 @@
 #include <vector>
 
 #include "cli/commands.h"
-#include "keys_test_util.h"
-#include "localvault/vault.h"
+#include "unit/keys/keys_test_util.h"
 #include "util/errors.h"
 
 using cmkfs::test::TempDir;

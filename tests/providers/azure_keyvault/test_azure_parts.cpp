@@ -49,7 +49,7 @@ TEST_CASE("base64url matches cmkfs's codec for every length", "[azure]") {
         std::vector<uint8_t> back;
         REQUIRE(base64url_decode(text, back));
         CHECK(back == data);
-        cmkfs::plugin::SecretBuffer secret(nullptr);
+        cmkfs::sdk::SecretBuffer secret(nullptr);
         base64url_encode(data.data(), data.size(), secret);
         CHECK(secret.view() == text);
     }

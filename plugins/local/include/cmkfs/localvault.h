@@ -17,9 +17,14 @@
 // Key id (kid): local://<absolute-vault-dir>/keys/<name>[/<version>]
 // A version-less kid means "the newest version".
 //
-// Used by the `local` provider plugin and by `cmkfs vault`. Depends only on
-// OpenSSL and nlohmann_json. Methods are thread safe (no mutable state).
+// The public header of the cmkfs_localvault library, used by the `local`
+// provider plugin (plugins/local/provider_local.cpp) and by `cmkfs vault`
+// (src/cli/cmd_vault.cpp); nothing else of plugins/local/ is theirs to
+// include. Depends only on OpenSSL, nlohmann_json and the provider SDK's
+// secret buffer. Methods are thread safe (no mutable state).
 #pragma once
+
+#include <cmkfs/secret_buffer.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -47,29 +52,8 @@ private:
     Code code_;
 };
 
-// Plaintext key bytes in OpenSSL's secure heap, wiped on destruction.
-class SecretBuffer {
-public:
-    SecretBuffer() noexcept = default;
-    explicit SecretBuffer(size_t size);
-    SecretBuffer(SecretBuffer &&o) noexcept;
-    SecretBuffer &operator=(SecretBuffer &&o) noexcept;
-    SecretBuffer(const SecretBuffer &) = delete;
-    SecretBuffer &operator=(const SecretBuffer &) = delete;
-    ~SecretBuffer();
-
-    uint8_t *data() noexcept { return data_; }
-    const uint8_t *data() const noexcept { return data_; }
-    size_t size() const noexcept { return size_; }
-    // Shrinks the visible size (the tail is wiped); never grows.
-    void truncate(size_t size) noexcept;
-    std::span<const uint8_t> span() const noexcept { return {data_, size_}; }
-
-private:
-    uint8_t *data_ = nullptr;
-    size_t size_ = 0;
-    size_t capacity_ = 0;
-};
+// Plaintext key bytes: the provider SDK's locked, wiped buffer.
+using SecretBuffer = sdk::SecretBuffer;
 
 enum class KeyType { rsa, oct };
 const char *to_string(KeyType t);             // "RSA" / "oct"
