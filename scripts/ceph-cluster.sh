@@ -246,12 +246,20 @@ mds_data = $DIR/mds/\$id
 mds_cache_memory_limit = 134217728
 # A stop waits this long for the mon to acknowledge the MDS leaving (default 5 s).
 mds_mon_shutdown_timeout = 1
+# Cap revocations (another client opening a file just written) wait for the
+# MDS tick: 5 s by default made every cross-client open after a write slow.
+mds_tick_interval = 1
 
 [client]
 # ceph-fuse's object cache grows to hundreds of MB by default.
 client_oc_size = 33554432
 client_oc_max_dirty = 16777216
 client_oc_target_dirty = 8388608
+# Dirty data goes out after 0.1 s and unused caps back within 1 s (5 s by
+# default), so another
+# client's open after a write does not wait 5 s for them.
+client_oc_max_dirty_age = 0.1
+client_caps_release_delay = 1
 log_file = $DIR/log/\$name.log
 EOF
 }

@@ -50,9 +50,6 @@ CephCluster::~CephCluster() {
         stop();
     } catch (const std::exception &e) {
         std::fprintf(stderr, "CephCluster: %s\n", e.what());
-        // Never let TempDir's removal walk into a live CephFS mount.
-        for (const auto &m : mounts()) ::umount2(m.c_str(), MNT_DETACH);
-        for (pid_t pid : running_pids()) ::kill(pid, SIGKILL);  // pidfiles left by a failed stop
     }
 }
 
@@ -128,13 +125,19 @@ void CephCluster::stop() {
     const auto start = Clock::now();
     auto r = run({ceph_cluster_script(), "stop", dir_.path()});
     stop_time_ = since(start);
+    std::string failure;
     if (r.exit_code != 0)
-        throw std::runtime_error("ceph-cluster.sh stop failed (exit " + std::to_string(r.exit_code) + "): " + r.out +
-                                 r.err);
-    if (!mounts().empty()) throw std::runtime_error("ceph-cluster.sh stop left " + mounts().front() + " mounted");
-    for (pid_t pid : before)
-        if (::kill(pid, 0) == 0 && runs_ceph(pid))
-            throw std::runtime_error("ceph-cluster.sh stop left pid " + std::to_string(pid) + " running");
+        failure = "ceph-cluster.sh stop failed (exit " + std::to_string(r.exit_code) + "): " + r.out + r.err;
+    for (const auto &m : mounts()) {
+        if (failure.empty()) failure = "ceph-cluster.sh stop left " + m + " mounted";
+        ::umount2(m.c_str(), MNT_DETACH);  // TempDir's removal must not walk into a live CephFS
+    }
+    for (pid_t pid : before) {
+        if (::kill(pid, 0) != 0 || !runs_ceph(pid)) continue;
+        if (failure.empty()) failure = "ceph-cluster.sh stop left pid " + std::to_string(pid) + " running";
+        ::kill(pid, SIGKILL);  // the test fails, but leaves nothing behind
+    }
+    if (!failure.empty()) throw std::runtime_error(failure);
 }
 
 }  // namespace cmkfs::test
