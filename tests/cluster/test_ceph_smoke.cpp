@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -191,6 +192,56 @@ TEST_CASE("ceph-fuse: O_EXCL creates of one name from two clients at once: exact
     write_file(a + "/made-on-1", "x");
     CHECK(::open((b + "/made-on-1").c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644) == -1);
     CHECK(errno == EEXIST);
+}
+
+// The exclusive steps a shared store can build on, each raced from two
+// clients: exactly one wins, the other gets EEXIST.
+TEST_CASE("ceph-fuse: mkdir and link of one name from two clients at once: exactly one wins", "[cluster][ceph]") {
+    CephCluster &cluster = CephCluster::shared();
+    const std::string dir = cluster.fresh_dir("exclusive");
+    const std::string a = cluster.client(1) + "/" + dir;
+    const std::string b = cluster.client(2) + "/" + dir;
+    write_file(a + "/src-a", "a");
+    write_file(a + "/src-b", "b");
+    auto mkdir_errno = [](const std::string &path) { return ::mkdir(path.c_str(), 0755) == 0 ? 0 : errno; };
+    auto link_errno = [](const std::string &from, const std::string &to) {
+        return ::link(from.c_str(), to.c_str()) == 0 ? 0 : errno;
+    };
+    for (int i = 0; i < 10; ++i) {
+        const std::string d = "/d" + std::to_string(i);
+        auto on_a = std::async(std::launch::async, mkdir_errno, a + d);
+        auto on_b = std::async(std::launch::async, mkdir_errno, b + d);
+        const int ea = on_a.get(), eb = on_b.get();
+        INFO("mkdir round " << i << ": " << ea << " " << eb);
+        REQUIRE(((ea == 0 && eb == EEXIST) || (ea == EEXIST && eb == 0)));
+
+        const std::string l = "/l" + std::to_string(i);
+        auto link_a = std::async(std::launch::async, link_errno, a + "/src-a", a + l);
+        auto link_b = std::async(std::launch::async, link_errno, b + "/src-b", b + l);
+        const int la = link_a.get(), lb = link_b.get();
+        INFO("link round " << i << ": " << la << " " << lb);
+        REQUIRE(((la == 0 && lb == EEXIST) || (la == EEXIST && lb == 0)));
+        // The name holds the winner's file, seen the same from both clients.
+        CHECK(read_file(a + l) == read_file(b + l));
+        CHECK(read_file(b + l) == (la == 0 ? "a" : "b"));
+    }
+}
+
+// What ceph-fuse does not have: renameat2 flags. A RENAME_NOREPLACE onto a
+// new name fails with EINVAL (onto a name the kernel has cached it says
+// EEXIST without asking the MDS, which is no arbitration between clients).
+// cmkfs's mkdir relies on RENAME_NOREPLACE today; shared mode cannot.
+TEST_CASE("ceph-fuse: renameat2 RENAME_NOREPLACE and RENAME_EXCHANGE are refused with EINVAL", "[cluster][ceph]") {
+    CephCluster &cluster = CephCluster::shared();
+    const std::string a = cluster.client(1) + "/" + cluster.fresh_dir("rename2");
+    write_file(a + "/x", "x");
+    write_file(a + "/y", "y");
+    CHECK(::renameat2(AT_FDCWD, (a + "/x").c_str(), AT_FDCWD, (a + "/new").c_str(), RENAME_NOREPLACE) == -1);
+    CHECK(errno == EINVAL);
+    CHECK(::renameat2(AT_FDCWD, (a + "/x").c_str(), AT_FDCWD, (a + "/y").c_str(), RENAME_EXCHANGE) == -1);
+    CHECK(errno == EINVAL);
+    CHECK(read_file(a + "/x") == "x");
+    CHECK(read_file(a + "/y") == "y");
 }
 
 TEST_CASE("ceph-fuse: a rename over an existing file on one client is seen at once on the other",
