@@ -300,3 +300,28 @@ TEST_CASE("ceph-cluster.sh stop ends every daemon by PID and unmounts every clie
     for (pid_t pid : pids) CHECK((::kill(pid, 0) == -1 && errno == ESRCH));
     CHECK_FALSE(std::filesystem::exists(dir));
 }
+
+TEST_CASE("ceph-cluster.sh: clear errors for bad arguments and a directory it did not make", "[cluster][ceph]") {
+    TempDir dir;
+    write_file(dir / "precious.txt", "not a cluster");
+    auto start = run({ceph_cluster_script(), "start", dir.path()});
+    CHECK(start.exit_code == 1);
+    CHECK_THAT(start.err, Catch::Contains("is neither empty nor a cluster made by this script"));
+    CHECK(read_file(dir / "precious.txt") == "not a cluster");  // untouched
+
+    auto status = run({ceph_cluster_script(), "status", dir.path()});
+    CHECK(status.exit_code == 1);
+    CHECK_THAT(status.err, Catch::Contains("no cluster in"));
+
+    auto clients = run({ceph_cluster_script(), "start", dir / "new", "--clients", "two"});
+    CHECK(clients.exit_code == 1);
+    CHECK_THAT(clients.err, Catch::Contains("--clients wants a number"));
+
+    auto usage = run({ceph_cluster_script(), "restart", dir.path()});
+    CHECK(usage.exit_code == 2);
+    CHECK_THAT(usage.err, Catch::Contains("usage:"));
+
+    // stop of a directory with no cluster: nothing to do, success.
+    auto stop = run({ceph_cluster_script(), "stop", dir / "absent"});
+    CHECK(stop.exit_code == 0);
+}
