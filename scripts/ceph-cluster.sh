@@ -16,6 +16,8 @@
 # stop: unmounts every client (fusermount3 -u; a hung one is aborted through
 # /sys/fs/fuse/connections/N/abort) and ends every daemon by the PID in its
 # pidfile, TERM then KILL. Idempotent: a stopped or half-started DIR is fine.
+# --owner PID (start): a watcher stops the cluster once that process is gone,
+# so a test binary killed by a timeout leaves no cluster behind.
 # status: cluster health and the client mounts.
 #
 # Commands run against the cluster with: ceph --conf DIR/ceph.conf -s
@@ -35,7 +37,7 @@ die() {
 say() { echo "ceph-cluster: $*"; }
 
 usage() {
-    echo "usage: $0 start|stop|status DIR [--clients N]" >&2
+    echo "usage: $0 start|stop|status DIR [--clients N] [--owner PID]" >&2
     exit 2
 }
 
@@ -44,6 +46,7 @@ cmd=$1
 dir_arg=$2
 shift 2
 clients=2
+owner=
 while (($#)); do
     case $1 in
     --clients)
@@ -51,10 +54,16 @@ while (($#)); do
         clients=$2
         shift 2
         ;;
+    --owner)
+        (($# >= 2)) || usage
+        owner=$2
+        shift 2
+        ;;
     *) usage ;;
     esac
 done
 [[ $clients =~ ^[0-9]+$ ]] || die "--clients wants a number, got '$clients'"
+[[ -z $owner || $owner =~ ^[0-9]+$ ]] || die "--owner wants a PID, got '$owner'"
 
 DAEMONS=(mon.a mgr.x osd.0 mds.a)
 START_TIMEOUT=${CEPH_CLUSTER_TIMEOUT:-120}
@@ -159,6 +168,7 @@ end_daemons() {
 daemon_command() {
     case $1 in
     client.*) echo ceph-fuse ;;
+    watch) echo "${BASH_SOURCE[0]##*/}" ;;
     *) echo "ceph-${1%%.*}" ;;
     esac
 }
@@ -176,6 +186,20 @@ stop_cluster() {
     end_daemons "${clients_running[@]}"
     end_daemons mds.a osd.0 mgr.x
     end_daemons mon.a
+    # The owner watcher, unless this stop is its own.
+    if [[ ${CEPH_CLUSTER_WATCHER:-} != 1 ]]; then end_daemons watch; fi
+    rm -f "$DIR/run/watch.pid"
+}
+
+# Polls the owner; when it is gone (and the cluster is still there), stops it.
+watch_owner() {
+    while kill -0 "$owner" 2>/dev/null; do
+        [[ -f $DIR/run/mon.a.pid ]] || exit 0  # stopped by someone else
+        sleep 1
+    done
+    [[ -f $DIR/run/mon.a.pid ]] || exit 0
+    say "owner $owner is gone: stopping $DIR"
+    CEPH_CLUSTER_WATCHER=1 stop_cluster
 }
 
 write_conf() {
@@ -381,6 +405,16 @@ start)
     trap 'status=$?; if ((status)); then say "start failed: stopping what was started"; stop_cluster; fi' EXIT
     start_cluster
     trap - EXIT
+    if [[ -n $owner ]]; then
+        # In a session of its own: the owner's process group may be killed whole.
+        setsid "$0" watch "$DIR" --owner "$owner" >>"$DIR/log/watch.log" 2>&1 </dev/null &
+        echo $! >"$DIR/run/watch.pid"
+    fi
+    ;;
+watch)
+    [[ -n $owner ]] || usage
+    DIR=$(abs_dir "$dir_arg")
+    watch_owner
     ;;
 stop)
     [[ -d $dir_arg ]] || { say "nothing in $dir_arg"; exit 0; }

@@ -21,8 +21,11 @@
 #include <fstream>
 #include <future>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "support/ceph_cluster.h"
+#include "support/child_process.h"
 #include "support/test_seed.h"
 #include "util/unique_fd.h"
 
@@ -324,4 +327,36 @@ TEST_CASE("ceph-cluster.sh: clear errors for bad arguments and a directory it di
     // stop of a directory with no cluster: nothing to do, success.
     auto stop = run({ceph_cluster_script(), "stop", dir / "absent"});
     CHECK(stop.exit_code == 0);
+}
+
+TEST_CASE("ceph-cluster.sh --owner: the cluster is stopped once its owner process is gone", "[cluster][ceph]") {
+    TempDir dir;
+    const std::string cluster = dir / "cluster";
+    // Whatever the watcher left is stopped, also after a failed REQUIRE, and
+    // before TempDir removes the directory.
+    struct StopAtEnd {
+        std::string dir;
+        ~StopAtEnd() { run({ceph_cluster_script(), "stop", dir}); }
+    } stop_at_end{cluster};
+    ChildProcess owner({"sleep", "600"}, dir / "owner.log");
+    auto start = run({ceph_cluster_script(), "start", cluster, "--clients", "1", "--owner", std::to_string(owner.pid())});
+    INFO(start.out << start.err);
+    REQUIRE(start.exit_code == 0);
+    std::vector<pid_t> pids;
+    for (const auto &e : std::filesystem::directory_iterator(cluster + "/run"))
+        if (e.path().extension() == ".pid") pids.push_back(std::stoi(read_file(e.path().string())));
+    REQUIRE(pids.size() == 6);  // mon, mgr, osd, mds, one ceph-fuse, the watcher
+    REQUIRE(is_mounted(cluster + "/client1"));
+
+    owner.stop();  // the owner dies without stopping the cluster
+    auto all_gone = [&] {
+        if (is_mounted(cluster + "/client1")) return false;
+        for (pid_t pid : pids)
+            if (::kill(pid, 0) == 0) return false;
+        return true;
+    };
+    bool gone = false;
+    for (int i = 0; i < 600 && !(gone = all_gone()); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    INFO(read_file(cluster + "/log/watch.log"));
+    CHECK(gone);
 }

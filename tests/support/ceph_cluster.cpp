@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <sys/mount.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -34,7 +35,10 @@ std::string ceph_cluster_script() { return source_dir() + "/scripts/ceph-cluster
 CephCluster::CephCluster(int clients) : clients_(clients) {
     const auto start = Clock::now();
     running_ = true;  // a half-started cluster is stopped too
-    auto r = run({ceph_cluster_script(), "start", dir_.path(), "--clients", std::to_string(clients)});
+    // --owner: should this process die without stopping it (a ctest timeout
+    // kills it), the script's watcher stops the cluster.
+    auto r = run({ceph_cluster_script(), "start", dir_.path(), "--clients", std::to_string(clients), "--owner",
+                  std::to_string(::getpid())});
     start_time_ = since(start);
     if (r.exit_code != 0) {
         // The script stops what it started when it fails; make sure.
