@@ -16,7 +16,6 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -27,6 +26,7 @@
 #include "support/ceph_cluster.h"
 #include "support/child_process.h"
 #include "support/test_seed.h"
+#include "util/errors.h"
 #include "util/unique_fd.h"
 
 using namespace cmkfs;
@@ -36,7 +36,7 @@ namespace {
 
 UniqueFd open_fd(const std::string &path, int flags, mode_t mode = 0644) {
     UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC, mode));
-    if (!fd) FAIL("open " << path << ": " << std::strerror(errno));
+    if (!fd) FAIL("open " << path << ": " << errno_text(errno));
     return fd;
 }
 

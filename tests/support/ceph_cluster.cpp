@@ -86,7 +86,7 @@ std::string CephCluster::client(int i) const {
 }
 
 std::string CephCluster::fresh_dir(const std::string &prefix) {
-    const std::string name = prefix + "-" + std::to_string(++next_dir_);
+    std::string name = prefix + "-" + std::to_string(++next_dir_);
     std::filesystem::create_directory(client(1) + "/" + name);
     return name;
 }
