@@ -282,9 +282,7 @@ TEST_CASE("ceph-cluster.sh stop ends every daemon by PID and unmounts every clie
         REQUIRE(cluster.mounts().size() == 2);
         write_file(cluster.client(1) + "/f", "x");
         // Client 2's daemon stops answering; a reader on it is stuck.
-        const std::string pidfile = cluster.dir() + "/run/client.host2.pid";
-        const pid_t fuse2 = std::stoi(read_file(pidfile));
-        REQUIRE(::kill(fuse2, SIGSTOP) == 0);
+        REQUIRE(::kill(cluster.client_pid(2), SIGSTOP) == 0);
         auto stuck = std::async(std::launch::async, [&] {
             struct stat st{};
             return ::stat((cluster.client(2) + "/f").c_str(), &st) == 0 ? 0 : errno;

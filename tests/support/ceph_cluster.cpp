@@ -85,6 +85,11 @@ std::string CephCluster::client(int i) const {
     return dir_ / ("client" + std::to_string(i));
 }
 
+pid_t CephCluster::client_pid(int i) const {
+    client(i);  // range check
+    return std::stoi(read_file(dir_ / ("run/client.host" + std::to_string(i) + ".pid")));
+}
+
 std::string CephCluster::fresh_dir(const std::string &prefix) {
     std::string name = prefix + "-" + std::to_string(++next_dir_);
     std::filesystem::create_directory(client(1) + "/" + name);

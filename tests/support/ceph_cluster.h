@@ -35,6 +35,9 @@ public:
     std::string conf() const { return dir_ / "ceph.conf"; }
     // The mount of client i (1-based): the same tree as every other client's.
     std::string client(int i) const;
+    // The ceph-fuse process serving client i (fault tests stop or kill it;
+    // stop() still unmounts and ends everything).
+    pid_t client_pid(int i) const;
     // A new, empty directory at the root of the filesystem, unique in this
     // cluster; returns its name (join it to client(i) for each host's view).
     std::string fresh_dir(const std::string &prefix);
