@@ -161,11 +161,6 @@ void Custodian::check(UnlockReason unlock_reason) {
     notify_state();
 }
 
-std::chrono::milliseconds Custodian::next_wait() {
-    std::lock_guard guard(mutex_);
-    return state_.next_wait();
-}
-
 void Custodian::run() {
     std::unique_lock guard(mutex_);
     for (;;) {

@@ -71,9 +71,6 @@ public:
 
     // One key check now, as the thread does when it wakes.
     void check(UnlockReason unlock_reason = UnlockReason::recovered);
-    // The thread's schedule: how long it waits before the next check (and
-    // records when that is); doubles the backoff while locked or in an outage.
-    std::chrono::milliseconds next_wait();
 
     Status status() const;
     bool locked() const;
