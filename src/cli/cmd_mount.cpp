@@ -18,11 +18,12 @@
 #include "cli/volume_access.h"
 #include "config/logging.h"
 #include "crypto/secure_bytes.h"
-#include "daemon/audit_log.h"
+#include "custody/audit_log.h"
+#include "custody/custodian.h"
 #include "daemon/control_protocol.h"
 #include "daemon/control_socket.h"
 #include "daemon/key_metrics.h"
-#include "daemon/key_monitor.h"
+#include "fs/cache_invalidator.h"
 #include "fs/filesystem.h"
 #include "fs/session.h"
 #include "keys/key_provider.h"
@@ -84,14 +85,16 @@ void check_directory(const std::string &path, const char *what) {
 
 std::string exposition() { return metrics::write_exposition(metrics::registry().collect()); }
 
-nlohmann::json handle_control(const nlohmann::json &request, daemon::KeyMonitor &monitor) {
+// The control socket reads the key state from the custodian, its one source
+// of truth, at each request: it needs no observer.
+nlohmann::json handle_control(const nlohmann::json &request, custody::Custodian &custodian) {
     const std::string op = daemon::control_op(request);
-    if (op == "rotate-key") return handle_rotate_request(request, monitor);
+    if (op == "rotate-key") return handle_rotate_request(request, custodian);
     if (op == "stats") return {{"ok", true}, {"metrics", exposition()}};
-    if (op == "lock") monitor.emergency_lock();
-    else if (op == "unlock") monitor.unlock_by_operator();
+    if (op == "lock") custodian.emergency_lock();
+    else if (op == "unlock") custodian.unlock_by_operator();
     else if (op != "status") return {{"ok", false}, {"error", "unknown operation '" + op + "'"}};
-    return {{"ok", true}, {"status", monitor_status_json(monitor.status())}};
+    return {{"ok", true}, {"status", monitor_status_json(custodian.status())}};
 }
 
 void serve(const MountArgs &args, const config::Config &cfg, const std::vector<std::string> &fuse_options,
@@ -108,31 +111,42 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     const auto claims = claim_mount(opened.volume->root_fd(), backing, mountpoint);  // held while serving
     const store::StoreLock in_use = lock_store_for_use(*opened.volume);  // held while serving
     store::Keyring keyring;
-    daemon::AuditLog audit(cfg.logging.audit_file.value_or(""), mountpoint, opened.volume->header().volume_id);
+    custody::AuditLog audit(cfg.logging.audit_file.value_or(""), mountpoint, opened.volume->header().volume_id);
     // Metrics are always counted (a relaxed add per event); only the
     // endpoint is optional. `cmkfs stats` reads them over the control socket.
     metrics::register_filesystem_metrics();
     daemon::KeyMetrics key_metrics;
     auto provider = std::make_shared<keys::TimedProvider>(std::move(opened.provider),
                                                           key_metrics.provider_call_observer());
-    daemon::KeyMonitor monitor(*opened.volume, provider, keyring,
-                               {cfg.revocation.check_interval, cfg.revocation.unavailable_grace}, audit);
-    monitor.set_observer(&key_metrics);
+    custody::CustodyOptions custody_options;
+    custody_options.policy = {cfg.revocation.check_interval, cfg.revocation.unavailable_grace};
+    custody::Custodian custodian(*opened.volume, provider, keyring, custody_options, audit);
+    // The filesystem exists before the first unlock so that its observer is
+    // registered first: a lock drops the kernel caches, then it is counted.
+    fs::Filesystem filesystem(*opened.volume, keyring, fs::FsOptions{});
+    fs::KernelCacheInvalidator cache_invalidator(filesystem);
+    custodian.add_observer(cache_invalidator);
+    custodian.add_observer(key_metrics);
+    // Stops the checks before the observers go away, also when serve() throws.
+    struct StopChecks {
+        custody::Custodian &custodian;
+        ~StopChecks() { custodian.stop(); }
+    } stop_checks{custodian};
     const metrics::CollectHook key_state_hook =
-        metrics::registry().on_collect([&] { key_metrics.refresh_state(!keyring.locked()); });
-    monitor.set_provider_decorator([&key_metrics](std::shared_ptr<keys::KeyProvider> other) {
+        metrics::registry().on_collect([&] { key_metrics.refresh_state(!custodian.locked()); });
+    custodian.set_provider_decorator([&key_metrics](std::shared_ptr<keys::KeyProvider> other) {
         return std::make_shared<keys::TimedProvider>(std::move(other), key_metrics.provider_call_observer());
     });
     bool unlocked = false;
     try {
-        unlocked = monitor.unlock_at_mount(cfg.mount.wait_for_key);
+        unlocked = custodian.unlock_at_mount(cfg.mount.wait_for_key);
     } catch (const keys::ProviderError &e) {
         if (!keys::is_revocation(e.status())) throw;
         throw keys::ProviderError(e.status(), std::string(e.what()) +
                                                   " (not mounted; --wait-for-key mounts locked and unlocks "
                                                   "when access is granted)");
     }
-    if (!unlocked) spdlog::warn("mounting locked until the key is accessible: {}", keyring.reason());
+    if (!unlocked) spdlog::warn("mounting locked until the key is accessible: {}", custodian.status().reason);
 
     // Bound before the mount appears: an address in use fails the mount
     // instead of leaving a mount nobody can watch.
@@ -147,8 +161,6 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
         spdlog::info("metrics: serving http://{}/metrics", metrics_server->address());
     }
 
-    fs::Filesystem filesystem(*opened.volume, keyring, fs::FsOptions{});
-    keyring.set_on_lock([&filesystem] { filesystem.invalidate_kernel_caches(); });
     std::unique_ptr<daemon::ControlServer> control;
 
     fs::SessionOptions session;
@@ -161,11 +173,10 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     fs::run_session(filesystem, session, [&] {
         control = std::make_unique<daemon::ControlServer>(
             daemon::control_socket_path(mountpoint),
-            [&](const nlohmann::json &request) { return handle_control(request, monitor); });
-        monitor.start();
+            [&](const nlohmann::json &request) { return handle_control(request, custodian); });
+        custodian.start();
         if (daemon != nullptr) daemon->succeeded();
     });
-    monitor.stop();
 }
 
 void run_mount(MountArgs args) {

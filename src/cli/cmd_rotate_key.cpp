@@ -13,8 +13,8 @@
 #include "cli/mount_table.h"
 #include "cli/volume_access.h"
 #include "config/logging.h"
-#include "daemon/audit_log.h"
-#include "daemon/audited_rotation.h"
+#include "custody/audit_log.h"
+#include "custody/audited_rotation.h"
 #include "daemon/control_socket.h"
 #include "store/rotation.h"
 #include "util/errors.h"
@@ -73,8 +73,8 @@ nlohmann::json rotate_offline(const std::string &backing, const store::RotationR
         loaded = store::load_target_provider(target);
         provider = loaded.get();
     }
-    daemon::AuditLog audit(cfg.logging.audit_file.value_or(""), "", volume.header().volume_id);
-    const format::VolumeHeader after = daemon::audited_rotation(
+    custody::AuditLog audit(cfg.logging.audit_file.value_or(""), "", volume.header().volume_id);
+    const format::VolumeHeader after = custody::audited_rotation(
         volume, [&] { return volume.unlock(*opened.provider); }, *provider, target, audit, "operator");
     return encryption_status_json(after, nullptr);
 }

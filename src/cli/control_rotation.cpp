@@ -15,9 +15,9 @@ nlohmann::json rotation_request_json(const store::RotationRequest &request) {
     return j;
 }
 
-nlohmann::json handle_rotate_request(const nlohmann::json &request, daemon::KeyMonitor &monitor) {
+nlohmann::json handle_rotate_request(const nlohmann::json &request, custody::Custodian &custodian) {
     try {
-        const format::VolumeHeader after = monitor.rotate_key(daemon::parse_rotation_request(request));
+        const format::VolumeHeader after = custodian.rotate_key(daemon::parse_rotation_request(request));
         return {{"ok", true}, {"encryption", encryption_status_json(after, nullptr)}};
     } catch (...) {
         std::string message;

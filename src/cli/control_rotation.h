@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "daemon/key_monitor.h"
+#include "custody/custodian.h"
 #include "store/rotation.h"
 
 namespace cmkfs::cli {
@@ -12,8 +12,8 @@ namespace cmkfs::cli {
 nlohmann::json rotation_request_json(const store::RotationRequest &request);
 
 // The daemon's handler for {"op": "rotate-key", ...}: rotates through the
-// monitor and replies {"ok": true, "encryption": …} or {"ok": false,
+// custodian and replies {"ok": true, "encryption": …} or {"ok": false,
 // "error": …, "exitCode": …} with the exit code the CLI should end with.
-nlohmann::json handle_rotate_request(const nlohmann::json &request, daemon::KeyMonitor &monitor);
+nlohmann::json handle_rotate_request(const nlohmann::json &request, custody::Custodian &custodian);
 
 }  // namespace cmkfs::cli

@@ -6,7 +6,7 @@ namespace cmkfs::cli {
 
 using format::rfc3339;
 
-nlohmann::json monitor_status_json(const daemon::MonitorStatus &s) {
+nlohmann::json monitor_status_json(const custody::Status &s) {
     nlohmann::json j = {
         {"state", s.locked ? "locked" : "unlocked"},
         {"emergencyLock", s.emergency},

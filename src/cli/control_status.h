@@ -5,11 +5,11 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/encryption_status.h"
-#include "daemon/key_monitor.h"
+#include "custody/custodian.h"
 
 namespace cmkfs::cli {
 
-nlohmann::json monitor_status_json(const daemon::MonitorStatus &status);
+nlohmann::json monitor_status_json(const custody::Status &status);
 KeyState key_state_from_json(const nlohmann::json &status);
 
 }  // namespace cmkfs::cli

@@ -2,6 +2,8 @@
 
 namespace cmkfs::daemon {
 
+using custody::to_string;
+
 KeyMetrics::KeyMetrics(metrics::Registry &registry)
     : state_(registry.gauge_family("cmkfs_key_unlocked",
                                    "1 while the volume key is unlocked, 0 while the volume is locked.",

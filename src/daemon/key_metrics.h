@@ -1,17 +1,24 @@
-// The key monitor's events as metrics (docs/metrics.md): key state, checks by
-// result, lock and unlock transitions by reason, provider call latency.
+// Key custody's events as metrics (docs/metrics.md): key state, checks by
+// result, lock and unlock transitions by reason, provider call latency. A
+// custody::Observer, registered by cli/cmd_mount.cpp after the cache
+// invalidator, so a lock is counted once the caches are gone.
 #pragma once
 
 #include <mutex>
 #include <optional>
 
-#include "daemon/key_observer.h"
+#include "custody/observer.h"
 #include "keys/timed_provider.h"
 #include "metrics/registry.h"
 
 namespace cmkfs::daemon {
 
-class KeyMetrics : public KeyObserver {
+using custody::CheckResult;
+using custody::KeyIdentity;
+using custody::LockReason;
+using custody::UnlockReason;
+
+class KeyMetrics : public custody::Observer {
 public:
     explicit KeyMetrics(metrics::Registry &registry = metrics::registry());
 
@@ -20,9 +27,9 @@ public:
     void key_unlocked(UnlockReason reason) override;
     void key_state(bool unlocked, const KeyIdentity &key) override;
 
-    // Sets the state gauge's value from the keyring at scrape time (an
-    // on_collect hook): events from two threads may arrive out of order, the
-    // keyring's state cannot.
+    // Sets the state gauge's value from the custodian's state at scrape time
+    // (an on_collect hook): events from two threads may arrive out of order,
+    // the state cannot.
     void refresh_state(bool unlocked);
 
     // For keys::TimedProvider: records a provider call's latency.

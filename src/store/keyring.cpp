@@ -34,18 +34,15 @@ Keyring::Access Keyring::access() const {
         std::shared_lock lock(mutex_);
         if (keys_) return Access(*this, std::move(lock));
     }
-    throw LockedError("volume is locked: " + reason());
+    throw LockedError("volume is locked");
 }
 
 void Keyring::unlock(format::VolumeKeys keys) {
     std::unique_lock lock(mutex_);
     keys_.emplace(std::move(keys));
-    std::lock_guard guard(state_mutex_);
-    reason_.clear();
-    since_ = std::chrono::system_clock::now();
 }
 
-bool Keyring::lock(const std::string &reason) {
+bool Keyring::lock() {
     bool was_unlocked;
     locking_.store(true, std::memory_order_release);
     {
@@ -56,28 +53,9 @@ bool Keyring::lock(const std::string &reason) {
             std::lock_guard guard(cache_mutex_);
             cache_.clear();
         }
-        std::lock_guard guard(state_mutex_);
-        reason_ = reason;
-        if (was_unlocked) since_ = std::chrono::system_clock::now();
     }
     locking_.store(false, std::memory_order_release);
-    if (was_unlocked && on_lock_) on_lock_();
     return was_unlocked;
-}
-
-bool Keyring::locked() const {
-    std::shared_lock lock(mutex_);
-    return !keys_.has_value();
-}
-
-std::string Keyring::reason() const {
-    std::lock_guard guard(state_mutex_);
-    return reason_;
-}
-
-std::chrono::system_clock::time_point Keyring::since() const {
-    std::lock_guard guard(state_mutex_);
-    return since_;
 }
 
 }  // namespace cmkfs::store

@@ -1,8 +1,11 @@
-// The unlocked/locked state of a mounted volume and the keys that exist only
-// while it is unlocked. Every operation that touches names or contents holds
-// an Access for its whole duration, so locking (which waits for Accesses to
-// end, then wipes the keys) can never tear an operation in half: it either
-// completed under the key or it never started and got EACCES.
+// The keys of a mounted volume, which exist only while it is unlocked: the
+// mechanism that blocks operations and wipes keys. Whether the volume is
+// locked, why and since when is decided in one place, the key custody state
+// machine (custody/key_state.h); the Custodian is the only caller of
+// unlock() and lock() on a mount. Every operation that touches names or
+// contents holds an Access for its whole duration, so locking (which waits for
+// Accesses to end, then wipes the keys) can never tear an operation in half:
+// it either completed under the key or it never started and got EACCES.
 #pragma once
 
 #include <atomic>
@@ -41,22 +44,15 @@ public:
     Keyring(const Keyring &) = delete;
     Keyring &operator=(const Keyring &) = delete;
 
-    // Throws LockedError("<reason>") while locked.
+    // Throws LockedError while no keys are installed (EACCES; the reason is
+    // the custodian's to tell, in its status).
     Access access() const;
 
-    // Installs keys and clears the lock reason.
+    // Installs keys.
     void unlock(format::VolumeKeys keys);
-    // Waits for in-flight operations, wipes every key, remembers why.
-    // Returns false if it was already locked (the reason is updated).
-    bool lock(const std::string &reason);
-
-    bool locked() const;
-    std::string reason() const;
-    std::chrono::system_clock::time_point since() const;
-
-    // Runs after every lock (outside the key mutex): the FUSE layer drops the
-    // kernel's caches there.
-    void set_on_lock(std::function<void()> hook) { on_lock_ = std::move(hook); }
+    // Refuses new operations, waits for those in flight, wipes every key.
+    // Returns false if there were no keys.
+    bool lock();
 
 private:
     mutable std::shared_mutex mutex_;
@@ -64,10 +60,6 @@ private:
     // Set before taking the exclusive lock so that new operations fail fast
     // instead of queueing behind it (glibc rwlocks prefer readers).
     std::atomic<bool> locking_{false};
-    mutable std::mutex state_mutex_;
-    std::string reason_ = "not unlocked yet";
-    std::chrono::system_clock::time_point since_ = std::chrono::system_clock::now();
-    std::function<void()> on_lock_;
 
     struct IdHash {
         size_t operator()(const format::FileId &id) const noexcept;

@@ -1,5 +1,6 @@
-// Keyring (store/keyring.h): the unlocked/locked state and the keys that
-// exist only while unlocked.
+// Keyring (store/keyring.h): the mechanism that holds the keys only while
+// unlocked and refuses operations otherwise (the state and its reason are
+// key custody's: tests/unit/custody).
 #include <catch2/catch.hpp>
 
 #include <atomic>
@@ -28,45 +29,31 @@ bool same(std::span<const uint8_t> a, std::span<const uint8_t> b) {
 
 }  // namespace
 
-TEST_CASE("a new keyring is locked", "[store][keyring]") {
+TEST_CASE("a new keyring holds no keys and refuses access with EACCES", "[store][keyring]") {
     store::Keyring ring;
-    CHECK(ring.locked());
-    CHECK(ring.reason() == "not unlocked yet");
     CHECK_THROWS_AS(ring.access(), cmkfs::LockedError);
     try {
         (void)ring.access();
     } catch (const cmkfs::LockedError &e) {
         CHECK(e.error_number() == EACCES);
-        CHECK_THAT(e.what(), Catch::Contains("not unlocked yet"));
     }
+    CHECK_FALSE(ring.lock());  // nothing to wipe
 }
 
-TEST_CASE("unlock, lock with a reason, unlock again", "[store][keyring]") {
+TEST_CASE("unlock, lock, unlock again", "[store][keyring]") {
     store::Keyring ring;
-    int hook_calls = 0;
-    ring.set_on_lock([&] { ++hook_calls; });
-
     ring.unlock(keys_filled(1));
-    CHECK_FALSE(ring.locked());
-    CHECK(ring.reason().empty());
     {
         auto access = ring.access();
         auto expected = keys_filled(1);
         CHECK(same(access.keys().volume_key().bytes(), expected.volume_key().bytes()));
     }
 
-    CHECK(ring.lock("key revoked"));
-    CHECK(ring.locked());
-    CHECK(ring.reason() == "key revoked");
-    CHECK(hook_calls == 1);
-    CHECK_THROWS_WITH(ring.access(), Catch::Contains("key revoked"));
-
-    CHECK_FALSE(ring.lock("still revoked"));  // already locked: reason updated, no hook
-    CHECK(ring.reason() == "still revoked");
-    CHECK(hook_calls == 1);
+    CHECK(ring.lock());
+    CHECK_THROWS_AS(ring.access(), cmkfs::LockedError);
+    CHECK_FALSE(ring.lock());  // already locked
 
     ring.unlock(keys_filled(2));
-    CHECK_FALSE(ring.locked());
     auto access = ring.access();
     auto expected = keys_filled(2);
     CHECK(same(access.keys().volume_key().bytes(), expected.volume_key().bytes()));
@@ -86,7 +73,7 @@ TEST_CASE("content keys are cached per file id and dropped on lock", "[store][ke
         auto expected = access.keys().content_key(a);
         CHECK(same(ka->bytes(), expected.bytes()));
     }
-    ring.lock("test");
+    ring.lock();
     ring.unlock(keys_filled(2));
     auto access = ring.access();
     auto fresh = access.content_key(a);
@@ -114,7 +101,7 @@ TEST_CASE("lock waits for an in-flight access and new accesses fail fast", "[sto
     std::atomic<bool> lock_returned{false};
     bool released_before_lock_returned = false;
     std::thread locker([&] {
-        ring.lock("revoked");
+        ring.lock();
         released_before_lock_returned = released.load();
         lock_returned = true;
     });
@@ -138,6 +125,5 @@ TEST_CASE("lock waits for an in-flight access and new accesses fail fast", "[sto
     op.join();
     locker.join();
     CHECK(released_before_lock_returned);
-    CHECK(ring.locked());
     CHECK_THROWS_AS(ring.access(), cmkfs::LockedError);
 }

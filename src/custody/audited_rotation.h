@@ -8,13 +8,13 @@
 #include <functional>
 #include <string>
 
-#include "daemon/audit_log.h"
+#include "custody/audit_log.h"
 #include "format/key_schedule.h"
 #include "keys/key_provider.h"
 #include "store/rotation.h"
 #include "store/volume.h"
 
-namespace cmkfs::daemon {
+namespace cmkfs::custody {
 
 // get_keys yields the volume key: unwrapped with the current key (offline) or
 // copied from the unlocked keyring (online). `trigger` says why ("operator",
@@ -23,4 +23,4 @@ format::VolumeHeader audited_rotation(store::Volume &volume, const std::function
                                       keys::KeyProvider &new_provider, const store::RotationTarget &target,
                                       AuditLog &audit, const std::string &trigger);
 
-}  // namespace cmkfs::daemon
+}  // namespace cmkfs::custody

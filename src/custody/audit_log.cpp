@@ -1,4 +1,4 @@
-#include "daemon/audit_log.h"
+#include "custody/audit_log.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,7 +9,7 @@
 #include "util/errors.h"
 #include "util/unique_fd.h"
 
-namespace cmkfs::daemon {
+namespace cmkfs::custody {
 
 AuditLog::AuditLog(std::string path, std::string mountpoint, std::string volume_id)
     : path_(std::move(path)), mountpoint_(std::move(mountpoint)), volume_id_(std::move(volume_id)) {}
@@ -28,4 +28,4 @@ void AuditLog::record(const std::string &event, nlohmann::json fields) {
         spdlog::error("audit log not writable: {}", SystemError(errno, path_).what());
 }
 
-}  // namespace cmkfs::daemon
+}  // namespace cmkfs::custody

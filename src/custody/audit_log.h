@@ -1,4 +1,4 @@
-// The daemon's audit trail: one JSON object per line, appended with a single
+// The key custody audit trail: one JSON object per line, appended with a single
 // write so concurrent writers never interleave. Records key checks that change
 // state, lock/unlock transitions and rotations, with their reasons. Never key
 // material.
@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-namespace cmkfs::daemon {
+namespace cmkfs::custody {
 
 class AuditLog {
 public:
@@ -25,4 +25,4 @@ private:
     std::string volume_id_;
 };
 
-}  // namespace cmkfs::daemon
+}  // namespace cmkfs::custody

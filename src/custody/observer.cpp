@@ -1,6 +1,6 @@
-#include "daemon/key_observer.h"
+#include "custody/observer.h"
 
-namespace cmkfs::daemon {
+namespace cmkfs::custody {
 
 const char *to_string(CheckResult r) {
     switch (r) {
@@ -35,4 +35,4 @@ const char *to_string(UnlockReason r) {
     return "recovered";
 }
 
-}  // namespace cmkfs::daemon
+}  // namespace cmkfs::custody

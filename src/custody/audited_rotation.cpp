@@ -1,8 +1,8 @@
-#include "daemon/audited_rotation.h"
+#include "custody/audited_rotation.h"
 
 #include "util/fault.h"
 
-namespace cmkfs::daemon {
+namespace cmkfs::custody {
 
 format::VolumeHeader audited_rotation(store::Volume &volume, const std::function<format::VolumeKeys()> &get_keys,
                                       keys::KeyProvider &new_provider, const store::RotationTarget &target,
@@ -38,4 +38,4 @@ format::VolumeHeader audited_rotation(store::Volume &volume, const std::function
     }
 }
 
-}  // namespace cmkfs::daemon
+}  // namespace cmkfs::custody
