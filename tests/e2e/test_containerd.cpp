@@ -18,7 +18,7 @@ TEST_CASE("containerd with its root on a cmkfs mount pulls, checks and runs an i
     announce_seed();
     MountedStore store;
     const TestImage image = build_test_image(store.scratch().path(), "v1", 20);
-    Registry registry({store.path("registry"), "", ""});
+    Registry registry({store.path("registry"), "", "", ""});
     const std::string ref = registry.reference("e2e/busybox", "v1");
     auto push = skopeo_push(image.oci, ref);
     INFO(push.err);

@@ -20,7 +20,7 @@ TEST_CASE("dockerd with its data root on a cmkfs mount pulls and runs an image",
     INFO("storage driver " << driver);
     MountedStore store;
     const TestImage image = build_test_image(store.scratch().path(), "v1", 30, 1 << 20);
-    Registry registry({store.scratch() / "registry", "", ""});
+    Registry registry({store.scratch() / "registry", "", "", ""});
     const std::string ref = registry.reference("e2e/busybox", "v1");
     auto push = skopeo_push(image.oci, ref);
     INFO(push.err);

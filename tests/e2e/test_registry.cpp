@@ -51,7 +51,7 @@ TEST_CASE("registry on a cmkfs mount: push and pull are byte-identical, backing 
     announce_seed();
     MountedStore store;
     const TestImage image = build_test_image(store.scratch().path(), "v1", 1);
-    Registry registry({store.path("registry"), "", ""});
+    Registry registry({store.path("registry"), "", "", ""});
 
     const std::string diff = round_trip(image, registry, "e2e/app", store.scratch() / "pulled");
     INFO(diff << registry.log());
@@ -78,7 +78,7 @@ TEST_CASE("registry on a --plaintext-names store: the digest check sees the name
     options.plaintext_names = true;
     MountedStore store(options);
     const TestImage image = build_test_image(store.scratch().path(), "v1", 2);
-    Registry registry({store.path("registry"), "", ""});
+    Registry registry({store.path("registry"), "", "", ""});
 
     const std::string diff = round_trip(image, registry, "e2e/plain", store.scratch() / "pulled");
     INFO(diff << registry.log());
@@ -97,7 +97,7 @@ TEST_CASE("registry on a revoked key: push and pull fail, nothing changes; resto
     MountedStore store(options);
     const TestImage first = build_test_image(store.scratch().path(), "v1", 3);
     const TestImage second = build_test_image(store.scratch().path(), "v2", 4);
-    Registry registry({store.path("registry"), "", ""});
+    Registry registry({store.path("registry"), "", "", ""});
     const pid_t registry_pid = registry.pid();
     const pid_t daemon_pid = store.daemon_pid();
 
@@ -139,7 +139,7 @@ TEST_CASE("registry on a cmkfs mount: parallel pushes pull back identical, fsck 
     std::vector<TestImage> images;
     for (int i = 0; i < kImages; ++i)
         images.push_back(build_test_image(store.scratch().path(), "p" + std::to_string(i), 10 + i, 2 << 20));
-    Registry registry({store.path("registry"), "", ""});
+    Registry registry({store.path("registry"), "", "", ""});
 
     std::vector<std::future<CommandResult>> pushes;
     for (const auto &image : images)
@@ -173,7 +173,7 @@ TEST_CASE("registry with htpasswd auth on a cmkfs mount: only the right credenti
     announce_seed();
     MountedStore store;
     const TestImage image = build_test_image(store.scratch().path(), "v1", 30, 1 << 20);
-    Registry registry({store.path("registry"), "e2e-user", "e2e-password"});
+    Registry registry({store.path("registry"), "e2e-user", "e2e-password", ""});
     CHECK(registry.http_status("/v2/") == 401);
     const std::string ref = registry.reference("e2e/private", "v1");
 

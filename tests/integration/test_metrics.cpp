@@ -68,7 +68,14 @@ TEST_CASE("a mount serves /metrics on loopback TCP; a workload moves the counter
 
     cmkfs::UniqueFd held(::open(store.path("workdir-name/secret-file-name-0").c_str(), O_RDONLY | O_CLOEXEC));
     REQUIRE(held);
-    const auto during = scrape(address);
+    // An operation is counted when its handler returns, just after its reply
+    // has reached the kernel: wait (bounded) until the last one is counted.
+    decltype(scrape(address)) during;
+    CHECK(wait_for([&] {
+              during = scrape(address);
+              return op_count(during, "read") >= op_count(before, "read") + 3 &&
+                     op_count(during, "create") >= op_count(before, "create") + 3;
+          }, 10.0) >= 0);
     CHECK(op_count(during, "create") >= op_count(before, "create") + 3);
     CHECK(op_count(during, "write") >= op_count(before, "write") + 3);
     CHECK(op_count(during, "read") >= op_count(before, "read") + 3);
@@ -117,7 +124,12 @@ TEST_CASE("a mount serves /metrics on a unix socket, 0600, removed at unmount", 
     MountedStore store(with_metrics("unix:" + sock));
     INFO("daemon log:\n" << store.daemon_log());
     write_file(store.path("f"), "hello");
-    const auto p = scrape("unix:" + sock);
+    // Counted when the handler returns, after its reply: wait, bounded.
+    decltype(scrape("")) p;
+    CHECK(wait_for([&] {
+              p = scrape("unix:" + sock);
+              return op_count(p, "create") >= 1 && value_or_zero(p, "cmkfs_written_bytes_total") == 5;
+          }, 10.0) >= 0);
     CHECK(value_of(p, "cmkfs_key_unlocked", {{"provider", "local"}}) == 1.0);
     CHECK(op_count(p, "create") >= 1);
     CHECK(value_or_zero(p, "cmkfs_written_bytes_total") == 5);
