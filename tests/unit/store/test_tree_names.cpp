@@ -99,6 +99,10 @@ TEST_CASE("a long name's sidecar is written before its entry and removed after i
         if (op == "mkdir") {
             t.tree.rmdir(a, t.root, name);
         } else {
+            t.crash_at("unlink", "entry", [&] { CHECK(t.exists_in(t.root, backing.sidecar)); });
+            CHECK_THROWS_AS(t.tree.unlink(a, t.root, name), Crash);
+            CHECK(t.list(t.root) == std::vector<std::string>{name});
+            t.check_names_consistent(t.root);
             t.crash_at("unlink", "sidecar", [&] { CHECK_FALSE(t.exists_in(t.root, backing.name)); });
             CHECK_THROWS_AS(t.tree.unlink(a, t.root, name), Crash);
             CHECK(t.list(t.root).empty());
