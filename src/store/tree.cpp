@@ -125,7 +125,8 @@ void DirStream::seek(off_t offset) { ::seekdir(static_cast<DIR *>(dir_), offset)
 
 dirent *DirStream::next() {
     errno = 0;
-    dirent *entry = ::readdir(static_cast<DIR *>(dir_));
+    // One stream per open directory handle, never shared between threads.
+    dirent *entry = ::readdir(static_cast<DIR *>(dir_));  // NOLINT(concurrency-mt-unsafe)
     if (entry == nullptr && errno != 0) throw_errno("readdir");
     return entry;
 }
