@@ -58,10 +58,10 @@ struct Caller {
 };
 
 // Test seam for failure injection between the steps of a name change:
-// called with the operation ("create", "unlink", "link", "rename") and the
-// step about to run. Steps: "sidecar" (before a long name's sidecar is
-// written; for unlink: removed), "entry" (before the entry is made or
-// removed); rename passes store/rename.h's steps. A hook that throws
+// called with the operation ("create", "mknod", "mkdir", "symlink", "link",
+// "unlink", "rename") and the step about to run. Steps: "sidecar" (before a
+// long name's sidecar is written; for unlink: removed), "entry" (before the
+// entry is made or removed); rename passes store/rename.h's steps. A hook that throws
 // stops the operation there, as a crash would. Every step is also a fault
 // point "<op>:<step>" (util/fault.h), except rename's, which rename.cpp
 // raises itself.
@@ -165,7 +165,6 @@ public:
     void removexattr(const Keyring &keyring, Node &node, std::string_view name);
 
 private:
-    friend struct Names;
     struct NameChange;
     Binding binding(const Keyring::Access &access) const { return {version_, access.keys()}; }
     format::NameCodec name_codec(const Keyring::Access &access) const;
