@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "crypto/kdf.h"
+#include "format/layout.h"
 
 namespace cmkfs::format {
 
@@ -45,6 +46,12 @@ std::string seal_symlink_target(uint32_t format_version, const crypto::MetaKey &
     const auto aad = symlink_aad(format_version, place);
     return NameCodec::seal_text(key, std::string_view(reinterpret_cast<const char *>(aad.data()), aad.size()),
                                 target);
+}
+
+uint64_t symlink_target_length(uint64_t sealed_length) {
+    const uint64_t raw = sealed_length * 3 / 4;
+    constexpr uint64_t overhead = kNonceSize + kTagSize;
+    return raw > overhead ? raw - overhead : 0;
 }
 
 std::optional<std::string> open_symlink_target(uint32_t format_version, const crypto::MetaKey &key,

@@ -50,6 +50,10 @@ std::string seal_symlink_target(uint32_t format_version, const crypto::MetaKey &
 std::optional<std::string> open_symlink_target(uint32_t format_version, const crypto::MetaKey &key,
                                                const Place &place, std::string_view sealed);
 
+// The plaintext length of a target from the length of its backing symlink
+// (stat's st_size of a symlink): base64url of nonce ‖ ciphertext ‖ tag.
+uint64_t symlink_target_length(uint64_t sealed_length);
+
 // The contents of `.cmkfs.dirid`: the 16-byte id (v1), or the id ‖
 // HMAC-SHA256(dir-id key, id ‖ place bytes) (v2), where the place bytes are
 // 0x00 for the root and 0x01 ‖ parent id ‖ u16be(len(name)) ‖ name otherwise.

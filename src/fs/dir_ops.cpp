@@ -1,17 +1,14 @@
 // Directory streams: decrypted names, our own bookkeeping files hidden, and
 // partial results returned rather than an error once something was listed.
 #include <dirent.h>
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <memory>
 #include <vector>
 
-#include "fs/backing_fd.h"
 #include "fs/filesystem.h"
 #include "fs/op_guard.h"
-#include "store/directory.h"
+#include "store/tree.h"
 #include "util/errors.h"
 
 namespace cmkfs::fs {
@@ -19,11 +16,8 @@ namespace cmkfs::fs {
 namespace {
 
 struct DirHandle {
-    explicit DirHandle(DIR *d) : dir(d) {}
-    ~DirHandle() { ::closedir(dir); }
-    DirHandle(const DirHandle &) = delete;
-    DirHandle &operator=(const DirHandle &) = delete;
-    DIR *dir;
+    explicit DirHandle(store::Node &node) : stream(node) {}
+    store::DirStream stream;
     off_t offset = 0;
     dirent *entry = nullptr;  // read but not yet returned (did not fit)
 };
@@ -37,13 +31,7 @@ bool is_dot(std::string_view n) { return n == "." || n == ".."; }
 void Filesystem::opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi) {
     guard(req, "opendir", [&] {
         auto access = keyring_.access();
-        Inode &inode = inode_of(ino);
-        UniqueFd fd(::openat(inode.fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-        if (!fd) throw_errno("opendir");
-        DIR *dir = ::fdopendir(fd.get());
-        if (dir == nullptr) throw_errno("opendir");
-        fd.release();
-        auto handle = std::make_unique<DirHandle>(dir);
+        auto handle = std::make_unique<DirHandle>(inode_of(ino));
         fi->fh = reinterpret_cast<uint64_t>(handle.get());
         fi->cache_readdir = 0;
         if (fuse_reply_open(req, fi) == 0) handle.release();
@@ -54,12 +42,11 @@ void Filesystem::readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
     guard(req, plus ? "readdirplus" : "readdir", [&] {
         auto access = keyring_.access();
         Inode &inode = inode_of(ino);
-        auto codec = name_codec(access);
-        const auto bound = binding(access);
-        store::Directory dir(inode.fd.get(), dir_id_of(inode, bound), codec, bound);
+        const store::Tree::Names names(tree_, access, inode);
+        const store::Directory &dir = names.dir;
         DirHandle *d = dir_handle_of(fi);
         if (off != d->offset) {
-            ::seekdir(d->dir, off);
+            d->stream.seek(off);
             d->entry = nullptr;
             d->offset = off;
         }
@@ -67,12 +54,13 @@ void Filesystem::readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
         size_t used = 0;
         for (;;) {
             if (d->entry == nullptr) {
-                errno = 0;
-                d->entry = ::readdir(d->dir);
-                if (d->entry == nullptr) {
-                    if (errno != 0 && used == 0) throw_errno("readdir");
+                try {
+                    d->entry = d->stream.next();
+                } catch (const SystemError &) {
+                    if (used == 0) throw;
                     break;
                 }
+                if (d->entry == nullptr) break;
             }
             const std::string backing = d->entry->d_name;
             const off_t next = d->entry->d_off;
@@ -92,7 +80,7 @@ void Filesystem::readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                     e.attr.st_mode = static_cast<mode_t>(d->entry->d_type) << 12;
                 } else {
                     try {
-                        make_entry(inode, dir, *name, backing, e, /*parent_locked=*/false);
+                        e = entry_param(tree_.lookup_listed(inode, names, *name, backing));
                         looked_up = true;
                     } catch (const IntegrityError &) {
                         // Listed without attributes (nodeid 0: the kernel
@@ -133,8 +121,7 @@ void Filesystem::releasedir(fuse_req_t req, fuse_ino_t, fuse_file_info *fi) {
 
 void Filesystem::fsyncdir(fuse_req_t req, fuse_ino_t, int datasync, fuse_file_info *fi) {
     guard(req, "fsyncdir", [&] {
-        int fd = ::dirfd(dir_handle_of(fi)->dir);
-        if ((datasync ? ::fdatasync(fd) : ::fsync(fd)) != 0) throw_errno("fsyncdir");
+        dir_handle_of(fi)->stream.sync(datasync != 0);
         fuse_reply_err(req, 0);
     });
 }

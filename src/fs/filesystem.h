@@ -1,6 +1,7 @@
 // The FUSE adapter: libfuse low-level operations on top of the store layer.
-// Each operation resolves inodes, takes the key (Keyring::Access) for names
-// and contents, and leaves all cryptography to store/ and format/.
+// Each operation resolves inodes, takes the key (Keyring::Access), calls
+// store::Tree (which makes every backing syscall) and replies; errors become
+// errno in op_guard.cpp.
 #pragma once
 
 #define FUSE_USE_VERSION 312
@@ -13,10 +14,9 @@
 #include <string_view>
 #include <vector>
 
-#include "format/name_codec.h"
 #include "fs/inode_table.h"
-#include "store/directory.h"
 #include "store/keyring.h"
+#include "store/tree.h"
 #include "store/volume.h"
 
 namespace cmkfs::fs {
@@ -76,42 +76,9 @@ public:
     void lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info *fi);
 
 private:
-    // One directory's names under the key, with changes to them serialized
-    // (the pattern every name-changing operation starts with).
-    struct NameChange {
-        NameChange(Filesystem &fs, const store::Keyring::Access &access, Inode &dir);
-        Inode &parent;
-        format::NameCodec codec;
-        store::Binding binding;
-        std::unique_lock<std::mutex> lock;
-        store::Directory names;
-    };
-
     Inode &inode_of(fuse_ino_t ino);
-    const format::DirId &dir_id_of(Inode &dir, const store::Binding &binding);
-    format::NameCodec name_codec(const store::Keyring::Access &access) const;
-    store::Binding binding(const store::Keyring::Access &access) const {
-        return {volume_.header().format_version, access.keys()};
-    }
-    // Looks up `backing` (named `plain`) in parent, whose names are `dir`, and
-    // fills e (raising the lookup count). In format v2 a directory's id is
-    // verified for this place (EIO if it is bound elsewhere) and a symlink
-    // remembers it. `parent_locked`: the caller holds parent.names_mutex.
-    void make_entry(Inode &parent, const store::Directory &dir, std::string_view plain, const std::string &backing,
-                    fuse_entry_param &e, bool parent_locked);
-    // Format v2: verifies (or re-verifies, when reached at another place) a
-    // directory's id for `place`, finishing an interrupted rename of it.
-    void verify_directory(Inode &inode, Inode &parent, const store::Directory &dir, std::string_view plain,
-                          bool parent_locked);
-    void fill_attr(int fd, struct stat &st) const;  // plaintext sizes
-    // Sets the caller as owner of a new object when the daemon runs as another user.
-    void give_to_caller(fuse_req_t req, int dirfd, const std::string &backing) const;
-    void mknod_at(fuse_req_t req, Inode &parent, const char *name, mode_t mode, dev_t rdev);
-    // What format 2 binds an xattr value to: the file id of a regular file
-    // (a header-only file is written first when `create` and there is none),
-    // the id of a directory; empty in format 1. Throws ENODATA (get) / EPERM
-    // (set) for other types, IntegrityError for a file with no header on get.
-    std::vector<uint8_t> xattr_owner(const store::Keyring::Access &access, Inode &inode, bool create);
+    // The reply for a node store::Tree interned (its lookup count raised).
+    fuse_entry_param entry_param(const store::Entry &entry);
     // Notes a name just handed to the kernel with an entry timeout, so that a
     // lock can invalidate the dentry: otherwise a cached dentry would keep
     // answering lookups (e.g. open(O_PATH) below the root, whose getattr stays
@@ -122,8 +89,8 @@ private:
     store::Keyring &keyring_;
     FsOptions options_;
     InodeTable inodes_;
+    store::Tree tree_;  // every backing syscall and ordering protocol
     fuse_session *session_ = nullptr;
-    bool plaintext_names_;
 
     struct RecentEntry {
         std::chrono::steady_clock::time_point when;

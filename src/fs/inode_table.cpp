@@ -9,15 +9,6 @@
 
 namespace cmkfs::fs {
 
-std::string Inode::label() const {
-    char link[64];
-    std::snprintf(link, sizeof link, "/proc/self/fd/%d", fd.get());
-    char target[4096];
-    ssize_t n = ::readlink(link, target, sizeof target - 1);
-    if (n <= 0) return "inode " + std::to_string(ino);
-    return std::string(target, static_cast<size_t>(n));
-}
-
 Inode &InodeTable::find_or_insert(UniqueFd fd, const struct stat &st) {
     std::lock_guard guard(mutex_);
     if (root_ && root_->dev == st.st_dev && root_->ino == st.st_ino) return *root_;
@@ -35,7 +26,7 @@ Inode &InodeTable::find_or_insert(UniqueFd fd, const struct stat &st) {
 }
 
 void InodeTable::repoint(const struct stat &old_st, const UniqueFd &new_fd, const struct stat &new_st,
-                         const std::function<void(Inode &)> &update) {
+                         const std::function<void(store::Node &)> &update) {
     std::lock_guard guard(mutex_);
     auto it = inodes_.find({old_st.st_ino, old_st.st_dev});
     if (it == inodes_.end() || inodes_.count({new_st.st_ino, new_st.st_dev}) != 0) return;

@@ -16,39 +16,18 @@
 #include <utility>
 #include <vector>
 
-#include "format/name_codec.h"
-#include "format/place_codec.h"
-#include "store/content.h"
+#include "store/tree_node.h"
 #include "util/unique_fd.h"
 
 namespace cmkfs::fs {
 
-struct Inode {
-    UniqueFd fd;  // O_PATH
-    dev_t dev = 0;
-    ino_t ino = 0;
-    mode_t type = 0;  // S_IFMT bits
+// A node of store::Tree (the backing object and what the store keeps of
+// it) with the kernel's lookup count.
+struct Inode : store::Node {
     uint64_t nlookup = 0;  // guarded by the table mutex
-
-    // Serializes changes to the names inside this directory (create, rename,
-    // unlink, rmdir) so that long-name sidecars and ids stay consistent.
-    std::mutex names_mutex;
-
-    // Guards dir_id and place (and, for symlinks, what fd refers to while a
-    // rename re-points it).
-    std::mutex dir_id_mutex;
-    std::optional<format::DirId> dir_id;  // directories: loaded on first use
-    // Format v2: where the kernel last reached this entry (parent id and
-    // plaintext name). A directory's id was verified for it; a symlink's
-    // target is opened for it.
-    std::optional<format::Place> place;
-
-    store::ContentState content;  // regular files
-
-    std::string label() const;  // backing path, for logs (never plaintext)
 };
 
-class InodeTable {
+class InodeTable : public store::NodeTable {
 public:
     // Takes ownership of `fd`; returns the inode for (dev, ino) with its
     // lookup count raised by one (an existing inode keeps its own fd).
@@ -58,9 +37,13 @@ public:
     // `new_fd` (same fd number, via dup3, so concurrent users see the old or
     // the new object) and re-keys it, then runs `update` on it.
     void repoint(const struct stat &old_st, const UniqueFd &new_fd, const struct stat &new_st,
-                 const std::function<void(Inode &)> &update);
+                 const std::function<void(store::Node &)> &update) override;
     // Lowers the lookup count; the inode is freed at zero (never the root).
     void forget(Inode &inode, uint64_t n);
+
+    // store::NodeTable, for store::Tree.
+    store::Node &intern(UniqueFd fd, const struct stat &st) override { return find_or_insert(std::move(fd), st); }
+    void release(store::Node &node, uint64_t count) override { forget(static_cast<Inode &>(node), count); }
 
     Inode &root() { return *root_; }
     void set_root(std::unique_ptr<Inode> root) { root_ = std::move(root); }

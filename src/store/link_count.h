@@ -9,11 +9,12 @@
 #include <string>
 
 #include "format/file_layout.h"
-#include "fs/inode_table.h"
+#include "store/tree_node.h"
+#include "store/content.h"
 #include "store/keyring.h"
 #include "util/unique_fd.h"
 
-namespace cmkfs::fs {
+namespace cmkfs::store {
 
 // One change of one inode's record, around the backing link operation. The
 // record is raised before a link is made and lowered after one is removed,
@@ -24,11 +25,11 @@ public:
     // link(): raises the record of `inode` by one, first giving an empty file
     // a header (the record is bound to the file id). Throws IntegrityError
     // when the current record fails to authenticate.
-    static LinkRecordChange for_new_link(const store::Keyring::Access &access, uint32_t format_version,
-                                         Inode &inode);
+    static LinkRecordChange for_new_link(const Keyring::Access &access, uint32_t format_version,
+                                         Node &inode);
     // unlink() or a rename over `name`: notes the entry if it is a regular
     // file with other links, before it is removed.
-    static LinkRecordChange for_removal(const store::Keyring::Access &access, uint32_t format_version, int dirfd,
+    static LinkRecordChange for_removal(const Keyring::Access &access, uint32_t format_version, int dirfd,
                                         const std::string &name);
 
     // The link could not be made: put the record back as it was.
@@ -37,9 +38,9 @@ public:
     void commit();
 
 private:
-    explicit LinkRecordChange(const store::Keyring::Access &access) : access_(&access) {}
+    explicit LinkRecordChange(const Keyring::Access &access) : access_(&access) {}
 
-    const store::Keyring::Access *access_;
+    const Keyring::Access *access_;
     std::unique_lock<std::mutex> lock_;
     UniqueFd fd_;
     format::FileId id_{};
@@ -53,7 +54,7 @@ bool same_inode(int dir_a, const std::string &a, int dir_b, const std::string &b
 
 // open() of a format-2 regular file: IntegrityError (logged, naming the
 // backing file) when its st_nlink exceeds its record.
-void check_link_count(const store::Keyring::Access &access, uint32_t format_version, int fd,
-                      store::ContentState &state, const std::string &label);
+void check_link_count(const Keyring::Access &access, uint32_t format_version, int fd,
+                      ContentState &state, const std::string &label);
 
-}  // namespace cmkfs::fs
+}  // namespace cmkfs::store

@@ -1,4 +1,4 @@
-#include "fs/link_count.h"
+#include "store/link_count.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,13 +8,12 @@
 
 #include <spdlog/spdlog.h>
 
-#include "fs/backing_fd.h"
 #include "store/content.h"
 #include "store/link_record.h"
 #include "util/errors.h"
 #include "util/file_io.h"
 
-namespace cmkfs::fs {
+namespace cmkfs::store {
 
 namespace {
 
@@ -25,8 +24,8 @@ std::mutex &records_mutex() {
 
 }  // namespace
 
-LinkRecordChange LinkRecordChange::for_new_link(const store::Keyring::Access &access, uint32_t format_version,
-                                                Inode &inode) {
+LinkRecordChange LinkRecordChange::for_new_link(const Keyring::Access &access, uint32_t format_version,
+                                                Node &inode) {
     LinkRecordChange change(access);
     if (format_version < 2 || inode.type != S_IFREG) return change;
     change.lock_ = std::unique_lock(records_mutex());
@@ -37,16 +36,16 @@ LinkRecordChange LinkRecordChange::for_new_link(const store::Keyring::Access &ac
     if (!change.fd_) throw_errno("open for link");
     {
         std::unique_lock content_lock(inode.content.mutex);
-        change.id_ = store::FileContent(change.fd_.get(), inode.content, access, format_version, change.label_)
+        change.id_ = FileContent(change.fd_.get(), inode.content, access, format_version, change.label_)
                          .ensure_file_id();
     }
-    change.before_ = store::read_link_record(change.fd_.get(), access.keys().meta(), change.id_, change.label_);
-    store::write_link_record(change.fd_.get(), access.keys().meta(), change.id_, change.before_.value_or(1) + 1);
+    change.before_ = read_link_record(change.fd_.get(), access.keys().meta(), change.id_, change.label_);
+    write_link_record(change.fd_.get(), access.keys().meta(), change.id_, change.before_.value_or(1) + 1);
     change.active_ = true;
     return change;
 }
 
-LinkRecordChange LinkRecordChange::for_removal(const store::Keyring::Access &access, uint32_t format_version,
+LinkRecordChange LinkRecordChange::for_removal(const Keyring::Access &access, uint32_t format_version,
                                                int dirfd, const std::string &name) {
     LinkRecordChange change(access);
     if (format_version < 2) return change;
@@ -68,18 +67,18 @@ LinkRecordChange LinkRecordChange::for_removal(const store::Keyring::Access &acc
 void LinkRecordChange::undo() {
     if (!active_) return;
     active_ = false;
-    if (before_) store::write_link_record(fd_.get(), access_->keys().meta(), id_, *before_);
-    else store::remove_link_record(fd_.get());
+    if (before_) write_link_record(fd_.get(), access_->keys().meta(), id_, *before_);
+    else remove_link_record(fd_.get());
 }
 
 void LinkRecordChange::commit() {
     if (!active_) return;
     active_ = false;
     try {
-        const auto links = store::read_link_record(fd_.get(), access_->keys().meta(), id_, label_);
+        const auto links = read_link_record(fd_.get(), access_->keys().meta(), id_, label_);
         if (!links) return;  // links nobody recorded: fsck reports what is left
-        if (*links <= 2) store::remove_link_record(fd_.get());
-        else store::write_link_record(fd_.get(), access_->keys().meta(), id_, *links - 1);
+        if (*links <= 2) remove_link_record(fd_.get());
+        else write_link_record(fd_.get(), access_->keys().meta(), id_, *links - 1);
     } catch (const std::exception &e) {
         spdlog::error("integrity: hard-link record not lowered: {}", e.what());
     }
@@ -92,8 +91,8 @@ bool same_inode(int dir_a, const std::string &a, int dir_b, const std::string &b
            sa.st_dev == sb.st_dev;
 }
 
-void check_link_count(const store::Keyring::Access &access, uint32_t format_version, int fd,
-                      store::ContentState &state, const std::string &label) {
+void check_link_count(const Keyring::Access &access, uint32_t format_version, int fd,
+                      ContentState &state, const std::string &label) {
     if (format_version < 2) return;
     struct stat st {};
     if (::fstat(fd, &st) != 0) throw_errno("fstat");
@@ -101,11 +100,11 @@ void check_link_count(const store::Keyring::Access &access, uint32_t format_vers
     std::optional<format::FileId> id;
     {
         std::shared_lock lock(state.mutex);
-        id = store::FileContent(fd, state, access, format_version, label).file_id();
+        id = FileContent(fd, state, access, format_version, label).file_id();
     }
     uint64_t extra;
     try {
-        extra = store::unexplained_links(fd, st.st_nlink, access.keys().meta(), id, label);
+        extra = unexplained_links(fd, st.st_nlink, access.keys().meta(), id, label);
     } catch (const IntegrityError &e) {
         spdlog::error("integrity: {}", e.what());
         throw;
@@ -118,4 +117,4 @@ void check_link_count(const store::Keyring::Access &access, uint32_t format_vers
     }
 }
 
-}  // namespace cmkfs::fs
+}  // namespace cmkfs::store
