@@ -114,7 +114,7 @@ void Filesystem::create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         if (!fd && errno == EEXIST && !(fi->flags & O_EXCL))
             fd.reset(::openat(parent.fd.get(), backing.name.c_str(), base));
         if (!fd) throw_errno("create");
-        if (created) give_to_caller(req, parent.fd.get(), backing.name);
+        if (created) give_to_caller(req, parent.fd.get(), fd.get(), S_IFREG | (mode & 07777));
         change.lock.unlock();
         fuse_entry_param e;
         make_entry(parent, dir, name, backing.name, e, /*parent_locked=*/false);

@@ -17,6 +17,7 @@
 #include "fs/link_count.h"
 #include "fs/op_guard.h"
 #include "store/directory.h"
+#include "store/new_entry.h"
 #include "store/rename.h"
 #include "util/errors.h"
 
@@ -147,11 +148,17 @@ void Filesystem::make_entry(Inode &parent, const store::Directory &dir, std::str
     e.entry_timeout = options_.entry_timeout;
 }
 
-void Filesystem::give_to_caller(fuse_req_t req, int dirfd, const std::string &backing) const {
+void Filesystem::give_to_caller(fuse_req_t req, int dirfd, const std::string &backing, mode_t mode) const {
+    UniqueFd fd(::openat(dirfd, backing.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) throw_errno("open new entry");
+    give_to_caller(req, dirfd, fd.get(), mode);
+}
+
+void Filesystem::give_to_caller(fuse_req_t req, int dirfd, int entry_fd, mode_t mode) const {
     const fuse_ctx *ctx = fuse_req_ctx(req);
-    if (::geteuid() != 0 || (ctx->uid == 0 && ctx->gid == 0)) return;
-    if (::fchownat(dirfd, backing.c_str(), ctx->uid, ctx->gid, AT_SYMLINK_NOFOLLOW) != 0)
-        throw_errno("chown new entry");
+    std::optional<store::Creator> creator;
+    if (::geteuid() == 0 && (ctx->uid != 0 || ctx->gid != 0)) creator = store::Creator{ctx->uid, ctx->gid};
+    store::settle_new_entry(entry_fd, dirfd, mode, creator);
 }
 
 void Filesystem::init(fuse_conn_info *conn) {
@@ -252,7 +259,7 @@ void Filesystem::mknod_at(fuse_req_t req, Inode &parent, const char *name, mode_
     } else if (::mknodat(parent.fd.get(), backing.name.c_str(), mode, rdev) != 0) {
         throw_errno("mknod");
     }
-    give_to_caller(req, parent.fd.get(), backing.name);
+    give_to_caller(req, parent.fd.get(), backing.name, mode);
     fuse_entry_param e;
     make_entry(parent, dir, name, backing.name, e, /*parent_locked=*/true);
     remember_entry(ino_of(parent, inodes_.root()), name);
@@ -279,7 +286,7 @@ void Filesystem::symlink(fuse_req_t req, const char *link, fuse_ino_t parent_ino
         if (target.size() >= PATH_MAX) throw Error(ENAMETOOLONG, "symlink target too long");
         dir.write_sidecar(backing);
         if (::symlinkat(target.c_str(), parent.fd.get(), backing.name.c_str()) != 0) throw_errno("symlink");
-        give_to_caller(req, parent.fd.get(), backing.name);
+        give_to_caller(req, parent.fd.get(), backing.name, S_IFLNK);
         fuse_entry_param e;
         make_entry(parent, dir, name, backing.name, e, /*parent_locked=*/true);
         remember_entry(parent_ino, name);

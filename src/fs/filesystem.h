@@ -104,8 +104,10 @@ private:
     void verify_directory(Inode &inode, Inode &parent, const store::Directory &dir, std::string_view plain,
                           bool parent_locked);
     void fill_attr(int fd, struct stat &st) const;  // plaintext sizes
-    // Sets the caller as owner of a new object when the daemon runs as another user.
-    void give_to_caller(fuse_req_t req, int dirfd, const std::string &backing) const;
+    // Sets the owner (the caller, when the daemon is root and the caller is
+    // not) and the exact requested mode of a new entry (store/new_entry.h).
+    void give_to_caller(fuse_req_t req, int dirfd, const std::string &backing, mode_t mode) const;
+    void give_to_caller(fuse_req_t req, int dirfd, int entry_fd, mode_t mode) const;
     void mknod_at(fuse_req_t req, Inode &parent, const char *name, mode_t mode, dev_t rdev);
     // What format 2 binds an xattr value to: the file id of a regular file
     // (a header-only file is written first when `create` and there is none),
