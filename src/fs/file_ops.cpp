@@ -48,15 +48,18 @@ void Filesystem::setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int 
         auto access = keyring_.access();
         Inode &inode = inode_of(ino);
         const std::string path = proc_path(inode.fd.get());
-        if (to_set & FUSE_SET_ATTR_MODE) {
-            // By path: fi may be a directory handle, which has no fd of ours.
-            if (::chmod(path.c_str(), attr->st_mode) != 0) throw_errno("chmod");
-        }
+        // Owner before mode: the daemon's chown (as root) of a regular file
+        // clears S_ISUID/S_ISGID, and a mode sent with it (the kernel sends the
+        // one it computed, e.g. with setuid cleared) must be the final one.
         if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
             uid_t uid = (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : static_cast<uid_t>(-1);
             gid_t gid = (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : static_cast<gid_t>(-1);
             if (::fchownat(inode.fd.get(), "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0)
                 throw_errno("chown");
+        }
+        if (to_set & FUSE_SET_ATTR_MODE) {
+            // By path: fi may be a directory handle, which has no fd of ours.
+            if (::chmod(path.c_str(), attr->st_mode) != 0) throw_errno("chmod");
         }
         if (to_set & FUSE_SET_ATTR_SIZE) {
             if (inode.type != S_IFREG) throw Error(EINVAL, "truncate of a non-regular file");
