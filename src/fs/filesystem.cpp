@@ -13,12 +13,14 @@
 #include <thread>
 
 #include "crypto/wipe.h"
+#include "format/long_target.h"
 #include "fs/backing_fd.h"
 #include "fs/link_count.h"
 #include "fs/op_guard.h"
 #include "store/directory.h"
 #include "store/new_entry.h"
 #include "store/rename.h"
+#include "store/symlink_target.h"
 #include "util/errors.h"
 
 namespace cmkfs::fs {
@@ -114,12 +116,16 @@ format::NameCodec Filesystem::name_codec(const store::Keyring::Access &access) c
     return format::NameCodec(plaintext_names_ ? nullptr : &access.keys().names());
 }
 
-void Filesystem::fill_attr(int fd, struct stat &st) const {
+void Filesystem::fill_attr(int fd, struct stat &st, bool *long_target) const {
     if (::fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) throw_errno("stat");
     if (S_ISREG(st.st_mode)) {
         st.st_size = static_cast<off_t>(store::content_size_from_backing(static_cast<uint64_t>(st.st_size)));
     } else if (S_ISLNK(st.st_mode)) {
-        st.st_size = symlink_plain_length(st.st_size);
+        const auto length = format::keeps_long_targets(volume_.header().format_version)
+                                ? store::long_target_length(fd, st.st_size)
+                                : std::nullopt;
+        st.st_size = length ? static_cast<off_t>(*length) : symlink_plain_length(st.st_size);
+        if (long_target != nullptr) *long_target = length.has_value();
     }
 }
 
@@ -128,7 +134,8 @@ void Filesystem::make_entry(Inode &parent, const store::Directory &dir, std::str
     std::memset(&e, 0, sizeof e);
     UniqueFd fd(::openat(parent.fd.get(), backing.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) throw SystemError(errno, "lookup");
-    fill_attr(fd.get(), e.attr);
+    bool long_target = false;
+    fill_attr(fd.get(), e.attr, &long_target);
     Inode &inode = inodes_.find_or_insert(std::move(fd), e.attr);
     if (dir.binding().binds_place()) {
         try {
@@ -137,6 +144,8 @@ void Filesystem::make_entry(Inode &parent, const store::Directory &dir, std::str
             } else if (S_ISLNK(e.attr.st_mode)) {
                 std::lock_guard guard(inode.dir_id_mutex);
                 inode.place = dir.place_of(plain);
+                // Its sidecar is in this directory (readlink has only the symlink).
+                if (long_target) inode.link_dir.reset(::fcntl(parent.fd.get(), F_DUPFD_CLOEXEC, 0));
             }
         } catch (...) {
             inodes_.forget(inode, 1);
@@ -247,16 +256,15 @@ void Filesystem::readlink(fuse_req_t req, fuse_ino_t ino) {
                 }
                 if (!inode.place) throw IntegrityError(inode.label() + ": symlink reached at no known place");
             }
-            char buf[PATH_MAX + 1];
-            ssize_t n = ::readlinkat(inode.fd.get(), "", buf, sizeof buf - 1);
-            if (n < 0) throw_errno("readlink");
             const format::Place place = inode.place.value_or(format::Place{});
-            target = format::open_symlink_target(bound.format_version, access.keys().meta(), place,
-                                                 std::string_view(buf, static_cast<size_t>(n)));
+            target = store::open_link_target(inode.link_dir ? inode.link_dir.get() : -1,
+                                             store::read_backing_link(inode.fd.get(), ""), bound.format_version,
+                                             access.keys().meta(), place);
         }
         if (!target) {
             spdlog::error("integrity: {}: symlink target fails to authenticate for its place "
-                          "(edited, swapped or copied from another name or directory)", inode.label());
+                          "(edited, swapped or copied from another name or directory, or its long-target "
+                          "sidecar is missing or damaged)", inode.label());
             throw IntegrityError(inode.label() + ": symlink target fails to authenticate");
         }
         const std::string &text = *target;  // (clang-analyzer mistakes optional::operator-> for a reallocation)
@@ -299,10 +307,8 @@ void Filesystem::symlink(fuse_req_t req, const char *link, fuse_ino_t parent_ino
         Inode &parent = change.parent;
         store::Directory &dir = change.names;
         auto backing = dir.encode(name);
-        std::string target = dir.seal_symlink(name, link);
-        if (target.size() >= PATH_MAX) throw Error(ENAMETOOLONG, "symlink target too long");
         dir.write_sidecar(backing);
-        if (::symlinkat(target.c_str(), parent.fd.get(), backing.name.c_str()) != 0) throw_errno("symlink");
+        dir.make_symlink(backing.name, name, link);
         give_to_caller(req, parent.fd.get(), backing.name, S_IFLNK);
         fuse_entry_param e;
         make_entry(parent, dir, name, backing.name, e, /*parent_locked=*/true);
@@ -320,9 +326,11 @@ void Filesystem::unlink(fuse_req_t req, fuse_ino_t parent_ino, const char *name)
         auto backing = dir.encode(name);
         auto links = LinkRecordChange::for_removal(access, volume_.header().format_version, parent.fd.get(),
                                                    backing.name);
+        const auto target_sidecar = dir.long_target_sidecar(backing.name);
         if (::unlinkat(parent.fd.get(), backing.name.c_str(), 0) != 0) throw_errno("unlink");
         links.commit();
         dir.remove_sidecar(backing);
+        dir.remove_long_target_sidecar(target_sidecar);
         fuse_reply_err(req, 0);
     });
 }
@@ -375,7 +383,10 @@ void Filesystem::rename(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
             struct stat st {};
             if (fd && ::fstat(fd.get(), &st) == 0) {
                 const format::Place place = to.place_of(newname);
-                inodes_.repoint(*outcome.resealed_symlink, fd, st, [&](Inode &inode) { inode.place = place; });
+                inodes_.repoint(*outcome.resealed_symlink, fd, st, [&](Inode &inode) {
+                    inode.place = place;
+                    if (inode.link_dir) inode.link_dir.reset(::fcntl(newparent.fd.get(), F_DUPFD_CLOEXEC, 0));
+                });
             }
         }
         fuse_reply_err(req, 0);

@@ -103,7 +103,9 @@ private:
     // directory's id for `place`, finishing an interrupted rename of it.
     void verify_directory(Inode &inode, Inode &parent, const store::Directory &dir, std::string_view plain,
                           bool parent_locked);
-    void fill_attr(int fd, struct stat &st) const;  // plaintext sizes
+    // Plaintext sizes; `long_target`: set when fd is a symlink whose target
+    // is in a sidecar (format v3).
+    void fill_attr(int fd, struct stat &st, bool *long_target = nullptr) const;
     // Sets the owner (the caller, when the daemon is root and the caller is
     // not) and the exact requested mode of a new entry (store/new_entry.h).
     void give_to_caller(fuse_req_t req, int dirfd, const std::string &backing, mode_t mode) const;

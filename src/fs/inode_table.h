@@ -42,6 +42,9 @@ struct Inode {
     // plaintext name). A directory's id was verified for it; a symlink's
     // target is opened for it.
     std::optional<format::Place> place;
+    // Format v3, a symlink with a long target: the backing directory that
+    // holds its sidecar (the one it was last reached in).
+    UniqueFd link_dir;
 
     store::ContentState content;  // regular files
 
