@@ -168,12 +168,13 @@ Replacement build_symlink(int src_dir, const std::string &src_name, const struct
     auto target = open_link_target(src_dir, read_link(src_dir, src_name, label), keys.old_version,
                                    keys.old_keys.meta(), place);
     if (!target) throw IntegrityError(label + ": symlink target fails to authenticate");
-    const crypto::WipeOnExit wipe_target(target->data(), target->size());
+    const std::string &text = *target;  // (clang-analyzer mistakes optional::operator-> for a reallocation)
+    const crypto::WipeOnExit wipe_target(text.data(), text.size());
     Replacement out{new_reencrypt_temp_name(), 0};
     // A long target's new sidecar must be beside the replacement's final
     // name: symlinks are never staged elsewhere (staging_for), so temp_dir
     // is that directory.
-    make_link(temp_dir, out.temp_name, keys.new_version, keys.new_keys.meta(), place, *target);
+    make_link(temp_dir, out.temp_name, keys.new_version, keys.new_keys.meta(), place, text);
     try {
         if (::fchownat(temp_dir, out.temp_name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0)
             throw_errno("chown replacement");
