@@ -287,3 +287,21 @@ TEST_CASE("attacks on long-target sidecars read as EIO, never as another target 
     store.unmount();
     CHECK(fsck_exit(store) == 10);
 }
+
+TEST_CASE("an orphan long-target sidecar (a crash leftover) is hidden and goes with its directory",
+          "[symlink][long-target]") {
+    MountedStore store;
+    REQUIRE(::mkdir(store.path("d").c_str(), 0755) == 0);
+    std::string sub;
+    for (const auto &e : fsys::directory_iterator(store.backing()))
+        if (fsys::is_directory(e.symlink_status())) sub = e.path().string();
+    REQUIRE(!sub.empty());
+    // What a crash between writing the sidecar and making the symlink leaves.
+    write_file(sub + "/.cmkfs.target.QkJCQkJCQkJCQkJCQkJCQg", std::string(4029, 'x'));
+    CHECK(names_in(store.path("d")).empty());
+    store.unmount();
+    CHECK(fsck_exit(store) == 0);
+    store.mount();
+    CHECK(::rmdir(store.path("d").c_str()) == 0);
+    CHECK_FALSE(fsys::exists(sub));
+}

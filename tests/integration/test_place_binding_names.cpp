@@ -376,7 +376,7 @@ TEST_CASE("a version-1 store still reads, and its renames keep writing version 1
     CHECK(t == "dir/sub/deeper/note.txt");
 }
 
-TEST_CASE("reencrypt upgrades a version-1 store to version 2", "[place][v1][reencrypt]") {
+TEST_CASE("reencrypt upgrades a version-1 store to the current version", "[place][v1][reencrypt]") {
     MountedStore store(MountedStore::Options::unmounted());
     const std::string config = unpack_golden_v1(store);
     SECTION("in one run") {
