@@ -17,6 +17,7 @@
 #include "format/credentials_codec.h"
 #include "format/file_layout.h"
 #include "format/link_record_codec.h"
+#include "format/long_target.h"
 #include "format/name_codec.h"
 #include "format/place_codec.h"
 #include "format/volume_header.h"
@@ -168,6 +169,17 @@ void credentials() {
     put("credentials_file", "plain-not-object", "\x01[1,2]");
 }
 
+// Format 3 (FORMAT.md §6.2): a marker and a sealed sidecar of a 4001-byte target.
+void long_targets() {
+    format::LongTargetRef ref;
+    ref.id.fill(0x42);
+    ref.length = 4001;
+    put("long_target", "marker", format::long_target_marker(ref));
+    put("long_target", "sidecar",
+        format::seal_long_target(fuzz::test_keys().meta(), ref.id,
+                                 format::Place::in(fuzz::test_parent(), fuzz::kTestName), std::string(4001, 'a')));
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -180,6 +192,7 @@ int main(int argc, char **argv) {
     names();
     metadata();
     dir_ids();
+    long_targets();
     link_records();
     file_contents();
     credentials();

@@ -8,7 +8,7 @@
 
 namespace cmkfs::format {
 
-inline constexpr uint32_t kFormatVersion = 2;  // what new stores (and reencrypt/upgrade) write
+inline constexpr uint32_t kFormatVersion = 3;  // what new stores (and reencrypt/upgrade) write
 inline constexpr uint32_t kOldestFormatVersion = 1;  // oldest version still mounted
 
 // Backing-root and per-directory bookkeeping files. Every name cmkfs owns

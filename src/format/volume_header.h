@@ -19,7 +19,7 @@ namespace cmkfs::format {
 
 // Every format version this cmkfs reads; the header parser refuses others.
 // One list, so a new version is one more entry.
-inline constexpr std::array<uint32_t, 2> kSupportedFormatVersions{1, 2};
+inline constexpr std::array<uint32_t, 3> kSupportedFormatVersions{1, 2, 3};
 static_assert(kSupportedFormatVersions.front() == kOldestFormatVersion &&
               kSupportedFormatVersions.back() == kFormatVersion);
 bool is_supported_format_version(uint32_t version);

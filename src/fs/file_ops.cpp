@@ -33,12 +33,15 @@ void Filesystem::setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int 
     guard(req, "setattr", [&] {
         auto access = keyring_.access();
         Inode &inode = inode_of(ino);
-        if (to_set & FUSE_SET_ATTR_MODE) tree_.chmod(inode, attr->st_mode);
+        // Owner before mode: the daemon's chown (as root) of a regular file
+        // clears S_ISUID/S_ISGID, and a mode sent with it (the kernel sends the
+        // one it computed, e.g. with setuid cleared) must be the final one.
         if (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
             uid_t uid = (to_set & FUSE_SET_ATTR_UID) ? attr->st_uid : static_cast<uid_t>(-1);
             gid_t gid = (to_set & FUSE_SET_ATTR_GID) ? attr->st_gid : static_cast<gid_t>(-1);
             tree_.chown(inode, uid, gid);
         }
+        if (to_set & FUSE_SET_ATTR_MODE) tree_.chmod(inode, attr->st_mode);
         if (to_set & FUSE_SET_ATTR_SIZE)
             tree_.truncate(access, inode, fi ? handle_of(fi)->fd : -1, static_cast<uint64_t>(attr->st_size));
         if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {

@@ -13,6 +13,7 @@
 #include "crypto/encoding.h"
 #include "crypto/kdf.h"
 #include "crypto/random.h"
+#include "store/symlink_target.h"
 #include "util/errors.h"
 #include "util/file_io.h"
 #include "util/unique_fd.h"
@@ -64,19 +65,30 @@ std::string Directory::seal_symlink(std::string_view plain, std::string_view tar
     return format::seal_symlink_target(binding_.format_version, binding_.keys.meta(), place_of(plain), target);
 }
 
-std::optional<std::string> Directory::open_symlink(std::string_view plain, std::string_view sealed) const {
-    return format::open_symlink_target(binding_.format_version, binding_.keys.meta(), place_of(plain), sealed);
+std::optional<std::string> Directory::open_symlink(std::string_view plain, std::string_view raw) const {
+    return open_link_target(fd_, raw, binding_.format_version, binding_.keys.meta(), place_of(plain));
+}
+
+void Directory::make_symlink(const std::string &backing, std::string_view plain, std::string_view target) const {
+    make_link(fd_, backing, binding_.format_version, binding_.keys.meta(), place_of(plain), target);
+}
+
+std::optional<std::string> Directory::long_target_sidecar(const std::string &backing) const {
+    if (!format::keeps_long_targets(binding_.format_version)) return std::nullopt;
+    return long_target_sidecar_of(fd_, backing);
+}
+
+void Directory::remove_long_target_sidecar(const std::optional<std::string> &sidecar) const {
+    store::remove_long_target_sidecar(fd_, sidecar);
 }
 
 std::string Directory::read_symlink(int fd_or_dir, const std::string &backing, std::string_view plain,
                                     const std::string &label) const {
-    char buf[PATH_MAX + 1];
-    ssize_t n = ::readlinkat(fd_or_dir, backing.c_str(), buf, sizeof buf - 1);
-    if (n < 0) throw_errno("readlink");
-    auto target = open_symlink(plain, std::string_view(buf, static_cast<size_t>(n)));
+    auto target = open_symlink(plain, read_backing_link(fd_or_dir, backing));
     if (!target) {
         spdlog::error("integrity: {}: symlink target fails to authenticate for its place "
-                      "(edited, swapped or copied from another name or directory)", label);
+                      "(edited, swapped or copied from another name or directory, or its long-target sidecar "
+                      "is missing or damaged)", label);
         throw IntegrityError(label + ": symlink target fails to authenticate");
     }
     return *target;
@@ -120,7 +132,10 @@ Directory::Detached Directory::detach_empty_subdirectory(const format::BackingNa
         while (dirent *e = ::readdir(dir)) {
             std::string_view n(e->d_name);
             // Id files, and temporaries of a rebind, go with the directory.
-            if (n == "." || n == ".." || n.starts_with(kDirIdFile) || n.starts_with(kRenameTempPrefix)) continue;
+            // So do long-target sidecars: with no symlink left, any is an orphan.
+            if (n == "." || n == ".." || n.starts_with(kDirIdFile) || n.starts_with(kRenameTempPrefix) ||
+                format::is_long_target_sidecar(n))
+                continue;
             empty = false;
             break;
         }
@@ -129,8 +144,8 @@ Directory::Detached Directory::detach_empty_subdirectory(const format::BackingNa
     }
     for (const auto &n : list_directory(d.fd.get()))
         if ((n.starts_with(kDirIdFile) && n != kDirIdFile && n != format::kDirIdNextName) ||
-            n.starts_with(kRenameTempPrefix))
-            ::unlinkat(d.fd.get(), n.c_str(), 0);  // a crashed rebind's or rename's temporary
+            n.starts_with(kRenameTempPrefix) || format::is_long_target_sidecar(n))
+            ::unlinkat(d.fd.get(), n.c_str(), 0);  // a crashed rebind's or rename's temporary, an orphan sidecar
     d.ids = DirIdFiles::take(d.fd.get());
     return d;
 }

@@ -51,7 +51,18 @@ public:
 
     // Symlink targets sealed for (v2: bound to) the entry `plain` of this directory.
     std::string seal_symlink(std::string_view plain, std::string_view target) const;
-    std::optional<std::string> open_symlink(std::string_view plain, std::string_view sealed) const;
+    // The target of the entry `plain` whose backing symlink holds `raw`: a
+    // sealed target, or (v3) a marker naming a long-target sidecar here
+    // (store/symlink_target.h). nullopt when it fails to authenticate.
+    std::optional<std::string> open_symlink(std::string_view plain, std::string_view raw) const;
+    // Creates the backing symlink `backing` for the entry `plain` (v3: with a
+    // sidecar when the target is too long for a backing symlink).
+    void make_symlink(const std::string &backing, std::string_view plain, std::string_view target) const;
+    // The long-target sidecar of the backing entry `backing`, if it is a
+    // symlink with one: read before the entry is removed or replaced, removed
+    // after (remove_long_target_sidecar ignores nullopt and ENOENT).
+    std::optional<std::string> long_target_sidecar(const std::string &backing) const;
+    void remove_long_target_sidecar(const std::optional<std::string> &sidecar) const;
     // Reads the target of the backing symlink `backing` (named `plain`);
     // throws IntegrityError naming `label` (and logs) when it fails to
     // authenticate here, e.g. because it was made for another place.

@@ -12,12 +12,14 @@
 #include "crypto/encoding.h"
 #include "crypto/random.h"
 #include "crypto/secure_bytes.h"
+#include "crypto/wipe.h"
 #include "format/block_codec.h"
 #include "format/file_layout.h"
 #include "format/name_codec.h"
 #include "store/link_record.h"
 #include "store/reencrypt_xattrs.h"
 #include "store/sealed_blocks.h"
+#include "store/symlink_target.h"
 #include "util/errors.h"
 #include "util/file_io.h"
 #include "util/unique_fd.h"
@@ -162,13 +164,17 @@ Replacement build_file(int src_dir, const std::string &src_name, const struct st
 
 Replacement build_symlink(int src_dir, const std::string &src_name, const struct stat &st, int temp_dir,
                           const ReencryptKeys &keys, const format::Place &place, const std::string &label) {
-    auto target = format::open_symlink_target(keys.old_version, keys.old_keys.meta(), place,
-                                              read_link(src_dir, src_name, label));
+    // A long target (format 3) is followed to its sidecar, beside the symlink.
+    auto target = open_link_target(src_dir, read_link(src_dir, src_name, label), keys.old_version,
+                                   keys.old_keys.meta(), place);
     if (!target) throw IntegrityError(label + ": symlink target fails to authenticate");
+    const std::string &text = *target;  // (clang-analyzer mistakes optional::operator-> for a reallocation)
+    const crypto::WipeOnExit wipe_target(text.data(), text.size());
     Replacement out{new_reencrypt_temp_name(), 0};
-    const std::string sealed =
-        format::seal_symlink_target(keys.new_version, keys.new_keys.meta(), place, *target);
-    if (::symlinkat(sealed.c_str(), temp_dir, out.temp_name.c_str()) != 0) throw_errno("create " + out.temp_name);
+    // A long target's new sidecar must be beside the replacement's final
+    // name: symlinks are never staged elsewhere (staging_for), so temp_dir
+    // is that directory.
+    make_link(temp_dir, out.temp_name, keys.new_version, keys.new_keys.meta(), place, text);
     try {
         if (::fchownat(temp_dir, out.temp_name.c_str(), st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) != 0)
             throw_errno("chown replacement");
@@ -176,7 +182,9 @@ Replacement build_symlink(int src_dir, const std::string &src_name, const struct
         if (::utimensat(temp_dir, out.temp_name.c_str(), times, AT_SYMLINK_NOFOLLOW) != 0)
             throw_errno("set times of replacement");
     } catch (...) {
+        const auto sidecar = long_target_sidecar_of(temp_dir, out.temp_name);
         ::unlinkat(temp_dir, out.temp_name.c_str(), 0);
+        remove_long_target_sidecar(temp_dir, sidecar);
         throw;
     }
     // A symlink cannot be fsynced itself: the caller's fsync of the directory
@@ -202,9 +210,9 @@ KeyGeneration content_generation(int dir, const std::string &name, const struct 
                                  const ReencryptKeys &keys, const format::Place &place, const std::string &label) {
     if (S_ISLNK(st.st_mode)) {
         const std::string sealed = read_link(dir, name, label);
-        if (format::open_symlink_target(keys.new_version, keys.new_keys.meta(), place, sealed))
+        if (open_link_target(dir, sealed, keys.new_version, keys.new_keys.meta(), place))
             return KeyGeneration::new_key;
-        if (format::open_symlink_target(keys.old_version, keys.old_keys.meta(), place, sealed))
+        if (open_link_target(dir, sealed, keys.old_version, keys.old_keys.meta(), place))
             return KeyGeneration::old_key;
         throw IntegrityError(label + ": symlink target fails to authenticate");
     }

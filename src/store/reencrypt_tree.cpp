@@ -16,6 +16,7 @@
 #include "store/link_record.h"
 #include "store/reencrypt_content.h"
 #include "store/reencrypt_xattrs.h"
+#include "store/symlink_target.h"
 #include "util/errors.h"
 #include "util/fault.h"
 #include "util/file_io.h"
@@ -285,6 +286,10 @@ void TreeConverter::replace(int dirfd, const std::string &old_name, const struct
                             const format::BackingName &new_name, const format::Place &place, const std::string &label,
                             Pending &pending) {
     const bool same_name = new_name.name == old_name;  // plaintext names
+    // The old symlink's long-target sidecar (format 3) goes with its old
+    // name, once the replacement is durable (flush).
+    if (S_ISLNK(st.st_mode) && format::keeps_long_targets(keys_.old_version))
+        if (auto sidecar = long_target_sidecar_of(dirfd, old_name)) pending.old_sidecars.push_back(*sidecar);
     if (!same_name && exists_at(dirfd, new_name.name)) {
         // An interrupted run already put the replacement in place (it is only
         // ever renamed in complete): what is left is removing the old name.

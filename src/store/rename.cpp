@@ -9,6 +9,7 @@
 
 #include "crypto/encoding.h"
 #include "crypto/random.h"
+#include "crypto/wipe.h"
 #include "store/dir_binding.h"
 #include "util/errors.h"
 #include "util/fault.h"
@@ -50,12 +51,15 @@ RenameOutcome rename_symlink(const Directory &from, std::string_view name, const
                              const Directory &to, std::string_view newname, const format::BackingName &new_b,
                              const struct stat &src, unsigned flags, const RenameStepHook &step) {
     const std::string target = from.read_symlink(from.fd(), old_b.name, name, label_of(from, old_b.name));
-    const std::string sealed = to.seal_symlink(newname, target);
-    if (sealed.size() >= PATH_MAX) throw Error(ENAMETOOLONG, "symlink target too long");
+    const crypto::WipeOnExit wipe_target(target.data(), target.size());
     uint8_t rnd[8];
     crypto::random_bytes(rnd);
     const std::string tmp = std::string(kRenameTempPrefix) + crypto::hex_encode(rnd);
-    if (::symlinkat(sealed.c_str(), to.fd(), tmp.c_str()) != 0) throw_errno("symlink");
+    // Format 3: a long target gets a new sidecar bound to the new place; the
+    // old one (and a replaced destination's) goes once the rename is done.
+    const auto old_sidecar = from.long_target_sidecar(old_b.name);
+    const auto replaced_sidecar = to.long_target_sidecar(new_b.name);
+    to.make_symlink(tmp, newname, target);
     try {
         if ((src.st_uid != ::geteuid() || src.st_gid != ::getegid()) &&
             ::fchownat(to.fd(), tmp.c_str(), src.st_uid, src.st_gid, AT_SYMLINK_NOFOLLOW) != 0 && errno != EPERM)
@@ -69,12 +73,16 @@ RenameOutcome rename_symlink(const Directory &from, std::string_view name, const
                            : ::renameat(to.fd(), tmp.c_str(), to.fd(), new_b.name.c_str());
         if (rc != 0) throw SystemError(errno, "rename");
     } catch (...) {
+        const auto new_sidecar = to.long_target_sidecar(tmp);
         ::unlinkat(to.fd(), tmp.c_str(), 0);
+        to.remove_long_target_sidecar(new_sidecar);
         throw;
     }
+    to.remove_long_target_sidecar(replaced_sidecar);
     if (step) step("remove-source");
     if (::unlinkat(from.fd(), old_b.name.c_str(), 0) != 0 && errno != ENOENT) throw_errno("remove renamed symlink");
     from.remove_sidecar(old_b);
+    from.remove_long_target_sidecar(old_sidecar);
     return {src};
 }
 
@@ -106,6 +114,10 @@ RenameOutcome rename_entry(const Directory &from, std::string_view name, const D
 
     Rebinding moved, exchanged;
     std::optional<Directory::Detached> replaced;
+    // A long-target symlink replaced by this rename leaves its sidecar behind.
+    const auto replaced_sidecar = have_dst && S_ISLNK(dst.st_mode) && !same_inode && !(flags & RENAME_EXCHANGE)
+                                      ? to.long_target_sidecar(new_b.name)
+                                      : std::nullopt;
     try {
         if (bind && S_ISDIR(src.st_mode)) {
             step("bind");
@@ -138,6 +150,7 @@ RenameOutcome rename_entry(const Directory &from, std::string_view name, const D
     if (moved.fd) finish_rebind(moved.fd.get());
     if (exchanged.fd) finish_rebind(exchanged.fd.get());
     if (!(flags & RENAME_EXCHANGE) && !same_inode) from.remove_sidecar(old_b);
+    to.remove_long_target_sidecar(replaced_sidecar);
     return {};
 }
 

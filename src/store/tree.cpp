@@ -83,7 +83,8 @@ Entry Tree::make_entry(Node &parent, const Directory &dir, std::string_view plai
                        bool parent_locked) {
     UniqueFd fd(::openat(parent.fd.get(), backing.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) throw SystemError(errno, "lookup");
-    struct stat attr = stat_plaintext(fd.get());
+    bool long_target = false;
+    struct stat attr = stat_plaintext(fd.get(), version_, &long_target);
     Node &node = nodes_.intern(std::move(fd), attr);
     if (dir.binding().binds_place()) {
         try {
@@ -92,6 +93,11 @@ Entry Tree::make_entry(Node &parent, const Directory &dir, std::string_view plai
             } else if (S_ISLNK(attr.st_mode)) {
                 std::lock_guard guard(node.dir_id_mutex);
                 node.place = dir.place_of(plain);
+                // Its sidecar is in this directory (readlink has only the symlink).
+                if (long_target) {
+                    node.link_dir.reset(::fcntl(parent.fd.get(), F_DUPFD_CLOEXEC, 0));
+                    if (!node.link_dir) throw_errno("dup directory of a long symlink target");
+                }
             }
         } catch (...) {
             nodes_.release(node, 1);

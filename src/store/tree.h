@@ -3,6 +3,9 @@
 // every backing syscall of the mount's operations and every ordering
 // protocol between their steps:
 //   - a long name's sidecar is written before its entry and removed after it;
+//     so is (format 3) a long symlink target's sidecar (store/symlink_target.h);
+//   - a new entry gets its owner, then its exact mode, whatever the daemon's
+//     umask (store/new_entry.h);
 //   - a new directory never exists under its name without its id
 //     (store/directory.h);
 //   - a renamed directory's id is rebound around the one backing rename and
@@ -47,8 +50,9 @@ struct Entry {
 };
 
 // lstat of an O_PATH fd, with the plaintext size of a regular file or a
-// symlink's target.
-struct stat stat_plaintext(int fd);
+// symlink's target (format >= 3: also a long target kept in a sidecar, then
+// `long_target` is set when given).
+struct stat stat_plaintext(int fd, uint32_t format_version, bool *long_target = nullptr);
 
 // Who asked for a new object: it is given to them when the daemon runs as
 // root on behalf of another user.

@@ -13,6 +13,7 @@
 #include "format/file_layout.h"
 #include "store/content.h"
 #include "store/link_count.h"
+#include "store/symlink_target.h"
 #include "store/tree.h"
 #include "util/errors.h"
 
@@ -32,18 +33,23 @@ UniqueFd open_backing_for_io(int path_fd, int user_flags) {
 
 }  // namespace
 
-struct stat stat_plaintext(int fd) {
+struct stat stat_plaintext(int fd, uint32_t format_version, bool *long_target) {
     struct stat st {};
     if (::fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) throw_errno("stat");
     if (S_ISREG(st.st_mode)) {
         st.st_size = static_cast<off_t>(content_size_from_backing(static_cast<uint64_t>(st.st_size)));
     } else if (S_ISLNK(st.st_mode)) {
-        st.st_size = static_cast<off_t>(format::symlink_target_length(static_cast<uint64_t>(st.st_size)));
+        // Format 3: a marker's size is not the target's; the marker says it.
+        const auto length =
+            format::keeps_long_targets(format_version) ? long_target_length(fd, st.st_size) : std::nullopt;
+        st.st_size = length ? static_cast<off_t>(*length)
+                            : static_cast<off_t>(format::symlink_target_length(static_cast<uint64_t>(st.st_size)));
+        if (long_target != nullptr) *long_target = length.has_value();
     }
     return st;
 }
 
-struct stat Tree::stat(const Node &node) const { return stat_plaintext(node.fd.get()); }
+struct stat Tree::stat(const Node &node) const { return stat_plaintext(node.fd.get(), version_); }
 
 struct statvfs Tree::statfs(int root_fd) const {
     struct statvfs st {};

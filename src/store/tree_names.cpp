@@ -2,7 +2,6 @@
 // entries, each under its directory's names lock and in the order that keeps
 // the store readable after a crash between any two steps (tree.h).
 #include <fcntl.h>
-#include <linux/limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,7 +13,9 @@
 
 #include "crypto/wipe.h"
 #include "store/link_count.h"
+#include "store/new_entry.h"
 #include "store/rename.h"
+#include "store/symlink_target.h"
 #include "store/tree.h"
 #include "store/tree_lock.h"
 #include "util/errors.h"
@@ -33,11 +34,19 @@ struct Tree::NameChange {
 
 namespace {
 
-// Sets the caller as owner of a new object when the daemon runs as another user.
-void give_to_caller(const Caller &caller, int dirfd, const std::string &backing) {
-    if (::geteuid() != 0 || (caller.uid == 0 && caller.gid == 0)) return;
-    if (::fchownat(dirfd, backing.c_str(), caller.uid, caller.gid, AT_SYMLINK_NOFOLLOW) != 0)
-        throw_errno("chown new entry");
+// Gives a new entry (held by `entry_fd`) its owner (the caller, when the
+// daemon is root and the caller is not) and its exact requested `mode`,
+// whatever the daemon's umask (store/new_entry.h).
+void give_to_caller(const Caller &caller, int dirfd, int entry_fd, mode_t mode) {
+    std::optional<Creator> creator;
+    if (::geteuid() == 0 && (caller.uid != 0 || caller.gid != 0)) creator = Creator{caller.uid, caller.gid};
+    settle_new_entry(entry_fd, dirfd, mode, creator);
+}
+
+void give_to_caller(const Caller &caller, int dirfd, const std::string &backing, mode_t mode) {
+    UniqueFd fd(::openat(dirfd, backing.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) throw_errno("open new entry");
+    give_to_caller(caller, dirfd, fd.get(), mode);
 }
 
 }  // namespace
@@ -57,7 +66,7 @@ Entry Tree::make_node(const Keyring::Access &access, Node &parent_node, std::str
     } else if (::mknodat(parent.fd.get(), backing.name.c_str(), mode, rdev) != 0) {
         throw_errno("mknod");
     }
-    give_to_caller(caller, parent.fd.get(), backing.name);
+    give_to_caller(caller, parent.fd.get(), backing.name, mode);
     return make_entry(parent, dir, name, backing.name, /*parent_locked=*/true);
 }
 
@@ -77,13 +86,13 @@ Entry Tree::symlink(const Keyring::Access &access, Node &parent_node, std::strin
     Node &parent = change.parent;
     Directory &dir = change.names.dir;
     auto backing = dir.encode(name);
-    std::string target = dir.seal_symlink(name, link);
-    if (target.size() >= PATH_MAX) throw Error(ENAMETOOLONG, "symlink target too long");
     step("symlink", "sidecar");
     dir.write_sidecar(backing);
     step("symlink", "entry");
-    if (::symlinkat(target.c_str(), parent.fd.get(), backing.name.c_str()) != 0) throw_errno("symlink");
-    give_to_caller(caller, parent.fd.get(), backing.name);
+    // Format 3: a target too long for a backing symlink goes to its own
+    // sidecar first, then the symlink names it (store/symlink_target.h).
+    dir.make_symlink(backing.name, name, link);
+    give_to_caller(caller, parent.fd.get(), backing.name, S_IFLNK);
     return make_entry(parent, dir, name, backing.name, /*parent_locked=*/true);
 }
 
@@ -101,14 +110,14 @@ Tree::Created Tree::create(const Keyring::Access &access, Node &parent_node, std
     const bool created = static_cast<bool>(fd);
     if (!fd && errno == EEXIST && !(flags & O_EXCL)) fd.reset(::openat(parent.fd.get(), backing.name.c_str(), base));
     if (!fd) throw_errno("create");
-    if (created) give_to_caller(caller, parent.fd.get(), backing.name);
+    if (created) give_to_caller(caller, parent.fd.get(), fd.get(), S_IFREG | (mode & 07777));
     change.lock.unlock();
     Entry entry = make_entry(parent, dir, name, backing.name, /*parent_locked=*/false);
     if (!created && (flags & O_TRUNC)) {
         try {
             std::unique_lock lock(entry.node.content.mutex);
             FileContent(fd.get(), entry.node.content, access, version_).truncate(0);
-            entry.attr = stat_plaintext(entry.node.fd.get());
+            entry.attr = stat_plaintext(entry.node.fd.get(), version_);
         } catch (...) {
             nodes_.release(entry.node, 1);
             throw;
@@ -123,11 +132,14 @@ void Tree::unlink(const Keyring::Access &access, Node &parent_node, std::string_
     Directory &dir = change.names.dir;
     auto backing = dir.encode(name);
     auto links = LinkRecordChange::for_removal(access, version_, parent.fd.get(), backing.name);
+    // Read before the entry goes: the symlink is what names its sidecar.
+    const auto target_sidecar = dir.long_target_sidecar(backing.name);
     step("unlink", "entry");
     if (::unlinkat(parent.fd.get(), backing.name.c_str(), 0) != 0) throw_errno("unlink");
     links.commit();
     step("unlink", "sidecar");
     dir.remove_sidecar(backing);
+    dir.remove_long_target_sidecar(target_sidecar);
 }
 
 void Tree::rmdir(const Keyring::Access &access, Node &parent, std::string_view name) {
@@ -165,7 +177,11 @@ void Tree::rename(const Keyring::Access &access, Node &parent, std::string_view 
         struct stat st {};
         if (fd && ::fstat(fd.get(), &st) == 0) {
             const format::Place place = to.place_of(newname);
-            nodes_.repoint(*outcome.resealed_symlink, fd, st, [&](Node &node) { node.place = place; });
+            nodes_.repoint(*outcome.resealed_symlink, fd, st, [&](Node &node) {
+                node.place = place;
+                // A long target was re-sealed into a new sidecar beside it.
+                if (node.link_dir) node.link_dir.reset(::fcntl(newparent.fd.get(), F_DUPFD_CLOEXEC, 0));
+            });
         }
     }
 }
@@ -206,16 +222,14 @@ std::string Tree::readlink(const Keyring::Access &access, Node &node) {
             }
             if (!node.place) throw IntegrityError(node.label() + ": symlink reached at no known place");
         }
-        char buf[PATH_MAX + 1];
-        ssize_t n = ::readlinkat(node.fd.get(), "", buf, sizeof buf - 1);
-        if (n < 0) throw_errno("readlink");
         const format::Place place = node.place.value_or(format::Place{});
-        target = format::open_symlink_target(bound.format_version, access.keys().meta(), place,
-                                             std::string_view(buf, static_cast<size_t>(n)));
+        target = open_link_target(node.link_dir ? node.link_dir.get() : -1, read_backing_link(node.fd.get(), ""),
+                                  bound.format_version, access.keys().meta(), place);
     }
     if (!target) {
         spdlog::error("integrity: {}: symlink target fails to authenticate for its place "
-                      "(edited, swapped or copied from another name or directory)", node.label());
+                      "(edited, swapped or copied from another name or directory, or its long-target "
+                      "sidecar is missing or damaged)", node.label());
         throw IntegrityError(node.label() + ": symlink target fails to authenticate");
     }
     const std::string &text = *target;  // (clang-analyzer mistakes optional::operator-> for a reallocation)

@@ -38,6 +38,10 @@ struct Node {
     // name). A directory's id was verified for it; a symlink's target is
     // opened for it.
     std::optional<format::Place> place;
+    // Format 3, a symlink with a long target: the backing directory that
+    // holds its sidecar (the one it was last reached in; readlink has only
+    // the symlink). Guarded by dir_id_mutex, like place.
+    UniqueFd link_dir;
 
     ContentState content;  // regular files
 

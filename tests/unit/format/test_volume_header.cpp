@@ -130,7 +130,7 @@ TEST_CASE("editing any single field of the header fails verification", "[format]
     }
     // Fields a reader refuses outright instead of authenticating.
     const std::vector<std::pair<std::string, json>> refused = {
-        {"format_version", 3}, {"cipher_suite", "AES-128-CBC"}, {"block_size", 8192}};
+        {"format_version", 4}, {"cipher_suite", "AES-128-CBC"}, {"block_size", 8192}};
     for (const auto &[field, value] : refused) {
         json j = original;
         j[field] = value;
@@ -187,7 +187,7 @@ TEST_CASE("unknown format versions are refused at parse", "[format][header]") {
     auto keys = cmkfs::test::random_volume_keys();
     auto h = sample_header();
     json j = json::parse(format::seal_volume_header(h, keys.header_mac()));
-    for (int version : {0, 3, 99}) {
+    for (int version : {0, 4, 99}) {
         j["format_version"] = version;
         INFO("version " << version);
         CHECK_THROWS_WITH(format::parse_volume_header(j.dump(), "v.json"),

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 
+#include "format/long_target.h"
 #include "format/name_codec.h"
 #include "store/dir_binding.h"
 #include "store/directory.h"
@@ -224,4 +225,57 @@ TEST_CASE("version-1 stores rename with one backing rename, as before", "[store]
     store::rename_entry(t.root, "a", t.root, "c", 0);
     CHECK(fs::file_size(t.backing("c") / ".cmkfs.dirid") == 16);
     CHECK_FALSE(t.exists(t.backing("c") / ".cmkfs.dirid.next"));
+}
+
+namespace {
+// The long-target sidecars (format 3, FORMAT.md §6.2) in a backing directory.
+size_t target_sidecars(const fs::path &dir) {
+    size_t n = 0;
+    for (const auto &e : fs::directory_iterator(dir))
+        n += format::is_long_target_sidecar(e.path().filename().string()) ? 1 : 0;
+    return n;
+}
+}  // namespace
+
+TEST_CASE("a long symlink target moves to a new sidecar with its link, crash or not", "[store][rename][long-target]") {
+    Tree t;
+    const std::string target(4000, 't');
+    t.a->make_symlink(t.a->encode("l").name, "l", target);
+    REQUIRE(target_sidecars(t.backing("a")) == 1);
+    CHECK(t.readlink_at(*t.a, "l") == target);
+
+    SECTION("a crash before the backing rename leaves the source alone and no new sidecar") {
+        CHECK_THROWS_AS(store::rename_entry(*t.a, "l", *t.b, "m", 0, crash_at("rename")), Crash);
+        CHECK(t.readlink_at(*t.a, "l") == target);
+        CHECK(target_sidecars(t.backing("a")) == 1);
+        CHECK(target_sidecars(t.backing("b")) == 0);
+        CHECK_FALSE(t.exists(t.in(*t.b, "m")));
+    }
+    SECTION("a crash before the source goes leaves both names, each valid at its place") {
+        CHECK_THROWS_AS(store::rename_entry(*t.a, "l", *t.b, "m", 0, crash_at("remove-source")), Crash);
+        CHECK(t.readlink_at(*t.a, "l") == target);
+        CHECK(t.readlink_at(*t.b, "m") == target);
+    }
+    SECTION("done: one sidecar, beside the new name, bound to it") {
+        store::rename_entry(*t.a, "l", *t.b, "m", 0);
+        CHECK(target_sidecars(t.backing("a")) == 0);
+        CHECK(target_sidecars(t.backing("b")) == 1);
+        CHECK(t.readlink_at(*t.b, "m") == target);
+        // The marker read at another place (as if the backing symlink were moved there) fails.
+        const std::string marker = fs::read_symlink(t.in(*t.b, "m")).string();
+        CHECK_FALSE(t.b->open_symlink("other", marker));
+    }
+    SECTION("over another long link: its sidecar goes too") {
+        t.b->make_symlink(t.b->encode("m").name, "m", std::string(3500, 'u'));
+        store::rename_entry(*t.a, "l", *t.b, "m", 0);
+        CHECK(target_sidecars(t.backing("b")) == 1);
+        CHECK(t.readlink_at(*t.b, "m") == target);
+    }
+}
+
+TEST_CASE("format 2 refuses a target too long for a backing symlink", "[store][long-target]") {
+    Tree t(2);
+    CHECK(errno_of([&] { t.a->make_symlink(t.a->encode("l").name, "l", std::string(3100, 't')); }) == ENAMETOOLONG);
+    CHECK(errno_of([&] { t.a->make_symlink(t.a->encode("s").name, "s", std::string(3000, 't')); }) == 0);
+    CHECK(target_sidecars(t.backing("a")) == 0);
 }
