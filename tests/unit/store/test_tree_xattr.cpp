@@ -45,7 +45,7 @@ TEST_CASE("Tree refuses other xattr namespaces and types, before taking the key"
         CHECK(errno_of([&] { t.tree.setxattr(t.keyring, link, "user.a", "v", 0); }) == EPERM);
     }
     store::Node &file = *file_node;
-    t.keyring.lock("test");
+    t.keyring.lock();
     CHECK(errno_of([&] { t.tree.setxattr(t.keyring, file, "trusted.a", "v", 0); }) == EOPNOTSUPP);
     CHECK(errno_of([&] { t.tree.getxattr(t.keyring, file, "security.selinux"); }) == ENODATA);
     CHECK(errno_of([&] { t.tree.removexattr(t.keyring, file, "user."); }) == ENODATA);
