@@ -27,17 +27,12 @@
 #include "support/mount_io.h"
 #include "support/process.h"
 #include "support/test_seed.h"
+#include "support/random_bytes.h"
 
 using namespace cmkfs::test;
 namespace fsys = std::filesystem;
 
 namespace {
-
-std::string random_bytes(std::mt19937_64 &rng, size_t n) {
-    std::string s(n, '\0');
-    for (auto &c : s) c = static_cast<char>(rng() & 0xff);
-    return s;
-}
 
 // Writes and fsyncs `name` at the mount root; returns its backing file.
 std::string create_synced(MountedStore &store, const std::string &name, const std::string &content) {
