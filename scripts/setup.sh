@@ -14,6 +14,7 @@ packages=(
   docker.io fuse-overlayfs
   systemd
   prometheus
+  debootstrap  # scripts/fresh-machine.sh
 )
 
 missing=()
