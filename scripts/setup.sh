@@ -16,6 +16,7 @@ packages=(
   prometheus
   ceph-mon ceph-mgr ceph-osd ceph-mds ceph-fuse ceph-common uuid-runtime
   nginx securefs
+  debootstrap  # scripts/fresh-machine.sh
 )
 
 missing=()

@@ -14,6 +14,7 @@
 
 #include "provider_fixture.h"
 #include "support/test_seed.h"
+#include "support/random_bytes.h"
 
 using namespace cmkfs;
 using namespace cmkfs::keys;
@@ -24,10 +25,7 @@ namespace {
 
 std::vector<uint8_t> random_key(size_t n) {
     static uint64_t stream = 0;
-    auto rng = test::rng(++stream);
-    std::vector<uint8_t> out(n);
-    for (auto &b : out) b = static_cast<uint8_t>(rng());
-    return out;
+    return test::random_bytes<std::vector<uint8_t>>(n, ++stream);
 }
 
 std::string hex(const std::vector<uint8_t> &bytes) {

@@ -7,22 +7,13 @@
 #include "crypto/encoding.h"
 #include "crypto/kdf.h"
 #include "support/test_seed.h"
+#include "support/random_bytes.h"
 
 namespace cmkfs::test::e2e {
 
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string random_bytes(size_t n, uint64_t stream) {
-    auto gen = rng(stream);
-    std::string out(n, '\0');
-    for (size_t i = 0; i < n; i += 8) {
-        const uint64_t v = gen();
-        for (size_t j = 0; j < 8 && i + j < n; ++j) out[i + j] = static_cast<char>(v >> (8 * j));
-    }
-    return out;
-}
 
 // A root file system with a static busybox, enough for `ctr run`.
 void write_busybox_layer(const std::string &dir) {

@@ -18,6 +18,7 @@
 #include "support/mount_daemon.h"
 #include "support/test_seed.h"
 #include "support/tree_snapshot.h"
+#include "support/random_bytes.h"
 
 using namespace cmkfs::test;
 using namespace cmkfs::test::e2e;
@@ -39,9 +40,7 @@ void set_xattr(const std::string &path, const std::string &name, const std::stri
 
 // A tree with every kind of thing a backup must carry, written through the mount.
 void populate(const MountedStore &store) {
-    auto gen = rng(31);
-    std::string random(300 * 1024 + 17, '\0');
-    for (auto &c : random) c = static_cast<char>(gen());
+    const std::string random = random_bytes(300 * 1024 + 17, 31);
     fs::create_directories(store.path("etc/app/conf.d"));
     fs::create_directories(store.path("data/empty-dir"));
     write_file(store.path("etc/app/app.conf"), "listen = 127.0.0.1\nsecret-ish = plaintext that must not leak\n");

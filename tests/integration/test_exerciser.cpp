@@ -22,6 +22,7 @@
 
 #include "support/process.h"
 #include "support/test_seed.h"
+#include "support/random_bytes.h"
 
 using namespace cmkfs::test;
 
@@ -138,17 +139,7 @@ private:
 
     bool sys_fail(const std::string &what) { return fail(what + ": " + std::strerror(errno)); }
 
-    std::string random_bytes(size_t n) {
-        std::string out(n, '\0');
-        size_t i = 0;
-        for (; i + 8 <= n; i += 8) {
-            uint64_t v = rng_();
-            std::memcpy(out.data() + i, &v, 8);
-        }
-        uint64_t v = rng_();
-        for (; i < n; ++i, v >>= 8) out[i] = static_cast<char>(v & 0xff);
-        return out;
-    }
+    std::string random_bytes(size_t n) { return cmkfs::test::random_bytes(rng_, n); }
 
     // An offset that likes block boundaries and the end of file.
     size_t pick_offset(const ModelFile &f, size_t max) {

@@ -32,6 +32,7 @@
 #include "support/process.h"
 #include "support/scoped_env.h"
 #include "support/test_seed.h"
+#include "support/random_bytes.h"
 
 using namespace cmkfs::test;
 namespace fsys = std::filesystem;
@@ -140,7 +141,7 @@ TEST_CASE("new stores are at the current format version (3)", "[place-binding]")
 
 TEST_CASE("a backing file cut at a block boundary reads as EIO", "[place-binding]") {
     MountedStore store;
-    const std::string content = random_content(kFileSize, 1);
+    const std::string content = random_bytes(kFileSize, 1);
     const std::string backing = create_and_locate(store, "a", content);
     store.unmount();
     // Cut after block 1: a valid size for a file of two full blocks.
@@ -161,7 +162,7 @@ TEST_CASE("a backing file cut at a block boundary reads as EIO", "[place-binding
 
 TEST_CASE("zero blocks appended to a backing file read as EIO", "[place-binding]") {
     MountedStore store;
-    const std::string content = random_content(2 * kBlock, 2);  // ends at a block boundary
+    const std::string content = random_bytes(2 * kBlock, 2);  // ends at a block boundary
     const std::string backing = create_and_locate(store, "a", content);
     store.unmount();
     size_t final_block = 0;  // of the extended file: a hole, which format 2 never leaves last
@@ -193,9 +194,9 @@ TEST_CASE("zero blocks appended to a backing file read as EIO", "[place-binding]
 
 TEST_CASE("a file grown by truncate or by writes past its end reads back and passes fsck", "[place-binding]") {
     MountedStore store;
-    write_file(store.path("grown"), random_content(kBlock, 3));
+    write_file(store.path("grown"), random_bytes(kBlock, 3));
     REQUIRE(::truncate(store.path("grown").c_str(), static_cast<off_t>(9 * kBlock + 17)) == 0);
-    write_file(store.path("full"), random_content(2 * kBlock, 4));
+    write_file(store.path("full"), random_bytes(2 * kBlock, 4));
     {
         int fd = ::open(store.path("full").c_str(), O_WRONLY | O_APPEND);
         REQUIRE(fd >= 0);
@@ -235,10 +236,10 @@ TEST_CASE("limitation: one block rolled back to an older version authenticates",
     // is as valid as the current one. Closing it needs a freshness anchor
     // outside the store (FORMAT.md §9).
     MountedStore store;
-    const std::string old_content = random_content(kFileSize, 5);
+    const std::string old_content = random_bytes(kFileSize, 5);
     const std::string backing = create_and_locate(store, "a", old_content);
     const std::string old_block = read_range(backing, block_offset(1), kCipherBlock);
-    const std::string patch = random_content(kBlock, 6);
+    const std::string patch = random_bytes(kBlock, 6);
     {
         int fd = ::open(store.path("a").c_str(), O_WRONLY);
         REQUIRE(fd >= 0);
@@ -260,7 +261,7 @@ TEST_CASE("limitation: two files' backing contents swapped read as each other's"
     // binding them to the name would break hard links and make every rename
     // rewrite the file header).
     MountedStore store;
-    const std::string a = random_content(kFileSize, 7), b = random_content(100, 8);
+    const std::string a = random_bytes(kFileSize, 7), b = random_bytes(100, 8);
     const std::string ba = create_and_locate(store, "a", a);
     const std::string bb = create_and_locate(store, "b", b);
     REQUIRE(::setxattr(store.path("a").c_str(), "user.tag", "A", 1, 0) == 0);
@@ -359,7 +360,7 @@ TEST_CASE("a version-1 store mounted by this cmkfs keeps reading and writing ver
     MountedStore store(MountedStore::Options::unmounted());
     const std::string config = unpack_golden_v1(store);
     store.mount({"--config", config});
-    const std::string content = random_content(2 * kBlock, 9);
+    const std::string content = random_bytes(2 * kBlock, 9);
     write_file(store.path("new-in-v1"), content);
     REQUIRE(::truncate(store.path("new-in-v1").c_str(), static_cast<off_t>(6 * kBlock)) == 0);  // a trailing hole
     REQUIRE(::setxattr(store.path("new-in-v1").c_str(), "user.k", "v", 1, 0) == 0);
@@ -591,7 +592,7 @@ TEST_CASE("reencrypt carries hard-link records over, also for files kept in plac
     options.plaintext_names = GENERATE(false, true);
     MountedStore store(options);
     INFO("plaintext names " << options.plaintext_names);
-    write_file(store.path("data"), random_content(2 * kBlock + 5, 10));
+    write_file(store.path("data"), random_bytes(2 * kBlock + 5, 10));
     fsys::create_hard_link(store.path("data"), store.path("data2"));
     // Empty: no blocks, so a plaintext-names re-encryption keeps the inode in place.
     write_file(store.path("empty"), "");

@@ -40,6 +40,7 @@
 #include "support/test_seed.h"
 #include "support/tree_snapshot.h"
 #include "util/unique_fd.h"
+#include "support/random_bytes.h"
 
 using namespace cmkfs::test;
 namespace fsys = std::filesystem;
@@ -48,12 +49,6 @@ namespace {
 
 constexpr uint64_t kGiB = uint64_t{1} << 30;
 const std::string kBig = "big.img";
-
-std::string random_bytes(std::mt19937_64 &rng, size_t n) {
-    std::string s(n, '\0');
-    for (auto &c : s) c = static_cast<char>(rng() & 0xff);
-    return s;
-}
 
 void set_mtime(const std::string &path, time_t sec, long nsec) {
     const timespec times[2] = {{sec, nsec}, {sec, nsec}};

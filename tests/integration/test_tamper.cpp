@@ -23,6 +23,7 @@
 #include "support/mount_io.h"
 #include "support/process.h"
 #include "support/test_seed.h"
+#include "support/random_bytes.h"
 
 using namespace cmkfs::test;
 namespace fsys = std::filesystem;
@@ -40,9 +41,9 @@ constexpr size_t kFileSize = 3 * kBlock + 1000;
 
 TEST_CASE("a clean store passes fsck", "[tamper]") {
     MountedStore store;
-    create_and_locate(store, "a", random_content(kFileSize, 1));
+    create_and_locate(store, "a", random_bytes(kFileSize, 1));
     fsys::create_directory(store.path("d"));
-    write_file(store.path("d/b"), random_content(100, 2));
+    write_file(store.path("d/b"), random_bytes(100, 2));
     store.unmount();
     auto r = cli({"fsck", store.backing()});
     INFO(r.out << r.err);
@@ -52,8 +53,8 @@ TEST_CASE("a clean store passes fsck", "[tamper]") {
 
 TEST_CASE("damaged file contents read as EIO only where damaged", "[tamper]") {
     MountedStore store;
-    const std::string a = random_content(kFileSize, 10), b = random_content(kFileSize, 11),
-                      c = random_content(kFileSize, 12);
+    const std::string a = random_bytes(kFileSize, 10), b = random_bytes(kFileSize, 11),
+                      c = random_bytes(kFileSize, 12);
     const std::string ba = create_and_locate(store, "a", a);
     const std::string bb = create_and_locate(store, "b", b);
     const std::string bc = create_and_locate(store, "c", c);

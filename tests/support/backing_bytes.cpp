@@ -14,13 +14,6 @@
 
 namespace cmkfs::test {
 
-std::string random_content(size_t n, uint64_t stream) {
-    auto gen = rng(stream);
-    std::string s(n, '\0');
-    for (auto &c : s) c = static_cast<char>(gen() & 0xff);
-    return s;
-}
-
 std::string locate_new(MountedStore &store, const std::function<void()> &make) {
     auto before = listing(store.backing());
     make();

@@ -13,8 +13,6 @@
 
 namespace cmkfs::test {
 
-// `n` reproducible random bytes (test_seed.h's rng for `stream`).
-std::string random_content(size_t n, uint64_t stream);
 
 // The one new entry `make` adds to the backing root (a test failure otherwise).
 std::string locate_new(MountedStore &store, const std::function<void()> &make);

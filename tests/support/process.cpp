@@ -118,17 +118,6 @@ CommandResult bounded_cmkfs(const std::vector<std::string> &args, int seconds) {
     return run(argv);
 }
 
-TempDir::TempDir() {
-    std::string tmpl = env_or("TMPDIR", "/tmp") + "/cmkfs-test-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-}
-
 LocalVault::LocalVault(const std::string &dir_, const std::string &identity_, const std::string &kty)
     : dir(dir_), identity(identity_) {
     check(cmkfs({"vault", "create", dir, "--retention-days", "7"}), "vault create");

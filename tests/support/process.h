@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "support/mount_daemon.h"
+#include "support/temp_dir.h"
 
 namespace cmkfs::test {
 
@@ -33,20 +34,6 @@ inline CommandResult cli(const std::vector<std::string> &args) { return cmkfs(ar
 std::string cmkfs_binary();
 std::string build_dir();   // env CMKFS_BUILD_DIR
 std::string source_dir();  // env CMKFS_SOURCE_DIR
-
-// A scratch directory removed (recursively) at destruction.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    TempDir(const TempDir &) = delete;
-    TempDir &operator=(const TempDir &) = delete;
-    const std::string &path() const { return path_; }
-    std::string operator/(const std::string &name) const { return path_ + "/" + name; }
-
-private:
-    std::string path_;
-};
 
 // A local vault with one key and a policy for one identity, made with the CLI.
 struct LocalVault {

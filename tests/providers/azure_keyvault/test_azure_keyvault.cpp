@@ -19,8 +19,10 @@
 #include "fake_keyvault.h"
 #include "keys/key_provider.h"
 #include "support/test_seed.h"
+#include "support/random_bytes.h"
 
 using namespace cmkfs;
+using cmkfs::test::random_bytes;
 using namespace cmkfs::keys;
 using cmkfs::test::FakeKeyVault;
 using Catch::Matchers::Contains;
@@ -31,13 +33,6 @@ namespace {
 const std::string kIdentity = "5a1e2d3c-0000-4000-8000-00000000c0de";
 
 std::string plugin_path() { return test::build_dir() + "/plugins/libcmkfs-provider-azure-keyvault.so"; }
-
-std::vector<uint8_t> random_bytes(size_t n, uint64_t stream) {
-    auto rng = test::rng(stream);
-    std::vector<uint8_t> out(n);
-    for (auto &b : out) b = static_cast<uint8_t>(rng());
-    return out;
-}
 
 bool same(std::span<const uint8_t> a, std::span<const uint8_t> b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
@@ -96,7 +91,7 @@ struct Fixture {
 TEST_CASE("wrap and unwrap round trip with the exact requests of the REST contract", "[azure]") {
     Fixture f;
     auto p = f.provider();
-    const auto plain = random_bytes(32, 1);
+    const auto plain = random_bytes<std::vector<uint8_t>>(32, 1);
 
     WrapResult w = p->wrap(f.ref(f.kid), plain);
     CHECK(w.versioned_key_id == f.kid);
@@ -141,7 +136,7 @@ TEST_CASE("a version-less key id resolves to the latest version", "[azure]") {
     REQUIRE(v2 != f.kid);
     f.vault.clear_requests();
     auto p = f.provider();
-    const auto plain = random_bytes(32, 2);
+    const auto plain = random_bytes<std::vector<uint8_t>>(32, 2);
 
     WrapResult w = p->wrap(f.ref(f.vault.key_url("k")), plain);
     CHECK(w.versioned_key_id == v2);
@@ -167,7 +162,7 @@ TEST_CASE("a version-less key id resolves to the latest version", "[azure]") {
 TEST_CASE("Azure's answers map to the provider status classes", "[azure]") {
     Fixture f;
     auto p = f.provider({"max_retries=1", "timeout=1s"});
-    const auto plain = random_bytes(32, 3);
+    const auto plain = random_bytes<std::vector<uint8_t>>(32, 3);
     WrapResult w = p->wrap(f.ref(f.kid), plain);
     const std::string version = f.kid.substr(f.kid.rfind('/') + 1);
 
@@ -298,7 +293,7 @@ TEST_CASE("Azure's answers map to the provider status classes", "[azure]") {
 
 TEST_CASE("transient failures are retried with backoff, honouring Retry-After, and bounded", "[azure]") {
     Fixture f;
-    const auto plain = random_bytes(32, 4);
+    const auto plain = random_bytes<std::vector<uint8_t>>(32, 4);
 
     SECTION("429 with Retry-After: waits as told, then succeeds") {
         auto p = f.provider();
@@ -354,7 +349,7 @@ TEST_CASE("transient failures are retried with backoff, honouring Retry-After, a
 
 TEST_CASE("tokens are cached and replaced before they expire", "[azure]") {
     Fixture f;
-    const auto plain = random_bytes(32, 5);
+    const auto plain = random_bytes<std::vector<uint8_t>>(32, 5);
 
     SECTION("a long-lived token serves many calls") {
         auto p = f.provider();
@@ -382,7 +377,7 @@ TEST_CASE("tokens are cached and replaced before they expire", "[azure]") {
 
 TEST_CASE("a 401 challenge is answered once with a token for the challenged resource", "[azure]") {
     Fixture f;
-    const auto plain = random_bytes(32, 6);
+    const auto plain = random_bytes<std::vector<uint8_t>>(32, 6);
     auto p = f.provider();
     WrapResult w = p->wrap(f.ref(f.kid), plain);
     f.vault.clear_requests();
@@ -437,7 +432,7 @@ TEST_CASE("client secret credential: the Entra ID client-credentials request", "
     const std::string secret_file = f.vault.scratch() / "client-secret";
     test::write_file(secret_file, secret + "\n");
     ::chmod(secret_file.c_str(), 0600);
-    const auto plain = random_bytes(32, 7);
+    const auto plain = random_bytes<std::vector<uint8_t>>(32, 7);
 
     auto p = f.provider({"tenant_id=" + tenant, "client_secret_file=" + secret_file});
     WrapResult w = p->wrap(f.ref(f.kid, app), plain);
@@ -494,7 +489,7 @@ TEST_CASE("check: GET plus a wrap/unwrap round trip, or GET only", "[azure]") {
 TEST_CASE("eight threads unwrapping at once share one token", "[azure]") {
     Fixture f;
     auto p = f.provider();
-    const auto plain = random_bytes(32, 8);
+    const auto plain = random_bytes<std::vector<uint8_t>>(32, 8);
     WrapResult w = p->wrap(f.ref(f.kid), plain);
     auto fresh = f.provider();  // an empty token cache
     f.vault.clear_requests();

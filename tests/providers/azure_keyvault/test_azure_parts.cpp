@@ -14,6 +14,7 @@
 #include "key_id.h"
 #include "settings.h"
 #include "support/test_seed.h"
+#include "support/random_bytes.h"
 
 using namespace cmkfs::azure;
 
@@ -42,8 +43,7 @@ TEST_CASE("json scanner finds a top-level string member in place", "[azure]") {
 TEST_CASE("base64url matches cmkfs's codec for every length", "[azure]") {
     auto rng = cmkfs::test::rng(11);
     for (size_t n = 0; n < 70; ++n) {
-        std::vector<uint8_t> data(n);
-        for (auto &b : data) b = static_cast<uint8_t>(rng());
+        const auto data = cmkfs::test::random_bytes<std::vector<uint8_t>>(rng, n);
         const std::string text = base64url_encode(data);
         CHECK(text == cmkfs::crypto::base64url_encode(data));
         std::vector<uint8_t> back;

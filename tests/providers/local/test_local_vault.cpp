@@ -13,8 +13,10 @@
 #include "keys/key_provider.h"
 #include "unit/keys/keys_test_util.h"
 #include "support/test_seed.h"
+#include "support/random_bytes.h"
 
 using namespace cmkfs;
+using cmkfs::test::random_bytes;
 using namespace cmkfs::keys;
 namespace lv = cmkfs::localvault;
 using cmkfs::test::TempDir;
@@ -24,13 +26,6 @@ using Catch::Matchers::StartsWith;
 namespace {
 
 const std::string kIdentity = "registry-id";
-
-std::vector<uint8_t> random_bytes(size_t n, uint64_t stream) {
-    auto rng = cmkfs::test::rng(stream);
-    std::vector<uint8_t> out(n);
-    for (auto &b : out) b = static_cast<uint8_t>(rng());
-    return out;
-}
 
 bool same(std::span<const uint8_t> a, std::span<const uint8_t> b) {
     return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
@@ -109,7 +104,7 @@ TEST_CASE("wrap/unwrap round trip 16..64 bytes, RSA and oct", "[keys][vault]") {
     for (const auto *k : {&rsa, &oct}) {
         for (size_t n : {16, 17, 24, 31, 32, 33, 48, 63, 64}) {
             INFO(k->name << " " << n);
-            auto plain = random_bytes(n, ++stream);
+            auto plain = random_bytes<std::vector<uint8_t>>(n, ++stream);
             auto w = f.provider->wrap(f.ref(k->kid), plain);
             CHECK(w.versioned_key_id == k->kid);
             CHECK_FALSE(same(w.wrapped, plain));
@@ -119,12 +114,12 @@ TEST_CASE("wrap/unwrap round trip 16..64 bytes, RSA and oct", "[keys][vault]") {
         }
     }
     // Sizes outside 16..64 are refused as invalid.
-    auto e = failure([&] { f.provider->wrap(f.ref(oct.kid), random_bytes(15, 1)); });
+    auto e = failure([&] { f.provider->wrap(f.ref(oct.kid), random_bytes<std::vector<uint8_t>>(15, 1)); });
     CHECK(e.status() == ProviderStatus::invalid);
-    e = failure([&] { f.provider->wrap(f.ref(oct.kid), random_bytes(65, 1)); });
+    e = failure([&] { f.provider->wrap(f.ref(oct.kid), random_bytes<std::vector<uint8_t>>(65, 1)); });
     CHECK(e.status() == ProviderStatus::invalid);
     // Ciphertext from one key does not unwrap under another.
-    auto w = f.provider->wrap(f.ref(oct.kid), random_bytes(32, 99));
+    auto w = f.provider->wrap(f.ref(oct.kid), random_bytes<std::vector<uint8_t>>(32, 99));
     auto oct2 = f.vault.create_key("oct2", lv::KeyType::oct, 0);
     e = failure([&] { f.provider->unwrap(f.ref(oct2.kid), w.wrapped); });
     CHECK(e.status() == ProviderStatus::invalid);
@@ -137,7 +132,7 @@ TEST_CASE("wrap/unwrap round trip 16..64 bytes, RSA and oct", "[keys][vault]") {
 TEST_CASE("wrong key ids", "[keys][vault]") {
     Fixture f;
     auto k = f.vault.create_key("k", lv::KeyType::oct, 0);
-    auto plain = random_bytes(32, 5);
+    auto plain = random_bytes<std::vector<uint8_t>>(32, 5);
     auto w = f.provider->wrap(f.ref(k.kid), plain);
 
     auto e = failure([&] { f.provider->unwrap(f.ref("local://relative/keys/k"), w.wrapped); });
@@ -164,7 +159,7 @@ TEST_CASE("wrong key ids", "[keys][vault]") {
 TEST_CASE("denied identities: no policy, or a policy without the permission", "[keys][vault]") {
     Fixture f;
     auto k = f.vault.create_key("k", lv::KeyType::rsa, 2048);
-    auto plain = random_bytes(32, 6);
+    auto plain = random_bytes<std::vector<uint8_t>>(32, 6);
     auto w = f.provider->wrap(f.ref(k.kid), plain);
 
     auto e = failure([&] { f.provider->unwrap(f.ref(k.kid, "stranger"), w.wrapped); });
@@ -205,7 +200,7 @@ TEST_CASE("denied identities: no policy, or a policy without the permission", "[
 TEST_CASE("disabled version", "[keys][vault]") {
     Fixture f;
     auto k = f.vault.create_key("k", lv::KeyType::oct, 0);
-    auto plain = random_bytes(40, 7);
+    auto plain = random_bytes<std::vector<uint8_t>>(40, 7);
     auto w = f.provider->wrap(f.ref(k.kid), plain);
     f.vault.set_enabled("k", k.version, false);
     auto e = failure([&] { f.provider->unwrap(f.ref(k.kid), w.wrapped); });
@@ -224,7 +219,7 @@ TEST_CASE("disabled version", "[keys][vault]") {
 TEST_CASE("soft delete hides the key, recover restores it", "[keys][vault]") {
     Fixture f;
     auto k = f.vault.create_key("k", lv::KeyType::rsa, 2048);
-    auto plain = random_bytes(32, 8);
+    auto plain = random_bytes<std::vector<uint8_t>>(32, 8);
     auto w = f.provider->wrap(f.ref(k.kid), plain);
     auto info = f.vault.delete_key("k");
     REQUIRE(info.deleted);
@@ -282,7 +277,7 @@ TEST_CASE("version-less kid resolves to the latest version; new versions are pic
     Fixture f;
     auto v1 = f.vault.create_key("k", lv::KeyType::rsa, 2048);
     const std::string latest = f.vault.key_id("k").str();
-    auto plain = random_bytes(32, 9);
+    auto plain = random_bytes<std::vector<uint8_t>>(32, 9);
     auto w1 = f.provider->wrap(f.ref(latest), plain);
     CHECK(w1.versioned_key_id == v1.kid);
     CHECK(f.provider->check(f.ref(latest)) == v1.kid);
@@ -315,7 +310,7 @@ TEST_CASE("8 threads unwrap at once while the operator changes the vault", "[key
     Fixture f;
     auto rsa = f.vault.create_key("rsa", lv::KeyType::rsa, 2048);
     auto oct = f.vault.create_key("oct", lv::KeyType::oct, 0);
-    auto plain = random_bytes(32, 11);
+    auto plain = random_bytes<std::vector<uint8_t>>(32, 11);
     auto wr = f.provider->wrap(f.ref(rsa.kid), plain);
     auto wo = f.provider->wrap(f.ref(oct.kid), plain);
     std::atomic<int> ok{0}, bad{0};
@@ -350,7 +345,7 @@ TEST_CASE("audit log: every operation, one JSON line each, no key material", "[k
     Fixture f;
     auto oct = f.vault.create_key("oct", lv::KeyType::oct, 0);
     auto rsa = f.vault.create_key("rsa", lv::KeyType::rsa, 2048);
-    auto plain = random_bytes(32, 12);
+    auto plain = random_bytes<std::vector<uint8_t>>(32, 12);
     auto wo = f.provider->wrap(f.ref(oct.kid), plain);
     auto wr = f.provider->wrap(f.ref(rsa.kid), plain);
     (void)f.provider->unwrap(f.ref(oct.kid), wo.wrapped);
@@ -406,7 +401,7 @@ TEST_CASE("provider options: vault= must match the kid, audit= moves the log", "
     Fixture f;
     auto k = f.vault.create_key("k", lv::KeyType::oct, 0);
     auto pinned = load_provider(test::local_plugin(), {"vault=" + f.dir, "audit=" + (other / "a.log")});
-    auto plain = random_bytes(16, 13);
+    auto plain = random_bytes<std::vector<uint8_t>>(16, 13);
     auto w = pinned->wrap(f.ref(k.kid), plain);
     CHECK(same(pinned->unwrap(f.ref(k.kid), w.wrapped).span(), plain));
     CHECK_THAT(test::slurp(other / "a.log"), Contains("\"unwrapKey\""));

@@ -5,6 +5,7 @@
 // a few check intervals; the PIN changed back and the same key material
 // imported again unlock it without a remount.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -103,22 +104,46 @@ TEST_CASE("pkcs11 store: a changed PIN locks the mount, the PIN changed back unl
     MountDaemon d(s.mount_args(), s.mnt, s.log_path());
     write_file(s.mnt + "/f", "secret data");
     const std::string old_pin = s.hsm.user_pin();
+    const auto backing_before = listing(s.backing);
 
     s.hsm.change_pin("1357-changed");
     const double locked = wait_for([&] { return read_errno(s.mnt + "/f") == EACCES; }, kBudget);
     INFO("daemon log: " << d.log());
     CHECK(locked >= 0);
     WARN("locked " << locked << " s after the PIN change");
-    CHECK(::access((s.mnt + "/new").c_str(), F_OK) == -1);
-    CHECK(::open((s.mnt + "/new").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644) == -1);
-    CHECK(errno == EACCES);
+
+    // Creating names on the locked mount is refused, each attempt with EACCES
+    // (errno saved at once: Catch may change it), and none reaches the backing dir.
+    const int fd = ::open((s.mnt + "/new").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    const int create_errno = errno;
+    if (fd >= 0) ::close(fd);
+    CHECK(fd == -1);
+    CHECK(create_errno == EACCES);
+    const int mkdir_rc = ::mkdir((s.mnt + "/new-dir").c_str(), 0755);
+    const int mkdir_errno = errno;
+    CHECK(mkdir_rc == -1);
+    CHECK(mkdir_errno == EACCES);
+    const int symlink_rc = ::symlink("f", (s.mnt + "/new-link").c_str());
+    const int symlink_errno = errno;
+    CHECK(symlink_rc == -1);
+    CHECK(symlink_errno == EACCES);
+    CHECK(listing(s.backing) == backing_before);
 
     s.hsm.change_pin(old_pin);
     std::string got;
     const double unlocked = wait_for([&] { return read_errno(s.mnt + "/f", &got) == 0; }, kBudget);
-    CHECK(unlocked >= 0);
+    REQUIRE(unlocked >= 0);
     WARN("unlocked " << unlocked << " s after the PIN was changed back");
     CHECK(got == "secret data");
+    // Unlocked, the names can be looked up again: the refused creations left nothing.
+    for (const char *name : {"/new", "/new-dir", "/new-link"}) {
+        INFO(name);
+        const int rc = ::access((s.mnt + name).c_str(), F_OK);
+        const int access_errno = errno;
+        CHECK(rc == -1);
+        CHECK(access_errno == ENOENT);
+    }
+    CHECK(listing(s.backing) == backing_before);
     CHECK(d.log().find(old_pin) == std::string::npos);
     CHECK(d.log().find("1357-changed") == std::string::npos);
 }

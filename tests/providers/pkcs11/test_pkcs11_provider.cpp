@@ -18,20 +18,15 @@
 #include "keys/key_provider.h"
 #include "support/softhsm.h"
 #include "support/test_seed.h"
+#include "support/random_bytes.h"
 
 using namespace cmkfs;
+using cmkfs::test::random_bytes;
 using namespace cmkfs::keys;
 using cmkfs::test::SoftHsm;
 using Catch::Matchers::Contains;
 
 namespace {
-
-std::vector<uint8_t> random_bytes(size_t n, uint64_t stream) {
-    auto rng = cmkfs::test::rng(stream);
-    std::vector<uint8_t> out(n);
-    for (auto &b : out) b = static_cast<uint8_t>(rng());
-    return out;
-}
 
 std::vector<uint8_t> bytes_of(const crypto::SecureBytes &s) { return {s.data(), s.data() + s.size()}; }
 
@@ -77,7 +72,7 @@ TEST_CASE("pkcs11: wrap and unwrap 16..64 byte keys with AES-GCM", "[pkcs11]") {
                                      ";type=secret-key";
     for (size_t n : {16u, 24u, 32u, 48u, 64u}) {
         INFO("key size " << n);
-        const auto plain = random_bytes(n, n);
+        const auto plain = random_bytes<std::vector<uint8_t>>(n, n);
         WrapResult w = provider->wrap({uri, "id"}, plain);
         CHECK(w.versioned_key_id == expected_kid);
         REQUIRE(w.wrapped.size() == 8 + 12 + n + 16);
@@ -103,7 +98,7 @@ TEST_CASE("pkcs11: AES key wrap with padding, and the blob decides the mechanism
     auto automatic = open_pkcs11(hsm);
     for (size_t n : {16u, 20u, 32u, 64u}) {
         INFO("key size " << n);
-        const auto plain = random_bytes(n, 100 + n);
+        const auto plain = random_bytes<std::vector<uint8_t>>(n, 100 + n);
         WrapResult w = kwp->wrap({both, "id"}, plain);
         REQUIRE(w.wrapped.size() == 8 + 1 + ((n + 7) / 8) * 8 + 8);
         CHECK(w.wrapped[8] == n);
@@ -113,7 +108,7 @@ TEST_CASE("pkcs11: AES key wrap with padding, and the blob decides the mechanism
         CHECK(bytes_of(automatic->unwrap({both, "id"}, w.wrapped)) == plain);
     }
     // auto picks key wrap for a key that may wrap but not encrypt.
-    const auto plain = random_bytes(32, 7);
+    const auto plain = random_bytes<std::vector<uint8_t>>(32, 7);
     WrapResult w = automatic->wrap({wrap_only, "id"}, plain);
     CHECK(w.wrapped[7] == 2);
     CHECK(bytes_of(automatic->unwrap({wrap_only, "id"}, w.wrapped)) == plain);
@@ -129,7 +124,7 @@ TEST_CASE("pkcs11: damaged or foreign wrapped keys are invalid", "[pkcs11]") {
     const std::string uri = hsm.create_aes_key("kek");
     const std::string other = hsm.create_aes_key("other");
     auto provider = open_pkcs11(hsm);
-    const auto plain = random_bytes(32, 1);
+    const auto plain = random_bytes<std::vector<uint8_t>>(32, 1);
     const auto wrapped = provider->wrap({uri, "id"}, plain).wrapped;
     for (size_t pos : {size_t{9}, size_t{20}, wrapped.size() - 1}) {
         auto bad = wrapped;
@@ -149,7 +144,7 @@ TEST_CASE("pkcs11: damaged or foreign wrapped keys are invalid", "[pkcs11]") {
 TEST_CASE("pkcs11: token errors map to status classes and never show the PIN", "[pkcs11]") {
     SoftHsm hsm;
     const std::string uri = hsm.create_aes_key("kek");
-    const auto plain = random_bytes(32, 2);
+    const auto plain = random_bytes<std::vector<uint8_t>>(32, 2);
     auto provider = open_pkcs11(hsm);
     const auto wrapped = provider->wrap({uri, "id"}, plain).wrapped;
 
@@ -199,7 +194,7 @@ TEST_CASE("pkcs11: an open instance sees PIN changes and key deletion at the nex
     SoftHsm hsm;
     const std::string uri = hsm.create_aes_key("kek");
     auto provider = open_pkcs11(hsm);
-    const auto plain = random_bytes(48, 3);
+    const auto plain = random_bytes<std::vector<uint8_t>>(48, 3);
     const auto wrapped = provider->wrap({uri, "id"}, plain).wrapped;
     const std::string kid = provider->check({uri, "id"});
     const std::string old_pin = hsm.user_pin();
@@ -233,7 +228,7 @@ TEST_CASE("pkcs11: the PIN from an environment variable", "[pkcs11]") {
     const std::string uri = hsm.create_aes_key("kek");
     ::setenv("CMKFS_TEST_P11_PIN", hsm.user_pin().c_str(), 1);
     auto provider = load_provider("pkcs11", {"module=" + SoftHsm::module_path(), "pin_env=CMKFS_TEST_P11_PIN"});
-    const auto plain = random_bytes(32, 4);
+    const auto plain = random_bytes<std::vector<uint8_t>>(32, 4);
     CHECK(bytes_of(provider->unwrap({uri, "id"}, provider->wrap({uri, "id"}, plain).wrapped)) == plain);
     ::unsetenv("CMKFS_TEST_P11_PIN");
     Failure f = failure_of([&] { provider->check({uri, "id"}); });
@@ -273,7 +268,7 @@ TEST_CASE("pkcs11: 8 threads unwrap at once while the key is checked", "[pkcs11]
     auto provider = open_pkcs11(hsm);
     std::vector<std::vector<uint8_t>> plains, blobs;
     for (int i = 0; i < 8; ++i) {
-        plains.push_back(random_bytes(32, 200 + i));
+        plains.push_back(random_bytes<std::vector<uint8_t>>(32, 200 + i));
         blobs.push_back(provider->wrap({uri, "id"}, plains.back()).wrapped);
     }
     std::atomic<int> good{0}, bad{0};
@@ -304,7 +299,7 @@ TEST_CASE("pkcs11: revalidate=login logs out and in again on every call", "[pkcs
     SoftHsm hsm;
     const std::string uri = hsm.create_aes_key("kek");
     auto provider = open_pkcs11(hsm, {"revalidate=login"});
-    const auto plain = random_bytes(32, 5);
+    const auto plain = random_bytes<std::vector<uint8_t>>(32, 5);
     const auto wrapped = provider->wrap({uri, "id"}, plain).wrapped;
     CHECK(bytes_of(provider->unwrap({uri, "id"}, wrapped)) == plain);
     // The PIN file is read at every login, and a wrong PIN is refused although

@@ -14,6 +14,7 @@
 #include "config/binding.h"
 #include "config/config.h"
 #include "util/errors.h"
+#include "support/temp_dir.h"
 
 using namespace cmkfs::config;
 namespace fsys = std::filesystem;
@@ -24,10 +25,7 @@ namespace {
 class Registry {
 public:
     Registry() {
-        std::string pattern = (fsys::temp_directory_path() / "cmkfs-binding-XXXXXX").string();
-        REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-        root_ = pattern;
-        dir_ = root_ + "/volumes";
+        dir_ = root_ / "volumes";
         const char *old = std::getenv("CMKFS_VOLUMES_DIR");  // NOLINT(concurrency-mt-unsafe)
         if (old != nullptr) old_ = old;
         ::setenv("CMKFS_VOLUMES_DIR", dir_.c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
@@ -35,15 +33,13 @@ public:
     ~Registry() {
         if (old_) ::setenv("CMKFS_VOLUMES_DIR", old_->c_str(), 1);  // NOLINT(concurrency-mt-unsafe)
         else ::unsetenv("CMKFS_VOLUMES_DIR");                      // NOLINT(concurrency-mt-unsafe)
-        std::error_code ec;
-        fsys::remove_all(root_, ec);
     }
     Registry(const Registry &) = delete;
     Registry &operator=(const Registry &) = delete;
     const std::string &dir() const { return dir_; }
 
 private:
-    std::string root_;
+    cmkfs::test::TempDir root_;
     std::string dir_;
     std::optional<std::string> old_;
 };

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "config/config.h"
+#include "support/temp_dir.h"
 
 using namespace cmkfs::config;
 using std::chrono::seconds;
@@ -120,15 +121,12 @@ TEST_CASE("plain integers are durations in seconds; quoted scalars are strings",
 }
 
 TEST_CASE("load_config_file reads a file and records its path", "[config][load]") {
-    char dir[] = "/tmp/cmkfs-config-test-XXXXXX";
-    REQUIRE(mkdtemp(dir) != nullptr);
-    const std::string path = std::string(dir) + "/c.yaml";
+    cmkfs::test::TempDir dir;
+    const std::string path = dir / "c.yaml";
     std::ofstream(path) << "fuse:\n  threads: 8\n";
     const Config cfg = load_config_file(path);
     CHECK(cfg.source == path);
     CHECK(cfg.mount.threads == 8);
-    ::unlink(path.c_str());
-    ::rmdir(dir);
 }
 
 TEST_CASE("load_config_file: a missing file is a ConfigError naming it", "[config][load]") {
@@ -145,14 +143,13 @@ TEST_CASE("load_config_file: a missing file is a ConfigError naming it", "[confi
 }
 
 TEST_CASE("load_config_file refuses an oversized file and a FIFO without reading them", "[config][load]") {
-    char dir[] = "/tmp/cmkfs-config-test-XXXXXX";
-    REQUIRE(mkdtemp(dir) != nullptr);
-    const std::string big = std::string(dir) + "/big.yaml";
+    cmkfs::test::TempDir dir;
+    const std::string big = dir / "big.yaml";
     {
         std::ofstream out(big);
         out << "fuse:\n  threads: 8\n" << std::string(1 << 20, '#') << "\n";
     }
-    const std::string fifo = std::string(dir) + "/fifo.yaml";
+    const std::string fifo = dir / "fifo.yaml";
     REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
     auto error_of = [](const std::string &path) -> std::string {
         try {
@@ -166,7 +163,4 @@ TEST_CASE("load_config_file refuses an oversized file and a FIFO without reading
     CHECK(error_of(big) == big + ": cannot read: larger than 1048576 bytes, the limit for a config file");
     // A FIFO would block the read forever: refused at open.
     CHECK(error_of(fifo) == fifo + ": cannot read: not a regular file");
-    ::unlink(big.c_str());
-    ::unlink(fifo.c_str());
-    ::rmdir(dir);
 }

@@ -8,6 +8,7 @@
 #include "crypto/aead.h"
 #include "support/test_seed.h"
 #include "unit/crypto/hex.h"
+#include "support/random_bytes.h"
 
 namespace crypto = cmkfs::crypto;
 using cmkfs::test::Bytes;
@@ -127,11 +128,7 @@ TEST_CASE("AES-256-GCM failed open wipes the output and leaves no OpenSSL error 
 
 TEST_CASE("AES-256-GCM round-trips random inputs", "[aead][gcm]") {
     auto rng = cmkfs::test::rng(101);
-    auto random_bytes = [&](size_t n) {
-        Bytes b(n);
-        for (auto &x : b) x = static_cast<uint8_t>(rng());
-        return b;
-    };
+    auto random_bytes = [&](size_t n) { return cmkfs::test::random_bytes<Bytes>(rng, n); };
     for (int round = 0; round < 50; ++round) {
         const Bytes key = random_bytes(32), iv = random_bytes(12), aad = random_bytes(rng() % 40),
                     plain = random_bytes(rng() % 5000);
@@ -268,12 +265,10 @@ TEST_CASE("AES-SIV refuses an empty plaintext instead of producing a bogus tag",
 
 TEST_CASE("AES-256-SIV (64-byte key) round-trips and differs from AES-128-SIV", "[aead][siv]") {
     auto rng = cmkfs::test::rng(202);
-    Bytes key(64);
-    for (auto &b : key) b = static_cast<uint8_t>(rng());
+    const Bytes key = cmkfs::test::random_bytes<Bytes>(rng, 64);
     for (int round = 0; round < 30; ++round) {
-        Bytes parent(16), name(1 + rng() % 255);
-        for (auto &b : parent) b = static_cast<uint8_t>(rng());
-        for (auto &b : name) b = static_cast<uint8_t>(rng());
+        const Bytes parent = cmkfs::test::random_bytes<Bytes>(rng, 16);
+        const Bytes name = cmkfs::test::random_bytes<Bytes>(rng, 1 + rng() % 255);
         const Bytes sealed = crypto::siv_seal(key, {parent}, name);
         REQUIRE(sealed.size() == name.size() + crypto::kSivTagSize);
         std::vector<uint8_t> out;

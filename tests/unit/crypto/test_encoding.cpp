@@ -6,6 +6,7 @@
 #include "crypto/encoding.h"
 #include "support/test_seed.h"
 #include "unit/crypto/hex.h"
+#include "support/random_bytes.h"
 
 namespace crypto = cmkfs::crypto;
 using cmkfs::test::Bytes;
@@ -26,8 +27,7 @@ TEST_CASE("base64url encodes RFC 4648 examples without padding", "[encoding]") {
 TEST_CASE("base64url round-trips random byte strings of length 0..300", "[encoding]") {
     auto rng = cmkfs::test::rng(301);
     for (size_t len = 0; len <= 300; ++len) {
-        Bytes data(len);
-        for (auto &b : data) b = static_cast<uint8_t>(rng());
+        const Bytes data = cmkfs::test::random_bytes<Bytes>(rng, len);
         const std::string text = crypto::base64url_encode(data);
         INFO("length " << len << " text " << text);
         REQUIRE(text.size() == (len * 4 + 2) / 3);
@@ -88,8 +88,7 @@ TEST_CASE("base64url rejects invalid characters, padding and impossible lengths"
 
 TEST_CASE("hex round-trips and rejects malformed input", "[encoding]") {
     auto rng = cmkfs::test::rng(302);
-    Bytes data(64);
-    for (auto &b : data) b = static_cast<uint8_t>(rng());
+    const Bytes data = cmkfs::test::random_bytes<Bytes>(rng, 64);
     const std::string text = crypto::hex_encode(data);
     CHECK(text.size() == 128);
     CHECK(*crypto::hex_decode(text) == data);

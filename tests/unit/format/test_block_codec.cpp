@@ -11,6 +11,7 @@
 #include "format/block_codec.h"
 #include "support/test_seed.h"
 #include "unit/format/format_test_util.h"
+#include "support/random_bytes.h"
 
 namespace format = cmkfs::format;
 using Bytes = std::vector<uint8_t>;
@@ -30,20 +31,13 @@ struct Fixture {
     }
 };
 
-Bytes random_plain(size_t n, uint64_t stream) {
-    auto rng = cmkfs::test::rng(stream);
-    Bytes out(n);
-    for (auto &b : out) b = static_cast<uint8_t>(rng());
-    return out;
-}
-
 }  // namespace
 
 TEST_CASE("block seal/open round trips for every block length class", "[format][block]") {
     Fixture f;
     for (size_t len : {size_t{1}, size_t{17}, size_t{4095}, size_t{4096}}) {
         INFO("length " << len);
-        Bytes plain = random_plain(len, len);
+        Bytes plain = cmkfs::test::random_bytes<Bytes>(len, len);
         Bytes cipher = f.seal(7, plain);
         REQUIRE(cipher.size() == len + 28);
         Bytes back(len);
@@ -63,7 +57,7 @@ TEST_CASE("every seal uses a fresh nonce", "[format][block]") {
 
 TEST_CASE("a block opened at another index, in another file or edited is bad", "[format][block]") {
     Fixture f;
-    Bytes plain = random_plain(300, 1);
+    Bytes plain = cmkfs::test::random_bytes<Bytes>(300, 1);
     Bytes cipher = f.seal(5, plain);
     Bytes out(plain.size());
 
@@ -130,7 +124,7 @@ TEST_CASE("block codec refuses inconsistent sizes", "[format][block]") {
 
 TEST_CASE("format 2: the last-block flag is authenticated", "[format][block]") {
     Fixture f;
-    Bytes plain = random_plain(4096, 2);
+    Bytes plain = cmkfs::test::random_bytes<Bytes>(4096, 2);
     Bytes out(plain.size());
     Bytes last = f.seal(3, plain, /*last=*/true);
     Bytes middle = f.seal(3, plain, /*last=*/false);
@@ -160,7 +154,7 @@ TEST_CASE("format 2: a final block is never a hole; format 1 allows it", "[forma
 TEST_CASE("format 1 ignores the last flag; versions do not open each other's blocks", "[format][block]") {
     Fixture f;
     format::BlockCodec v1(f.key, f.id, 1);
-    Bytes plain = random_plain(500, 3);
+    Bytes plain = cmkfs::test::random_bytes<Bytes>(500, 3);
     Bytes sealed(plain.size() + format::kBlockOverhead);
     v1.seal(4, true, plain, sealed);
     Bytes out(plain.size());

@@ -1,4 +1,5 @@
-// Shared helpers for the keys tests: temp dirs and where the built plugins are.
+// Shared helpers for the keys tests: where the built plugins are (TempDir
+// comes from support/temp_dir.h like everywhere else).
 #pragma once
 
 #include <stdlib.h>
@@ -12,30 +13,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "support/temp_dir.h"
+
 namespace cmkfs::test {
-
-// mkdtemp under $TMPDIR (or /tmp); removed with everything in it.
-class TempDir {
-public:
-    TempDir() {
-        const char *base = std::getenv("TMPDIR");
-        std::string tmpl = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
-                           "/cmkfs-keys-test-XXXXXX";
-        if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-        path_ = tmpl;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    TempDir(const TempDir &) = delete;
-    TempDir &operator=(const TempDir &) = delete;
-    const std::string &path() const { return path_; }
-    std::string operator/(const std::string &name) const { return path_ + "/" + name; }
-
-private:
-    std::string path_;
-};
 
 inline std::string build_dir() {
     if (const char *env = std::getenv("CMKFS_BUILD_DIR"); env != nullptr && *env != '\0') return env;

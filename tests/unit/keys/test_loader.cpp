@@ -12,8 +12,10 @@
 #include "keys/plugin_loader.h"
 #include "keys_test_util.h"
 #include "support/test_seed.h"
+#include "support/random_bytes.h"
 
 using namespace cmkfs;
+using cmkfs::test::random_bytes;
 using namespace cmkfs::keys;
 using cmkfs::test::TempDir;
 using Catch::Matchers::Contains;
@@ -34,13 +36,6 @@ const std::string kKeyHex(64, 'a');
 
 std::vector<std::string> testctl_options(const TempDir &tmp) {
     return {"state=" + (tmp / "state"), "key_hex=" + kKeyHex, "calls=" + (tmp / "calls")};
-}
-
-std::vector<uint8_t> random_bytes(size_t n, uint64_t stream) {
-    auto rng = cmkfs::test::rng(stream);
-    std::vector<uint8_t> out(n);
-    for (auto &b : out) b = static_cast<uint8_t>(rng());
-    return out;
 }
 
 }  // namespace
@@ -150,7 +145,7 @@ TEST_CASE("testctl provider: round trip, status classes and buffer retry", "[key
     CHECK(p->name() == "testctl");
     const KeyRef key{"testctl://key/1", "someone"};
 
-    auto plain = random_bytes(32, 1);
+    auto plain = random_bytes<std::vector<uint8_t>>(32, 1);
     WrapResult w = p->wrap(key, plain);
     CHECK(w.versioned_key_id == key.key_id);
     CHECK(w.wrapped.size() == 12 + 32 + 16);
@@ -160,7 +155,7 @@ TEST_CASE("testctl provider: round trip, status classes and buffer retry", "[key
     CHECK(p->check(key) == key.key_id);
 
     // Larger than the wrapper's first unwrap buffer: exercises the retry.
-    auto big = random_bytes(300, 2);
+    auto big = random_bytes<std::vector<uint8_t>>(300, 2);
     auto wb = p->wrap(key, big);
     auto bb = p->unwrap(key, wb.wrapped);
     REQUIRE(bb.size() == 300);
@@ -259,7 +254,7 @@ TEST_CASE("the example skeleton provider loads and works", "[keys][loader][examp
     auto p = load_provider(test::skeleton_plugin(), {"pad=0x33"});
     CHECK(p->name() == "skeleton");
     const KeyRef key{"skeleton:key", "me"};
-    auto plain = random_bytes(32, 3);
+    auto plain = random_bytes<std::vector<uint8_t>>(32, 3);
     auto w = p->wrap(key, plain);
     CHECK(w.wrapped != plain);
     auto back = p->unwrap(key, w.wrapped);

@@ -13,28 +13,20 @@
 #include "metrics/exposition.h"
 #include "metrics/http_server.h"
 #include "support/http_get.h"
+#include "support/temp_dir.h"
 
 using namespace cmkfs::metrics;
 using cmkfs::test::http_get;
 using cmkfs::test::http_raw;
+using cmkfs::test::TempDir;
 
-namespace {
-struct ScratchDir {
-    ScratchDir() {
-        char tmpl[] = "/tmp/cmkfs-metrics-XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~ScratchDir() { std::filesystem::remove_all(path); }
-    std::string path;
-};
-}  // namespace
 
 TEST_CASE("http server: GET /metrics over TCP and unix sockets", "[metrics][http]") {
     std::atomic<int> scrapes{0};
     auto producer = [&] { return "# TYPE t_up gauge\nt_up " + std::to_string(++scrapes) + "\n"; };
-    ScratchDir dir;
+    TempDir dir;
     const std::string address = GENERATE(as<std::string>{}, "127.0.0.1:0", "[::1]:0", "unix:");
-    ListenAddress where = address == "unix:" ? parse_listen_address("unix:" + dir.path + "/m.sock")
+    ListenAddress where = address == "unix:" ? parse_listen_address("unix:" + dir / "m.sock")
                                              : parse_listen_address(address);
     HttpServer server(where, producer);
     INFO(server.address());
@@ -82,8 +74,8 @@ TEST_CASE("http server: oversized and silent requests are cut off", "[metrics][h
 
 TEST_CASE("http server: an existing non-socket file is not replaced; the socket is removed at the end",
           "[metrics][http]") {
-    ScratchDir dir;
-    const std::string path = dir.path + "/m.sock";
+    TempDir dir;
+    const std::string path = dir / "m.sock";
     { std::ofstream(path) << "precious"; }
     CHECK_THROWS_WITH(HttpServer(parse_listen_address("unix:" + path), [] { return std::string(); }),
                       Catch::Contains("exists and is not a socket"));

@@ -19,6 +19,7 @@
 #include "util/errors.h"
 #include "util/file_io.h"
 #include "util/unique_fd.h"
+#include "support/random_bytes.h"
 
 namespace format = cmkfs::format;
 namespace store = cmkfs::store;
@@ -91,8 +92,7 @@ TEST_CASE("random writes, reads and truncates match a model", "[store][content]"
         if (op < 5) {
             const uint64_t offset = pick_offset(rng, kLimit);
             const size_t len = 1 + rng() % (rng() % 4 == 0 ? 3 * kBlock : 300);
-            Bytes data(len);
-            for (auto &b : data) b = static_cast<uint8_t>(rng());
+            const Bytes data = cmkfs::test::random_bytes<Bytes>(rng, len);
             INFO("step " << step << ": write " << len << " at " << offset);
             content.write(offset, data);
             if (model.size() < offset + len) model.resize(offset + len, 0);

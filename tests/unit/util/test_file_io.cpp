@@ -14,22 +14,16 @@
 #include <vector>
 
 #include "support/test_seed.h"
-#include "unit/util/temp_dir.h"
+#include "support/temp_dir.h"
 #include "util/errors.h"
 #include "util/file_io.h"
+#include "support/random_bytes.h"
 
 using cmkfs::UniqueFd;
 using cmkfs::test::TempDir;
 using Bytes = std::vector<uint8_t>;
 
 namespace {
-
-Bytes seeded_bytes(size_t n, uint64_t stream) {
-    auto rng = cmkfs::test::rng(stream);
-    Bytes b(n);
-    for (auto &x : b) x = static_cast<uint8_t>(rng());
-    return b;
-}
 
 UniqueFd open_rw(const std::string &path) {
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
@@ -68,7 +62,7 @@ struct UmaskGuard {
 TEST_CASE("pwrite_full and pread_full move whole buffers at offsets", "[file_io]") {
     TempDir dir;
     UniqueFd fd = open_rw(dir / "data");
-    const Bytes data = seeded_bytes(3 * 1024 * 1024 + 17, 401);  // several kernel transfers
+    const Bytes data = cmkfs::test::random_bytes<Bytes>(3 * 1024 * 1024 + 17, 401);  // several kernel transfers
 
     cmkfs::pwrite_full(fd.get(), data, 4096);
     Bytes back(data.size());
@@ -128,7 +122,7 @@ TEST_CASE("read_file_at reads whole files of any size and refuses symlinks", "[f
     for (size_t size : {size_t{0}, size_t{1}, size_t{8191}, size_t{8192}, size_t{8193},
                         size_t{16384}, size_t{100000}}) {
         INFO("size " << size);
-        const Bytes data = seeded_bytes(size, 402 + size);
+        const Bytes data = cmkfs::test::random_bytes<Bytes>(size, 402 + size);
         UniqueFd fd = open_rw(dir / "f");
         REQUIRE(::ftruncate(fd.get(), 0) == 0);
         cmkfs::pwrite_full(fd.get(), data, 0);
@@ -144,7 +138,7 @@ TEST_CASE("write_file_atomic writes the content and mode and leaves no temporary
     TempDir dir;
     UmaskGuard umask_guard(022);
     UniqueFd dfd = cmkfs::open_dir(dir.path());
-    const Bytes first = seeded_bytes(20000, 403), second = as_bytes("short");
+    const Bytes first = cmkfs::test::random_bytes<Bytes>(20000, 403), second = as_bytes("short");
 
     cmkfs::write_file_atomic(dfd.get(), "header", first, 0640);
     CHECK(cmkfs::read_file_at(dfd.get(), "header") == first);
