@@ -69,8 +69,9 @@ void Host::mount(const std::string &backing, const std::vector<std::string> &ext
 void Host::unmount() {
     if (!daemon_) return;
     const bool exited = daemon_->stop();
+    const std::string report = daemon_->hang_report();
     daemon_.reset();
-    if (!exited) throw std::runtime_error("cmkfs daemon of host " + name_ + " did not exit after unmount");
+    if (!exited) throw std::runtime_error("cmkfs daemon of host " + name_ + " did not exit after unmount" + report);
 }
 
 void Host::kill_daemon() {

@@ -8,6 +8,8 @@
 
 #include <chrono>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -18,6 +20,31 @@ extern char **environ;
 namespace cmkfs::test {
 
 using namespace std::chrono_literals;
+
+namespace {
+
+std::string first_line(const std::string &path) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    return line;
+}
+
+// Each thread's name, kernel wait channel and current syscall: enough to
+// tell which of the daemon's threads keeps it from exiting.
+std::string thread_report(pid_t pid) {
+    std::string report;
+    const std::string task = "/proc/" + std::to_string(pid) + "/task";
+    std::error_code ec;
+    for (const auto &t : std::filesystem::directory_iterator(task, ec)) {
+        const std::string dir = t.path().string();
+        report += "\n  thread " + t.path().filename().string() + " (" + first_line(dir + "/comm") +
+                  "): wchan " + first_line(dir + "/wchan") + ", syscall " + first_line(dir + "/syscall");
+    }
+    return report;
+}
+
+}  // namespace
 
 MountDaemon::MountDaemon(std::vector<std::string> args, std::string mountpoint, std::string log_path)
     : mountpoint_(std::move(mountpoint)), log_(std::move(log_path)) {
@@ -58,13 +85,15 @@ bool MountDaemon::stop() {
         std::this_thread::sleep_for(50ms);
     }
     if (is_mounted(mountpoint_)) ::umount2(mountpoint_.c_str(), MNT_DETACH);
-    for (int i = 0; i < 500; ++i) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (std::chrono::steady_clock::now() < deadline) {
         if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
             pid_ = -1;
             return true;
         }
         std::this_thread::sleep_for(10ms);
     }
+    hang_report_ = thread_report(pid_);
     kill();
     return false;
 }

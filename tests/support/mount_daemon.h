@@ -20,9 +20,12 @@ public:
     MountDaemon(const MountDaemon &) = delete;
     MountDaemon &operator=(const MountDaemon &) = delete;
 
-    // Unmounts and waits for the daemon; SIGKILLs it if it does not exit.
-    // Returns false when it had to.
+    // Unmounts and waits for the daemon; SIGKILLs it if it does not exit
+    // within 30 s (a hang detector, not a speed bound: a loaded machine may
+    // take seconds). Returns false when it had to; hang_report() then says
+    // where each of its threads was waiting.
     bool stop();
+    const std::string &hang_report() const { return hang_report_; }
     // SIGKILL (crash tests), reap, and detach the dead mount.
     void kill();
     std::string log() const;
@@ -32,6 +35,7 @@ private:
     std::string mountpoint_;
     std::string log_;
     pid_t pid_ = -1;
+    std::string hang_report_;
 };
 
 }  // namespace cmkfs::test

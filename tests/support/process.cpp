@@ -196,8 +196,9 @@ void MountedStore::mount(const std::vector<std::string> &extra_args) {
 void MountedStore::unmount() {
     if (!daemon_) return;
     const bool exited = daemon_->stop();
+    const std::string report = daemon_->hang_report();
     daemon_.reset();
-    if (!exited) throw std::runtime_error("cmkfs daemon did not exit after unmount");
+    if (!exited) throw std::runtime_error("cmkfs daemon did not exit after unmount" + report);
 }
 
 void MountedStore::kill_daemon() {
