@@ -147,7 +147,13 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
         spdlog::info("metrics: serving http://{}/metrics", metrics_server->address());
     }
 
-    fs::Filesystem filesystem(*opened.volume, keyring, fs::FsOptions{});
+    fs::FsOptions fs_options;
+    // One request thread could not serve the WRITEs an lseek waits for.
+    fs_options.writeback_cache = cfg.mount.threads != 1;
+    fs::Filesystem filesystem(*opened.volume, keyring, fs_options);
+    // A lock: the kernel writes its dirty pages back under the key first
+    // (writeback cache), then the keys are wiped, then every cache is dropped.
+    keyring.set_before_wipe([&filesystem] { filesystem.flush_dirty_pages(); });
     keyring.set_on_lock([&filesystem] { filesystem.invalidate_kernel_caches(); });
     std::unique_ptr<daemon::ControlServer> control;
 

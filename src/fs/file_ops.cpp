@@ -24,7 +24,8 @@ namespace {
 
 FileHandle *handle_of(fuse_file_info *fi) { return reinterpret_cast<FileHandle *>(fi->fh); }
 
-// Reads need the ciphertext even for write-only opens (read-modify-write).
+// Reads need the ciphertext even for write-only opens (read-modify-write;
+// with the writeback cache the kernel also reads pages through such opens).
 UniqueFd open_backing_for_io(int path_fd, int user_flags) {
     std::string path = proc_path(path_fd);
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));
@@ -92,7 +93,9 @@ void Filesystem::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi) {
             std::unique_lock lock(inode.content.mutex);
             store::FileContent(fd.get(), inode.content, access, volume_.header().format_version).truncate(0);
         }
-        auto handle = std::make_unique<FileHandle>(fd.release(), (fi->flags & O_APPEND) != 0);
+        // With the writeback cache the kernel owns the size and places
+        // O_APPEND writes itself; ours could be stale behind its dirty pages.
+        auto handle = std::make_unique<FileHandle>(fd.release(), (fi->flags & O_APPEND) != 0 && !writeback_);
         fi->keep_cache = 0;  // never serve plaintext cached before an open
         fi->fh = reinterpret_cast<uint64_t>(handle.get());
         if (fuse_reply_open(req, fi) == 0) handle.release();
@@ -124,7 +127,7 @@ void Filesystem::create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
             store::FileContent(fd.get(), inode.content, access, volume_.header().format_version).truncate(0);
             fill_attr(inode.fd.get(), e.attr);
         }
-        auto handle = std::make_unique<FileHandle>(fd.release(), (fi->flags & O_APPEND) != 0);
+        auto handle = std::make_unique<FileHandle>(fd.release(), (fi->flags & O_APPEND) != 0 && !writeback_);
         fi->keep_cache = 0;
         fi->fh = reinterpret_cast<uint64_t>(handle.get());
         remember_entry(parent_ino, name);
@@ -157,7 +160,8 @@ void Filesystem::write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t 
         // The plaintext arrived in libfuse's request buffer, which is reused
         // for later requests but never cleared: clear it when done, however.
         const crypto::WipeOnExit wipe_request(data, size);
-        auto access = keyring_.access();
+        // Granted while a lock drains the kernel's dirty pages (writeback cache).
+        auto access = keyring_.access_for_writeback();
         Inode &inode = inode_of(ino);
         FileHandle *handle = handle_of(fi);
         {
@@ -217,6 +221,7 @@ void Filesystem::fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offse
 void Filesystem::lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info *fi) {
     guard(req, "lseek", [&] {
         if (whence != SEEK_DATA && whence != SEEK_HOLE) throw Error(EINVAL, "lseek whence");
+        write_back_before_lseek(ino);
         auto access = keyring_.access();
         Inode &inode = inode_of(ino);
         std::shared_lock lock(inode.content.mutex);

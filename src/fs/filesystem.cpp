@@ -155,9 +155,12 @@ void Filesystem::give_to_caller(fuse_req_t req, int dirfd, const std::string &ba
 }
 
 void Filesystem::init(fuse_conn_info *conn) {
-    // The kernel writeback cache would hold plaintext we could not drop on
-    // revocation before it reaches us; writes go straight through instead.
-    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+    // The writeback cache holds written plaintext in the kernel until it
+    // writes it back to us: allowed because a lock drains it under the key
+    // before the wipe (flush_dirty_pages) and drops it again after.
+    writeback_ = options_.writeback_cache && (conn->capable & FUSE_CAP_WRITEBACK_CACHE) != 0;
+    if (writeback_) conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+    else conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
     conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
     if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
     if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;

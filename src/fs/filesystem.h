@@ -24,6 +24,10 @@ namespace cmkfs::fs {
 struct FsOptions {
     double attr_timeout = 1.0;
     double entry_timeout = 1.0;
+    // The kernel's writeback cache: writes land in the page cache and reach
+    // us in large batches. Safe only because a lock first has the kernel
+    // write back every dirty page (flush_dirty_pages) and only then wipes.
+    bool writeback_cache = true;
 };
 
 class Filesystem {
@@ -38,6 +42,12 @@ public:
     // a fraction of a second: it makes a second pass (see the .cpp).
     void invalidate_kernel_caches();
     void set_session(fuse_session *session) { session_ = session; }
+    // The before-wipe step of a lock (writeback cache): makes the kernel
+    // write back every dirty page of every inode now, through ordinary WRITE
+    // requests served under the still-present key, and drop the pages. Call
+    // with every access but Keyring::access_for_writeback refused, never on
+    // a FUSE request thread (the kernel waits for WRITE requests to finish).
+    void flush_dirty_pages();
 
     store::Keyring &keyring() { return keyring_; }
 
@@ -117,6 +127,9 @@ private:
     // answering lookups (e.g. open(O_PATH) below the root, whose getattr stays
     // allowed) until the timeout runs out.
     void remember_entry(fuse_ino_t parent, std::string_view name);
+    // Writeback cache: has the kernel write back ino's dirty pages, so that
+    // SEEK_DATA/SEEK_HOLE, answered from the backing file, see them.
+    void write_back_before_lseek(fuse_ino_t ino);
 
     store::Volume &volume_;
     store::Keyring &keyring_;
@@ -124,6 +137,7 @@ private:
     InodeTable inodes_;
     fuse_session *session_ = nullptr;
     bool plaintext_names_;
+    bool writeback_ = false;  // the kernel agreed to the writeback cache (set in init)
 
     struct RecentEntry {
         std::chrono::steady_clock::time_point when;

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include <spdlog/spdlog.h>
+
 #include "util/errors.h"
 
 namespace cmkfs::store {
@@ -30,6 +32,11 @@ std::shared_ptr<const crypto::ContentKey> Keyring::Access::content_key(const for
 }
 
 Keyring::Access Keyring::access() const {
+    if (draining_.load(std::memory_order_acquire)) throw LockedError("volume is locking");
+    return access_for_writeback();
+}
+
+Keyring::Access Keyring::access_for_writeback() const {
     if (!locking_.load(std::memory_order_acquire)) {
         std::shared_lock lock(mutex_);
         if (keys_) return Access(*this, std::move(lock));
@@ -47,6 +54,15 @@ void Keyring::unlock(format::VolumeKeys keys) {
 
 bool Keyring::lock(const std::string &reason) {
     bool was_unlocked;
+    if (before_wipe_ && !locked()) {
+        draining_.store(true, std::memory_order_release);
+        try {
+            before_wipe_();
+        } catch (const std::exception &e) {
+            // The lock goes ahead regardless: a key must not outlive a lock.
+            spdlog::error("lock: flushing before the wipe failed: {}", e.what());
+        }
+    }
     locking_.store(true, std::memory_order_release);
     {
         std::unique_lock lock(mutex_);
@@ -61,6 +77,7 @@ bool Keyring::lock(const std::string &reason) {
         if (was_unlocked) since_ = std::chrono::system_clock::now();
     }
     locking_.store(false, std::memory_order_release);
+    draining_.store(false, std::memory_order_release);
     if (was_unlocked && on_lock_) on_lock_();
     return was_unlocked;
 }

@@ -41,8 +41,12 @@ public:
     Keyring(const Keyring &) = delete;
     Keyring &operator=(const Keyring &) = delete;
 
-    // Throws LockedError("<reason>") while locked.
+    // Throws LockedError("<reason>") while locked, and while a lock drains
+    // the kernel's dirty pages (see set_before_wipe).
     Access access() const;
+    // For write-back of data the kernel already holds (FUSE WRITE requests):
+    // still granted while a lock drains, so that the drain can complete.
+    Access access_for_writeback() const;
 
     // Installs keys and clears the lock reason.
     void unlock(format::VolumeKeys keys);
@@ -57,6 +61,11 @@ public:
     // Runs after every lock (outside the key mutex): the FUSE layer drops the
     // kernel's caches there.
     void set_on_lock(std::function<void()> hook) { on_lock_ = std::move(hook); }
+    // Runs at the start of a lock of an unlocked keyring, before the keys are
+    // wiped, with every access refused but access_for_writeback: the FUSE
+    // layer makes the kernel write back its dirty pages there (writeback
+    // cache), so that no write the kernel accepted is lost to the lock.
+    void set_before_wipe(std::function<void()> hook) { before_wipe_ = std::move(hook); }
 
 private:
     mutable std::shared_mutex mutex_;
@@ -64,6 +73,9 @@ private:
     // Set before taking the exclusive lock so that new operations fail fast
     // instead of queueing behind it (glibc rwlocks prefer readers).
     std::atomic<bool> locking_{false};
+    // Set while before_wipe_ runs: only access_for_writeback is granted.
+    std::atomic<bool> draining_{false};
+    std::function<void()> before_wipe_;
     mutable std::mutex state_mutex_;
     std::string reason_ = "not unlocked yet";
     std::chrono::system_clock::time_point since_ = std::chrono::system_clock::now();
