@@ -21,10 +21,13 @@ namespace cmkfs::fs {
 
 namespace {
 
+bool is_user_xattr(std::string_view name) {
+    return name.starts_with(format::kUserXattrPrefix) && name.size() > format::kUserXattrPrefix.size();
+}
+
 // Throws ENODATA/EOPNOTSUPP for namespaces we do not store.
 void require_user_namespace(std::string_view name, int unsupported_errno) {
-    if (!name.starts_with(format::kUserXattrPrefix) || name.size() == format::kUserXattrPrefix.size())
-        throw Error(unsupported_errno, "only user.* extended attributes are supported");
+    if (!is_user_xattr(name)) throw Error(unsupported_errno, "only user.* extended attributes are supported");
 }
 
 void reply_sized(fuse_req_t req, size_t wanted, const char *data, size_t len) {
@@ -89,7 +92,12 @@ void Filesystem::setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, cons
 
 void Filesystem::getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size) {
     guard(req, "getxattr", [&] {
-        require_user_namespace(name, ENODATA);
+        // The kernel asks for security.capability before writes (to clear
+        // it): a plain reply, without the key, an exception or a syscall.
+        if (!is_user_xattr(name)) {
+            fuse_reply_err(req, ENODATA);
+            return;
+        }
         auto access = keyring_.access();
         Inode &inode = inode_of(ino);
         const std::string path = proc_path(inode.fd.get());
