@@ -22,8 +22,13 @@
 namespace cmkfs::fs {
 
 struct FsOptions {
-    double attr_timeout = 1.0;
-    double entry_timeout = 1.0;
+    // How long the kernel may trust a name and attributes without asking.
+    // Every change made through the mount reaches the kernel's caches with
+    // its reply; a lock invalidates every inode and every name handed out
+    // within the entry timeout (invalidate_kernel_caches); changes behind
+    // the mount's back (the backing directory edited) show after this long.
+    double attr_timeout = 10.0;
+    double entry_timeout = 10.0;
     // The kernel's writeback cache: writes land in the page cache and reach
     // us in large batches. Safe only because a lock first has the kernel
     // write back every dirty page (flush_dirty_pages) and only then wipes.
