@@ -4,7 +4,9 @@
 
 #include <atomic>
 #include <chrono>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "format/key_schedule.h"
 #include "store/keyring.h"
@@ -140,4 +142,42 @@ TEST_CASE("lock waits for an in-flight access and new accesses fail fast", "[sto
     CHECK(released_before_lock_returned);
     CHECK(ring.locked());
     CHECK_THROWS_AS(ring.access(), cmkfs::LockedError);
+}
+
+TEST_CASE("before the wipe, only write-back access is granted; then the lock wipes as usual", "[store][keyring]") {
+    store::Keyring ring;
+    std::vector<std::string> order;
+    bool access_refused = false, writeback_granted = false, keys_present = false;
+    ring.set_before_wipe([&] {
+        order.push_back("before-wipe");
+        try {
+            (void)ring.access();
+        } catch (const cmkfs::LockedError &) {
+            access_refused = true;
+        }
+        auto access = ring.access_for_writeback();  // throws if it is not granted
+        writeback_granted = true;
+        auto expected = keys_filled(3);
+        keys_present = same(access.keys().volume_key().bytes(), expected.volume_key().bytes());
+    });
+    ring.set_on_lock([&] { order.push_back("on-lock"); });
+
+    ring.unlock(keys_filled(3));
+    CHECK_NOTHROW(ring.access());
+    CHECK(ring.lock("revoked"));
+    CHECK(access_refused);
+    CHECK(writeback_granted);
+    CHECK(keys_present);
+    CHECK(order == std::vector<std::string>{"before-wipe", "on-lock"});
+    CHECK_THROWS_AS(ring.access(), cmkfs::LockedError);
+    CHECK_THROWS_AS(ring.access_for_writeback(), cmkfs::LockedError);
+
+    // Already locked: nothing to drain, no hook.
+    CHECK_FALSE(ring.lock("still revoked"));
+    CHECK(order.size() == 2);
+
+    // Unlocked again: every access is granted (the drain state is over).
+    ring.unlock(keys_filled(4));
+    CHECK_NOTHROW(ring.access());
+    CHECK_NOTHROW(ring.access_for_writeback());
 }
