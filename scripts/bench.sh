@@ -3,13 +3,15 @@
 #   raw          a plain directory on the backing disk (the absolute ceiling)
 #   passthrough  libfuse's passthrough_ll example (the FUSE ceiling)
 #   gocryptfs    the fastest mature encrypted FUSE filesystem
+#   securefs     Debian's securefs, lite format (the peer to beat on small ops)
 #   cmkfs        this project (local vault as the CMK provider)
-# and prints one table: absolute figures, cmkfs/gocryptfs and
-# cmkfs/passthrough ratios, and each FUSE daemon's peak RSS.
+# and prints two tables: speed (absolute figures and cmkfs' speed relative
+# to each other target, "~" where the rounds' ranges overlap, i.e. within
+# noise), and cost (each FUSE daemon's CPU seconds and peak RSS per workload).
 #
 # Workloads: sequential 1 MiB write (fsync'd) and cold read of BENCH_SIZE_MB;
-# random 4 KiB write and read IOPS (fio, psync, page cache on) in a 256 MiB
-# file; untar of /usr/include, cold ls -lR, rm -rf; a registry-like push
+# random 4 KiB write IOPS (1 and 2 jobs) and read IOPS (cold, then warm)
+# (fio, psync, page cache on) in a 256 MiB file; untar of /usr/include, cold ls -lR, rm -rf; a registry-like push
 # (40 x 8 MiB blobs: write, fsync, rename) and pull (cold read + sha256).
 #
 # Needs root (FUSE mounts, drop_caches), fio, gcc, pkg-config + libfuse3-dev,
@@ -20,7 +22,10 @@
 #   BENCH_QUICK=1   small sizes and short runs: a smoke test of the script
 #   BENCH_ROUNDS    rounds per workload and target; the median is reported
 #                   (default 3; 1 when quick)
-#   BENCH_TARGETS   subset/order of targets (default "raw passthrough gocryptfs cmkfs")
+#   BENCH_TARGETS   subset/order of targets (default "raw passthrough gocryptfs securefs cmkfs")
+#   BENCH_WORKLOADS subset of workloads: seq rand tree blobs (default all);
+#                   measure one lever on the workload it affects
+#   BENCH_RAND_RUNTIME  seconds per random-I/O fio job (default 15; 3 when quick)
 #   BENCH_DIR       where the scratch directory goes (default $TMPDIR or /tmp);
 #                   every target's data lives on this filesystem
 #   CMKFS_BIN       cmkfs binary (default <repo>/build/src/cli/cmkfs)
@@ -47,29 +52,30 @@ source "$BENCH_LIB/workloads.sh"
 source "$BENCH_LIB/cephfs.sh"
 
 if [[ ${BENCH_QUICK:-0} == 1 ]]; then
-    SEQ_MB=${BENCH_SIZE_MB:-64} RAND_MB=32 RAND_RUNTIME=3 BLOB_COUNT=8 BLOB_MB=1 ROUNDS=${BENCH_ROUNDS:-1}
+    SEQ_MB=${BENCH_SIZE_MB:-64} RAND_MB=32 RAND_RUNTIME=${BENCH_RAND_RUNTIME:-3} BLOB_COUNT=8 BLOB_MB=1 ROUNDS=${BENCH_ROUNDS:-1}
     TAR_FROM=/usr/include/linux
 else
-    SEQ_MB=${BENCH_SIZE_MB:-1024} RAND_MB=256 RAND_RUNTIME=15 BLOB_COUNT=40 BLOB_MB=8 ROUNDS=${BENCH_ROUNDS:-3}
+    SEQ_MB=${BENCH_SIZE_MB:-1024} RAND_MB=256 RAND_RUNTIME=${BENCH_RAND_RUNTIME:-15} BLOB_COUNT=40 BLOB_MB=8 ROUNDS=${BENCH_ROUNDS:-3}
     TAR_FROM=/usr/include
 fi
-read -ra TARGETS <<<"${BENCH_TARGETS:-raw passthrough gocryptfs cmkfs}"
+read -ra TARGETS <<<"${BENCH_TARGETS:-raw passthrough gocryptfs securefs cmkfs}"
 CMKFS_BIN=${CMKFS_BIN:-$REPO/build/src/cli/cmkfs}
 STEP_TIMEOUT=${BENCH_STEP_TIMEOUT:-900}
-WORKLOADS=(seq rand tree blobs)
+read -ra WORKLOADS <<<"${BENCH_WORKLOADS:-seq rand tree blobs}"
 
-# metric|label|unit; MiB/s and IOPS: higher is better, s and MiB RSS: lower.
+# workload|metric|label|unit; MiB/s and IOPS: higher is better, s: lower.
 METRICS=(
-    "seq_write|sequential write|MiB/s"
-    "seq_read|sequential read (cold)|MiB/s"
-    "rand_write|random 4K write|IOPS"
-    "rand_read|random 4K read|IOPS"
-    "untar|untar $(basename "$TAR_FROM")|s"
-    "ls_lR|ls -lR (cold)|s"
-    "rm_rf|rm -rf|s"
-    "blob_push|blob push ${BLOB_COUNT}x${BLOB_MB}M|s"
-    "blob_pull|blob pull + sha256 (cold)|s"
-    "peak_rss|daemon peak RSS (VmHWM)|MiB"
+    "seq|seq_write|sequential write|MiB/s"
+    "seq|seq_read|sequential read (cold)|MiB/s"
+    "rand|rand_write|random 4K write, 1 job|IOPS"
+    "rand|rand_write2|random 4K write, 2 jobs|IOPS"
+    "rand|rand_read|random 4K read (cold)|IOPS"
+    "rand|rand_read_warm|random 4K read (warm)|IOPS"
+    "tree|untar|untar $(basename "$TAR_FROM")|s"
+    "tree|ls_lR|ls -lR (cold)|s"
+    "tree|rm_rf|rm -rf|s"
+    "blobs|blob_push|blob push ${BLOB_COUNT}x${BLOB_MB}M|s"
+    "blobs|blob_pull|blob pull + sha256 (cold)|s"
 )
 
 check_prerequisites() {
@@ -110,7 +116,7 @@ setup_targets() {
 }
 
 # run_on TARGET WORKLOAD: mounts TARGET, runs one workload, records the
-# daemon's peak RSS, unmounts.
+# daemon's CPU seconds and peak RSS for it, unmounts.
 run_on() {
     TARGET=$1
     FAIL_REASON=
@@ -121,8 +127,12 @@ run_on() {
         return
     fi
     "workload_$2"
-    # Sampled before unmount: VmHWM covers this mount only; the report shows the highest.
-    if [[ -n $PID ]]; then record "$TARGET" peak_rss "$(peak_rss_mib "$PID")"; fi
+    # Sampled before unmount, so they cover this mount, i.e. this workload
+    # (with remount for cold reads: the last mount only).
+    if [[ -n $PID ]]; then
+        record "$TARGET" "cpu_$2" "$(cpu_seconds "$PID")"
+        record "$TARGET" "rss_$2" "$(peak_rss_mib "$PID")"
+    fi
     "target_${TARGET}_unmount"
 }
 
@@ -152,50 +162,78 @@ cell() {
     read -ra v <<<"${RESULT["$1 $2"]:-}"
     if ((${#v[@]} == 0)); then
         if [[ -n ${NOTE[$1]:-} ]]; then echo n/a; else echo -; fi
-    elif [[ $2 == peak_rss ]]; then
+    elif [[ $2 == rss_* ]]; then
         highest "${v[@]}"
     else
         summary "${v[@]}"
     fi
 }
-# ratio METRIC OTHER [TARGET]: TARGET (default cmkfs) / OTHER, or "-" when
-# either figure is missing.
-ratio() {
-    awk -v a="$(cell "${3:-cmkfs}" "$1")" -v b="$(cell "$2" "$1")" 'BEGIN {
+# range TARGET METRIC: "min max" over the rounds, or nothing.
+range() {
+    local -a v
+    read -ra v <<<"${RESULT["$1 $2"]:-}"
+    ((${#v[@]} > 0)) && [[ " ${v[*]} " != *" FAIL "* ]] && echo "$(lowest "${v[@]}") $(highest "${v[@]}")"
+}
+# speedup METRIC UNIT OTHER [TARGET]: how much faster TARGET (default cmkfs)
+# is than OTHER, from the medians (rates: TARGET/OTHER; seconds:
+# OTHER/TARGET), so above 1 is always faster; "-" when a figure is missing.
+# Prefixed "~" when the two targets' ranges over the rounds overlap: the
+# difference is then within the noise of this run.
+speedup() {
+    local metric=$1 unit=$2 other=$3 target=${4:-cmkfs}
+    awk -v a="$(cell "$target" "$metric")" -v b="$(cell "$other" "$metric")" -v unit="$unit" \
+        -v ra="$(range "$target" "$metric")" -v rb="$(range "$other" "$metric")" 'BEGIN {
         num = "^[0-9]+([.][0-9]+)?$"
-        if (a ~ num && b ~ num && b + 0 > 0) printf "%.2f", a / b; else print "-"
+        if (!(a ~ num && b ~ num && a + 0 > 0 && b + 0 > 0)) { print "-"; exit }
+        r = unit == "s" ? b / a : a / b
+        noisy = ""
+        if (split(ra, x, " ") == 2 && split(rb, y, " ") == 2 && x[1] + 0 <= y[2] + 0 && y[1] + 0 <= x[2] + 0)
+            noisy = "~"
+        printf "%s%.2f", noisy, r
     }'
 }
 
 print_report() {
-    local t m label unit row base= with_metrics=
-    [[ " ${TARGETS[*]} " == *" cmkfs_base "* ]] && base=1
-    [[ " ${TARGETS[*]} " == *" cmkfs_metrics "* ]] && with_metrics=1
-    printf '\n%-30s %-6s' "workload" "unit"
+    local t m w label unit row
+    local -a others=()
+    for t in passthrough gocryptfs securefs cmkfs_base; do
+        [[ " ${TARGETS[*]} " == *" $t "* ]] && others+=("$t")
+    done
+    printf '\nSPEED\n%-30s %-6s' "workload" "unit"
     for t in "${TARGETS[@]}"; do printf ' %12s' "$t"; done
-    printf ' %16s %18s' "cmkfs/gocryptfs" "cmkfs/passthrough"
-    [[ -n $base ]] && printf ' %17s' "cmkfs/cmkfs_base"
-    [[ -n $with_metrics ]] && printf ' %20s' "cmkfs_metrics/cmkfs"
+    for t in "${others[@]}"; do printf ' %18s' "cmkfs vs $t"; done
+    [[ " ${TARGETS[*]} " == *" cmkfs_metrics "* ]] && printf ' %22s' "cmkfs_metrics vs cmkfs"
     printf '\n'
     for row in "${METRICS[@]}"; do
-        IFS='|' read -r m label unit <<<"$row"
+        IFS='|' read -r w m label unit <<<"$row"
+        [[ " ${WORKLOADS[*]} " == *" $w "* ]] || continue
         printf '%-30s %-6s' "$label" "$unit"
         for t in "${TARGETS[@]}"; do printf ' %12s' "$(cell "$t" "$m")"; done
-        printf ' %16s %18s' "$(ratio "$m" gocryptfs)" "$(ratio "$m" passthrough)"
-        [[ -n $base ]] && printf ' %17s' "$(ratio "$m" cmkfs_base)"
-        [[ -n $with_metrics ]] && printf ' %20s' "$(ratio "$m" cmkfs cmkfs_metrics)"
+        for t in "${others[@]}"; do printf ' %18s' "$(speedup "$m" "$unit" "$t")"; done
+        [[ " ${TARGETS[*]} " == *" cmkfs_metrics "* ]] && printf ' %22s' "$(speedup "$m" "$unit" cmkfs cmkfs_metrics)"
         printf '\n'
     done
-    printf '\nMiB/s and IOPS: higher is better (ratio > 1: cmkfs faster); s and MiB: lower is better.\n'
-    printf 'Figures: median of %s rounds (targets take turns per workload); peak RSS: highest.\n' "$ROUNDS"
+    printf '\nCOST (FUSE daemon, per workload)\n%-30s %-6s' "workload" "unit"
+    for t in "${TARGETS[@]}"; do printf ' %12s' "$t"; done
+    printf '\n'
+    for w in "${WORKLOADS[@]}"; do
+        printf '%-30s %-6s' "$w: CPU user+sys" "s"
+        for t in "${TARGETS[@]}"; do printf ' %12s' "$(cell "$t" "cpu_$w")"; done
+        printf '\n%-30s %-6s' "$w: peak RSS (VmHWM)" "MiB"
+        for t in "${TARGETS[@]}"; do printf ' %12s' "$(cell "$t" "rss_$w")"; done
+        printf '\n'
+    done
+    printf '\n"cmkfs vs X": how many times faster cmkfs is than X (seconds are inverted), so\n'
+    printf '  above 1 is faster; "~": the rounds of the two overlap (min..max), i.e. within noise.\n'
+    printf 'Figures: median of %s rounds (targets take turns per workload); CPU: median; RSS: highest.\n' "$ROUNDS"
     printf 'Sizes: sequential %s MiB; random file %s MiB, %s s per fio job; tree %s entries; blobs %s x %s MiB.\n' \
-        "$SEQ_MB" "$RAND_MB" "$RAND_RUNTIME" "$TREE_FILES" "$BLOB_COUNT" "$BLOB_MB"
+        "$SEQ_MB" "$RAND_MB" "$RAND_RUNTIME" "${TREE_FILES:-?}" "$BLOB_COUNT" "$BLOB_MB"
     if [[ $CACHE_METHOD == drop_caches ]]; then
         printf 'Cold reads: page cache dropped (echo 3 > /proc/sys/vm/drop_caches) before each read phase.\n'
     else
         printf 'Cold reads: drop_caches does not work here; FUSE targets were unmounted and mounted again\n'
         printf '  before each read phase (their page cache is cold; the raw directory stays warm, and\n'
-        printf '  peak RSS covers only the last mount).\n'
+        printf '  CPU and peak RSS cover only the last mount).\n'
     fi
     printf 'Scratch filesystem (backing of every target): %s\n' \
         "$(df -PT "$WORK" | awk 'NR == 2 { print $1 " (" $2 ")" }')"

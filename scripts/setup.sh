@@ -9,7 +9,7 @@ packages=(
   libcurl4-openssl-dev nlohmann-json3-dev libcli11-dev
   clang clang-tidy libclang-rt-14-dev
   attr rsync python3 python3-cryptography procps util-linux
-  softhsm2 libp11-kit-dev openssl curl gocryptfs fio
+  softhsm2 libp11-kit-dev openssl curl gocryptfs securefs fio
   docker-registry skopeo containerd runc busybox-static apache2-utils
   docker.io fuse-overlayfs
   systemd

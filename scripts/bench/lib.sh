@@ -62,6 +62,8 @@ summary() {
 }
 # highest FIGURES...: the largest (for peak RSS: a peak over all rounds).
 highest() { printf '%s\n' "$@" | sort -g | tail -n 1; }
+# lowest FIGURES...: the smallest (FAIL sorts first and is left out).
+lowest() { printf '%s\n' "$@" | grep -v FAIL | sort -g | head -n 1; }
 
 # ---- FUSE daemons ------------------------------------------------------------
 # DAEMON_PID[mountpoint] = pid of the foreground daemon serving it.
@@ -122,6 +124,18 @@ fuse_stop() {
 # Peak resident set of a process in MiB (VmHWM), or nothing when it is gone.
 peak_rss_mib() {
     awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null
+}
+
+# CPU seconds (user + system, every thread) a process has used so far, or
+# nothing when it is gone. /proc/PID/stat fields 14 and 15, in clock ticks;
+# the command name (field 2) may hold spaces, so count from the last ")".
+cpu_seconds() {
+    local stat
+    stat=$(<"/proc/$1/stat") 2>/dev/null || return 0
+    awk -v rest="${stat##*) }" -v hz="$(getconf CLK_TCK)" 'BEGIN {
+        split(rest, f, " ")
+        printf "%.2f", (f[12] + f[13]) / hz  # fields 14 and 15 of the whole line
+    }'
 }
 
 # ---- cold page cache ---------------------------------------------------------

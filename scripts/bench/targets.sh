@@ -47,6 +47,26 @@ target_gocryptfs_mount() {
 }
 target_gocryptfs_unmount() { fuse_stop "$WORK/gocryptfs/mnt"; }
 
+# ---- securefs: Debian's securefs in its "lite" format (format 4), the peer
+# to beat on small operations. A cheap PBKDF keeps setup fast; it does not
+# change the data path. Its defaults (attribute cache 30 s) are kept. ---------
+target_securefs_setup() {
+    local t=$WORK/securefs
+    mkdir -p "$t/cipher" "$t/mnt"
+    command -v securefs >/dev/null || { FAIL_REASON="securefs not installed (apt-get install securefs)"; return 1; }
+    if ! securefs create --format 4 --pass pw --pbkdf pkcs5-pbkdf2-hmac-sha256 --rounds 1000 "$t/cipher" \
+        >"$WORK/logs/securefs-create.log" 2>&1; then
+        FAIL_REASON="securefs create failed: $(tail -n 2 "$WORK/logs/securefs-create.log")"
+        return 1
+    fi
+}
+target_securefs_mount() {
+    local t=$WORK/securefs
+    fuse_start "$t/mnt" securefs mount --pass pw "$t/cipher" "$t/mnt" || return 1
+    DIR=$t/mnt PID=${DAEMON_PID[$t/mnt]}
+}
+target_securefs_unmount() { fuse_stop "$WORK/securefs/mnt"; }
+
 # ---- cmkfs: this project, with a local vault as the CMK provider --------------
 # cmkfs_step NAME CMD...: runs one setup command, keeping its output in
 # CMKFS_OUT; on failure explains which step failed and why.

@@ -21,11 +21,12 @@ measure_rate() {
     fi
 }
 
-# measure_iops METRIC RW FILE: one fio job of $RAND_RUNTIME s; records its IOPS, or FAIL.
+# measure_iops METRIC RW FILE [JOBS]: fio for $RAND_RUNTIME s with JOBS
+# (default 1) processes on one file; records their summed IOPS, or FAIL.
 measure_iops() {
-    local metric=$1 rw=$2 file=$3 json=$WORK/logs/fio-$2.json
+    local metric=$1 rw=$2 file=$3 jobs=${4:-1} json=$WORK/logs/fio-$1.json
     if run fio --name="$rw" --filename="$file" --rw="$rw" --bs=4k --size="${RAND_MB}M" \
-        --ioengine=psync --direct=0 --fallocate=none --end_fsync=1 \
+        --ioengine=psync --direct=0 --fallocate=none --end_fsync=1 --numjobs="$jobs" --group_reporting \
         --runtime="$RAND_RUNTIME" --time_based --output-format=json --output="$json" \
         2>>"$WORK/logs/fio.err"; then
         record "$TARGET" "$metric" "$(python3 -c 'import json, sys
@@ -49,15 +50,19 @@ workload_seq() {
     rm -f "$f"
 }
 
-# Random 4 KiB writes, then reads (starting cold), in a laid-out $RAND_MB file.
+# Random 4 KiB writes (one job, then two on the same file), then reads:
+# cold (page cache dropped), then warm (right after, from whatever cache the
+# target kept: the backing file's pages at least), in a laid-out $RAND_MB file.
 workload_rand() {
     local f=$DIR/rand.bin
     # Lay the file out first, so random writes overwrite rather than extend.
     run fio --name=layout --filename="$f" --rw=write --bs=1M --size="${RAND_MB}M" \
         --ioengine=psync --fallocate=none --end_fsync=1 --output=/dev/null 2>>"$WORK/logs/fio.err"
     measure_iops rand_write randwrite "$f"
+    measure_iops rand_write2 randwrite "$f" 2
     cold_cache
     measure_iops rand_read randread "$f"
+    measure_iops rand_read_warm randread "$f"
     rm -f "$f"
 }
 

@@ -26,6 +26,7 @@
 #include "fs/cache_invalidator.h"
 #include "fs/filesystem.h"
 #include "fs/session.h"
+#include "fs/writeback_drain.h"
 #include "keys/key_provider.h"
 #include "keys/timed_provider.h"
 #include "metrics/exposition.h"
@@ -121,9 +122,19 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     custody::CustodyOptions custody_options;
     custody_options.policy = {cfg.revocation.check_interval, cfg.revocation.unavailable_grace};
     custody::Custodian custodian(*opened.volume, provider, keyring, custody_options, audit);
-    // The filesystem exists before the first unlock so that its observer is
-    // registered first: a lock drops the kernel caches, then it is counted.
-    fs::Filesystem filesystem(*opened.volume, keyring, fs::FsOptions{});
+    // The filesystem exists before the first unlock so that its observers
+    // are registered first: a lock drains and drops the kernel caches, then
+    // it is counted.
+    fs::FsOptions fs_options;
+    // One request thread could not serve the WRITEs an lseek waits for.
+    fs_options.writeback_cache = cfg.mount.threads != 1;
+    fs::Filesystem filesystem(*opened.volume, keyring, fs_options);
+    // A lock: the kernel writes its dirty pages back under the key first
+    // (writeback cache; before_wipe), then the keys are wiped, then every
+    // kernel cache is dropped (key_locked). The drain registers first so that
+    // no other observer's before_wipe runs with dirty pages still pending.
+    fs::WritebackDrain writeback_drain(filesystem, keyring);
+    custodian.add_observer(writeback_drain);
     fs::KernelCacheInvalidator cache_invalidator(filesystem);
     custodian.add_observer(cache_invalidator);
     custodian.add_observer(key_metrics);

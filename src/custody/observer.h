@@ -1,15 +1,18 @@
 // Who must react when the volume locks or unlocks registers a custody
 // Observer with the Custodian (custody/custodian.h); cli/cmd_mount.cpp does it
-// for the kernel-cache invalidator (fs/cache_invalidator.h) and the metrics
-// (daemon/key_metrics.h). Events come in a small fixed set of classes, never
-// free text: they become metric labels.
+// for the writeback drain (fs/writeback_drain.h), the kernel-cache
+// invalidator (fs/cache_invalidator.h) and the metrics (daemon/key_metrics.h).
+// Events come in a small fixed set of classes, never free text: they become
+// metric labels.
 //
 // The lock sequence, in this order, on the thread that locks:
 //   1. key_checked(result)            when a key check caused the lock
 //   2. before_wipe(reason)            every observer, in registration order.
 //      The keys are still installed and operations still run: the home of
 //      anything that needs the key one last time (e.g. flushing dirty pages
-//      of a writeback cache). Whatever is slow here delays the lock.
+//      of a writeback cache: fs/writeback_drain.h, which first lets only the
+//      kernel's WRITEs through, Keyring::refuse_all_but_writeback). Whatever
+//      is slow here delays the lock.
 //   3. the Keyring refuses new operations, waits for those in flight and
 //      wipes every key (store/keyring.h); the audit line "lock" is written.
 //   4. key_locked(reason)             every observer, in registration order.

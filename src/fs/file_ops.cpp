@@ -61,7 +61,9 @@ void Filesystem::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi) {
     guard(req, "open", [&] {
         auto access = keyring_.access();
         UniqueFd fd = tree_.open(access, inode_of(ino), fi->flags);
-        auto handle = std::make_unique<FileHandle>(fd.release(), (fi->flags & O_APPEND) != 0);
+        // With the writeback cache the kernel owns the size and places
+        // O_APPEND writes itself; ours could be stale behind its dirty pages.
+        auto handle = std::make_unique<FileHandle>(fd.release(), (fi->flags & O_APPEND) != 0 && !writeback_);
         fi->keep_cache = 0;  // never serve plaintext cached before an open
         fi->fh = reinterpret_cast<uint64_t>(handle.get());
         if (fuse_reply_open(req, fi) == 0) handle.release();
@@ -75,7 +77,7 @@ void Filesystem::create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         const fuse_ctx *ctx = fuse_req_ctx(req);
         auto created = tree_.create(access, inode_of(parent_ino), name, mode, fi->flags, {ctx->uid, ctx->gid});
         const fuse_entry_param e = entry_param(created.entry);
-        auto handle = std::make_unique<FileHandle>(created.fd.release(), (fi->flags & O_APPEND) != 0);
+        auto handle = std::make_unique<FileHandle>(created.fd.release(), (fi->flags & O_APPEND) != 0 && !writeback_);
         fi->keep_cache = 0;
         fi->fh = reinterpret_cast<uint64_t>(handle.get());
         remember_entry(parent_ino, name);
@@ -108,7 +110,8 @@ void Filesystem::write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t 
         // The plaintext arrived in libfuse's request buffer, which is reused
         // for later requests but never cleared: clear it when done, however.
         const crypto::WipeOnExit wipe_request(data, size);
-        auto access = keyring_.access();
+        // Granted while a lock drains the kernel's dirty pages (writeback cache).
+        auto access = keyring_.access_for_writeback();
         Inode &inode = inode_of(ino);
         FileHandle *handle = handle_of(fi);
         {
@@ -152,6 +155,7 @@ void Filesystem::fallocate(fuse_req_t req, fuse_ino_t ino, int mode, off_t offse
 
 void Filesystem::lseek(fuse_req_t req, fuse_ino_t ino, off_t off, int whence, fuse_file_info *fi) {
     guard(req, "lseek", [&] {
+        write_back_before_lseek(ino);  // Tree answers from the backing file
         fuse_reply_lseek(req, tree_.seek(keyring_, inode_of(ino), handle_of(fi)->fd, off, whence));
     });
 }

@@ -66,9 +66,12 @@ fuse_entry_param Filesystem::entry_param(const store::Entry &entry) {
 }
 
 void Filesystem::init(fuse_conn_info *conn) {
-    // The kernel writeback cache would hold plaintext we could not drop on
-    // revocation before it reaches us; writes go straight through instead.
-    conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+    // The writeback cache holds written plaintext in the kernel until it
+    // writes it back to us: allowed because a lock drains it under the key
+    // before the wipe (flush_dirty_pages) and drops it again after.
+    writeback_ = options_.writeback_cache && (conn->capable & FUSE_CAP_WRITEBACK_CACHE) != 0;
+    if (writeback_) conn->want |= FUSE_CAP_WRITEBACK_CACHE;
+    else conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
     conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
     // Setuid/setgid clearing on write, truncate and chown is left to the
     // kernel: without HANDLE_KILLPRIV it decides from the writer's own

@@ -22,8 +22,17 @@
 namespace cmkfs::fs {
 
 struct FsOptions {
-    double attr_timeout = 1.0;
-    double entry_timeout = 1.0;
+    // How long the kernel may trust a name and attributes without asking.
+    // Every change made through the mount reaches the kernel's caches with
+    // its reply; a lock invalidates every inode and every name handed out
+    // within the entry timeout (invalidate_kernel_caches); changes behind
+    // the mount's back (the backing directory edited) show after this long.
+    double attr_timeout = 10.0;
+    double entry_timeout = 10.0;
+    // The kernel's writeback cache: writes land in the page cache and reach
+    // us in large batches. Safe only because a lock first has the kernel
+    // write back every dirty page (flush_dirty_pages) and only then wipes.
+    bool writeback_cache = true;
 };
 
 class Filesystem {
@@ -38,6 +47,12 @@ public:
     // a fraction of a second: it makes a second pass (see the .cpp).
     void invalidate_kernel_caches();
     void set_session(fuse_session *session) { session_ = session; }
+    // The before-wipe step of a lock (writeback cache; fs/writeback_drain.h):
+    // makes the kernel write back every dirty page of every inode now, through
+    // ordinary WRITE requests served under the still-present key, and drop the
+    // pages. Call after Keyring::refuse_all_but_writeback, never on a FUSE
+    // request thread (the kernel waits for WRITE requests to finish).
+    void flush_dirty_pages();
 
     store::Keyring &keyring() { return keyring_; }
 
@@ -84,6 +99,9 @@ private:
     // answering lookups (e.g. open(O_PATH) below the root, whose getattr stays
     // allowed) until the timeout runs out.
     void remember_entry(fuse_ino_t parent, std::string_view name);
+    // Writeback cache: has the kernel write back ino's dirty pages, so that
+    // SEEK_DATA/SEEK_HOLE, answered from the backing file, see them.
+    void write_back_before_lseek(fuse_ino_t ino);
 
     store::Volume &volume_;
     store::Keyring &keyring_;
@@ -91,6 +109,7 @@ private:
     InodeTable inodes_;
     store::Tree tree_;  // every backing syscall and ordering protocol
     fuse_session *session_ = nullptr;
+    bool writeback_ = false;  // the kernel agreed to the writeback cache (set in init)
 
     struct RecentEntry {
         std::chrono::steady_clock::time_point when;

@@ -30,6 +30,12 @@ void Filesystem::setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, cons
 
 void Filesystem::getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size) {
     guard(req, "getxattr", [&] {
+        // The kernel asks for security.capability before writes (to clear
+        // it): a plain reply, without the key, an exception or a syscall.
+        if (!store::Tree::stores_xattr(name)) {
+            fuse_reply_err(req, ENODATA);
+            return;
+        }
         if (size == 0) {
             fuse_reply_xattr(req, tree_.getxattr_size(keyring_, inode_of(ino), name));
             return;

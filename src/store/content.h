@@ -58,6 +58,7 @@ public:
 
 private:
     format::FileId create_header();
+    void remember_id(const format::FileId &id);  // the file's id, once its header is written
     // Decrypts block `index` of plaintext length `len` into out; `last`: it
     // is the file's final block now. Throws IntegrityError.
     void read_block(const format::FileId &id, uint64_t index, bool last, size_t len, std::span<uint8_t> out);

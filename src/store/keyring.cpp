@@ -30,6 +30,11 @@ std::shared_ptr<const crypto::ContentKey> Keyring::Access::content_key(const for
 }
 
 Keyring::Access Keyring::access() const {
+    if (writeback_only_.load(std::memory_order_acquire)) throw LockedError("volume is locking");
+    return access_for_writeback();
+}
+
+Keyring::Access Keyring::access_for_writeback() const {
     if (!locking_.load(std::memory_order_acquire)) {
         std::shared_lock lock(mutex_);
         if (keys_) return Access(*this, std::move(lock));
@@ -40,7 +45,10 @@ Keyring::Access Keyring::access() const {
 void Keyring::unlock(format::VolumeKeys keys) {
     std::unique_lock lock(mutex_);
     keys_.emplace(std::move(keys));
+    writeback_only_.store(false, std::memory_order_release);
 }
+
+void Keyring::refuse_all_but_writeback() { writeback_only_.store(true, std::memory_order_release); }
 
 bool Keyring::lock() {
     bool was_unlocked;
@@ -55,6 +63,7 @@ bool Keyring::lock() {
         }
     }
     locking_.store(false, std::memory_order_release);
+    writeback_only_.store(false, std::memory_order_release);  // the keys are gone: access() refuses anyway
     return was_unlocked;
 }
 

@@ -47,6 +47,17 @@ public:
     // Throws LockedError while no keys are installed (EACCES; the reason is
     // the custodian's to tell, in its status).
     Access access() const;
+    // For write-back of data the kernel already holds (FUSE WRITE requests):
+    // still granted after refuse_all_but_writeback(), so that the before-wipe
+    // drain of a writeback cache can complete; refused once the keys are gone.
+    Access access_for_writeback() const;
+    // The before-wipe drain of the kernel's writeback cache
+    // (fs/writeback_drain.h) calls this first: until the next lock() or
+    // unlock(), access() throws LockedError and only access_for_writeback()
+    // is granted, so no new write(2) can dirty a page behind the drain. It is
+    // a gate on operations during one lock sequence, not a state: whether the
+    // volume is locked is custody's key_state alone (custody/key_state.h).
+    void refuse_all_but_writeback();
 
     // Installs keys.
     void unlock(format::VolumeKeys keys);
@@ -60,6 +71,8 @@ private:
     // Set before taking the exclusive lock so that new operations fail fast
     // instead of queueing behind it (glibc rwlocks prefer readers).
     std::atomic<bool> locking_{false};
+    // Set by refuse_all_but_writeback(), cleared by lock() and unlock().
+    std::atomic<bool> writeback_only_{false};
 
     struct IdHash {
         size_t operator()(const format::FileId &id) const noexcept;

@@ -159,6 +159,11 @@ public:
 
     // ---- extended attributes, user.* only (tree_xattr.cpp) ----
     // They check the attribute's namespace before taking the key.
+    // Whether `name` is in a namespace the store keeps (user.*): any other
+    // has no value here (ENODATA), known without the key or a syscall. The
+    // kernel asks for security.capability before every write, so fs answers
+    // that from this instead of an exception.
+    static bool stores_xattr(std::string_view name);
     void setxattr(const Keyring &keyring, Node &node, std::string_view name, std::string_view value, int flags);
     // The plaintext size of a value, without opening it.
     size_t getxattr_size(const Keyring &keyring, Node &node, std::string_view name);

@@ -21,7 +21,8 @@ namespace cmkfs::store {
 
 namespace {
 
-// Reads need the ciphertext even for write-only opens (read-modify-write).
+// Reads need the ciphertext even for write-only opens (read-modify-write;
+// with the writeback cache the kernel also reads pages through such opens).
 UniqueFd open_backing_for_io(int path_fd, int user_flags) {
     std::string path = proc_path(path_fd);
     UniqueFd fd(::open(path.c_str(), O_RDWR | O_CLOEXEC));

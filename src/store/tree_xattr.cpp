@@ -24,8 +24,7 @@ namespace {
 
 // Throws ENODATA/EOPNOTSUPP for namespaces we do not store.
 void require_user_namespace(std::string_view name, int unsupported_errno) {
-    if (!name.starts_with(format::kUserXattrPrefix) || name.size() == format::kUserXattrPrefix.size())
-        throw Error(unsupported_errno, "only user.* extended attributes are supported");
+    if (!Tree::stores_xattr(name)) throw Error(unsupported_errno, "only user.* extended attributes are supported");
 }
 
 // The sealed value of backing attribute `backing_name` of `path`.
@@ -45,6 +44,10 @@ std::string read_sealed(const std::string &path, const std::string &backing_name
 }
 
 }  // namespace
+
+bool Tree::stores_xattr(std::string_view name) {
+    return name.starts_with(format::kUserXattrPrefix) && name.size() > format::kUserXattrPrefix.size();
+}
 
 std::vector<uint8_t> Tree::xattr_owner(const Keyring::Access &access, Node &node, bool create) {
     if (version_ < 2) return {};

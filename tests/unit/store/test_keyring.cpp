@@ -141,3 +141,34 @@ TEST_CASE("lock waits for an in-flight access and new accesses fail fast", "[sto
     CHECK(released_before_lock_returned);
     CHECK_THROWS_AS(ring.access(), cmkfs::LockedError);
 }
+
+TEST_CASE("refuse_all_but_writeback grants only write-back access until the lock wipes", "[store][keyring]") {
+    store::Keyring ring;
+    ring.unlock(keys_filled(3));
+    CHECK_NOTHROW(ring.access());
+
+    // The before-wipe drain (fs/writeback_drain.h): the keys are still there,
+    // only the kernel's WRITEs of pages it already holds get them.
+    ring.refuse_all_but_writeback();
+    CHECK_THROWS_AS(ring.access(), cmkfs::LockedError);
+    {
+        auto access = ring.access_for_writeback();  // throws if it is not granted
+        auto expected = keys_filled(3);
+        CHECK(same(access.keys().volume_key().bytes(), expected.volume_key().bytes()));
+    }
+
+    CHECK(ring.lock());
+    CHECK_THROWS_AS(ring.access(), cmkfs::LockedError);
+    CHECK_THROWS_AS(ring.access_for_writeback(), cmkfs::LockedError);
+
+    // Unlocked again: every access is granted (the gate ended with the lock).
+    ring.unlock(keys_filled(4));
+    CHECK_NOTHROW(ring.access());
+    CHECK_NOTHROW(ring.access_for_writeback());
+
+    // A drain whose lock never came: the next unlock ends the gate too.
+    ring.refuse_all_but_writeback();
+    CHECK_THROWS_AS(ring.access(), cmkfs::LockedError);
+    ring.unlock(keys_filled(5));
+    CHECK_NOTHROW(ring.access());
+}

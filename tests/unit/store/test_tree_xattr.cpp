@@ -52,6 +52,20 @@ TEST_CASE("Tree refuses other xattr namespaces and types, before taking the key"
     CHECK(errno_of([&] { t.tree.getxattr(t.keyring, file, "user.a"); }) == EACCES);
 }
 
+TEST_CASE("Tree::stores_xattr: user.* with a name only, the rule fs answers ENODATA from", "[store][tree][xattr]") {
+    // fs replies ENODATA for every other name without the key (the kernel's
+    // security.capability query before each write), so this must agree with
+    // what setxattr accepts.
+    CHECK(store::Tree::stores_xattr("user.a"));
+    CHECK(store::Tree::stores_xattr("user.four-k"));
+    CHECK_FALSE(store::Tree::stores_xattr("user."));
+    CHECK_FALSE(store::Tree::stores_xattr("security.capability"));
+    CHECK_FALSE(store::Tree::stores_xattr("trusted.foo"));
+    CHECK_FALSE(store::Tree::stores_xattr("system.posix_acl_access"));
+    CHECK_FALSE(store::Tree::stores_xattr("users.a"));
+    CHECK_FALSE(store::Tree::stores_xattr(""));
+}
+
 TEST_CASE("a value copied to another file does not open (format 2)", "[store][tree][xattr]") {
     TreeStore t;
     const auto acc = t.access();
