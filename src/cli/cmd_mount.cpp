@@ -31,6 +31,7 @@
 #include "metrics/fs_metrics.h"
 #include "metrics/http_server.h"
 #include "store/keyring.h"
+#include "store/shared_locks.h"
 #include "util/errors.h"
 #include "util/fd_limit.h"
 
@@ -105,8 +106,12 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     const uint64_t fd_limit = raise_open_file_limit();
     spdlog::debug("open-file limit {} (one descriptor per inode the kernel caches)", fd_limit);
     OpenedVolume opened = open_volume_with_provider(backing, cfg);
-    const auto claims = claim_mount(opened.volume->root_fd(), backing, mountpoint);  // held while serving
-    const store::StoreLock in_use = lock_store_for_use(*opened.volume);  // held while serving
+    refuse_mount_target(opened.volume->root_fd(), backing, mountpoint);
+    // The store lock next: across hosts it is what says who holds the store
+    // (and in which mode); the claims then keep this host to one mount.
+    const store::StoreLock in_use = lock_store_for_mount(*opened.volume, mountpoint);  // held while serving
+    const auto claims = claim_mount(opened.volume->root_fd(), backing, mountpoint,
+                                    opened.volume->header().shared_storage);  // held while serving
     store::Keyring keyring;
     daemon::AuditLog audit(cfg.logging.audit_file.value_or(""), mountpoint, opened.volume->header().volume_id);
     // Metrics are always counted (a relaxed add per event); only the
@@ -147,7 +152,15 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
         spdlog::info("metrics: serving http://{}/metrics", metrics_server->address());
     }
 
-    fs::Filesystem filesystem(*opened.volume, keyring, fs::FsOptions{});
+    // Shared storage: another host's change must show after close-to-open, so
+    // the kernel keeps no entries or attributes (file pages are dropped on
+    // every open already), and content operations lock the backing file.
+    const bool shared = opened.volume->header().shared_storage;
+    store::enable_shared_storage_locks(shared);
+    fs::FsOptions fs_options;
+    if (shared) fs_options.attr_timeout = fs_options.entry_timeout = 0.0;
+    if (shared) spdlog::info("shared-storage mode: no kernel entry/attribute caching, byte-range locks on files");
+    fs::Filesystem filesystem(*opened.volume, keyring, fs_options);
     keyring.set_on_lock([&filesystem] { filesystem.invalidate_kernel_caches(); });
     std::unique_ptr<daemon::ControlServer> control;
 

@@ -19,7 +19,7 @@ namespace cmkfs::format {
 
 // Every format version this cmkfs reads; the header parser refuses others.
 // One list, so a new version is one more entry.
-inline constexpr std::array<uint32_t, 2> kSupportedFormatVersions{1, 2};
+inline constexpr std::array<uint32_t, 3> kSupportedFormatVersions{1, 2, 3};
 static_assert(kSupportedFormatVersions.front() == kOldestFormatVersion &&
               kSupportedFormatVersions.back() == kFormatVersion);
 bool is_supported_format_version(uint32_t version);
@@ -33,6 +33,9 @@ struct VolumeHeader {
     std::string cipher_suite = std::string(kCipherSuite);
     uint32_t block_size = kBlockPlainSize;
     bool plaintext_names = false;
+    // Format 3: several hosts mount the store at once (shared locks, no
+    // kernel caching across opens). Absent from (and false in) older versions.
+    bool shared_storage = false;
     std::string provider;                               // plugin name or path
     std::map<std::string, std::string> provider_options;  // non-secret
     std::string key_id;             // as given by the user; version-less = follow latest

@@ -22,6 +22,7 @@ struct InitOptions {
     std::string key_id;
     std::string identity;
     bool plaintext_names = false;
+    bool shared_storage = false;
 };
 
 struct InitResult {

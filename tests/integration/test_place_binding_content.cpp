@@ -132,10 +132,11 @@ int header_version(const MountedStore &store) {
 
 }  // namespace
 
-TEST_CASE("new stores are format version 2", "[place-binding]") {
+TEST_CASE("new stores are format version 3", "[place-binding]") {
     MountedStore store(MountedStore::Options::unmounted());
     const json header = json::parse(read_file(store.backing() + "/.cmkfs.volume"));
-    CHECK(header.at("format_version") == 2);
+    CHECK(header.at("format_version") == 3);
+    CHECK(header.at("shared_storage") == false);
 }
 
 TEST_CASE("a backing file cut at a block boundary reads as EIO", "[place-binding]") {
@@ -404,13 +405,13 @@ TEST_CASE("cmkfs upgrade moves a version-1 store to version 2", "[place-binding]
             auto killed = cli({"upgrade", store.backing(), "--config", config});
             REQUIRE(killed.exit_code == 128 + SIGKILL);
         }
-        CHECK(header_version(store) == 2);
+        CHECK(header_version(store) == 3);
         auto r = cli({"upgrade", store.backing(), "--config", config});
         INFO(r.out << r.err);
         REQUIRE(r.exit_code == 0);
         CHECK(r.out.find("resumed") != std::string::npos);
     }
-    CHECK(header_version(store) == 2);
+    CHECK(header_version(store) == 3);
     CHECK(read_file(store.backing() + "/.cmkfs.volume") != old_header);
     CHECK_FALSE(fsys::exists(store.backing() + "/.cmkfs.reencrypt"));
     auto fsck = cli({"fsck", store.backing(), "--config", config});
@@ -427,7 +428,7 @@ TEST_CASE("cmkfs upgrade moves a version-1 store to version 2", "[place-binding]
     auto again = cli({"upgrade", store.backing(), "--config", config});
     INFO(again.out << again.err);
     CHECK(again.exit_code == 2);
-    CHECK(again.err.find("already at format version 2") != std::string::npos);
+    CHECK(again.err.find("already at format version 3") != std::string::npos);
     CHECK(read_file(store.backing() + "/.cmkfs.volume") == header);
 
     // The names half of version 2 came with it: every directory id (the root's,

@@ -393,7 +393,7 @@ TEST_CASE("reencrypt upgrades a version-1 store to version 2", "[place][v1][reen
     auto r = cli({"reencrypt", store.backing(), "--config", config});
     INFO(r.out << r.err);
     REQUIRE(r.exit_code == 0);
-    CHECK(format_version_of(store) == 2);
+    CHECK(format_version_of(store) == 3);
     CHECK(dir_id_sizes(store.backing()) == std::set<uintmax_t>{48});
     r = cli({"fsck", store.backing(), "--config", config});
     INFO(r.out << r.err);

@@ -19,8 +19,8 @@ constexpr uint64_t kCipherBlock = 4096 + 12 + 16;
 constexpr uint64_t kGiB = uint64_t{1} << 30;
 }  // namespace
 
-TEST_CASE("layout constants are those of format versions 1 and 2", "[format][layout]") {
-    STATIC_REQUIRE(format::kFormatVersion == 2);
+TEST_CASE("layout constants are those of format versions 1, 2 and 3", "[format][layout]") {
+    STATIC_REQUIRE(format::kFormatVersion == 3);
     STATIC_REQUIRE(format::kOldestFormatVersion == 1);
     STATIC_REQUIRE(format::kFileHeaderSize == kHeader);
     STATIC_REQUIRE(format::kBlockPlainSize == kBlock);

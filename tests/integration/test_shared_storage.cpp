@@ -1,0 +1,248 @@
+// Shared-storage mode with several hosts on one backing directory (README
+// "Shared storage", FORMAT.md §13). Each host is its own cmkfs environment
+// (shared_hosts.h) mounting the same backing directory with a real daemon.
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "shared_hosts.h"
+#include "support/mount_io.h"
+
+using namespace cmkfs::test;
+using Catch::Matchers::Contains;
+using nlohmann::json;
+namespace fsys = std::filesystem;
+
+namespace {
+
+json header_of(const std::string &backing) { return json::parse(read_file(backing + "/.cmkfs.volume")); }
+
+std::string pattern(size_t n, unsigned seed) {
+    std::string s(n, '\0');
+    for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + seed * 7 + (i >> 12)) & 0xff);
+    return s;
+}
+
+// pwrite through a fresh open (close-to-open: each write is a complete open/write/close).
+void write_at(const std::string &path, size_t off, const std::string &data) {
+    int fd = ::open(path.c_str(), O_WRONLY);
+    REQUIRE(fd >= 0);
+    REQUIRE(::pwrite(fd, data.data(), data.size(), static_cast<off_t>(off)) == static_cast<ssize_t>(data.size()));
+    REQUIRE(::close(fd) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("an exclusive store refuses a second host: exit 4 naming the host that holds it", "[shared-storage]") {
+    SharedStoreHosts hosts(/*shared_storage=*/false);
+    CHECK(header_of(hosts.backing).at("shared_storage") == false);
+    hosts.a.mount(hosts.backing);
+    write_file(hosts.a.path("f"), "from a");
+
+    auto r = hosts.b.refused_mount(hosts.backing);
+    INFO(r.err);
+    CHECK(r.exit_code == 4);
+    CHECK_THAT(r.err, Contains("host host-a") && Contains("already mounted at " + hosts.a.mountpoint()) &&
+                          Contains("not in shared-storage mode"));
+    CHECK_FALSE(hosts.b.mounted());
+    CHECK(read_file(hosts.a.path("f")) == "from a");
+
+    // Once A lets go, B mounts it (and A is then the one refused).
+    hosts.a.unmount();
+    hosts.b.mount(hosts.backing);
+    CHECK(read_file(hosts.b.path("f")) == "from a");
+    r = hosts.a.refused_mount(hosts.backing);
+    CHECK(r.exit_code == 4);
+    CHECK_THAT(r.err, Contains("host host-b"));
+}
+
+TEST_CASE("offline commands are refused while any host mounts the store, naming every host", "[shared-storage]") {
+    SharedStoreHosts hosts(/*shared_storage=*/true);
+    hosts.a.mount(hosts.backing);
+    hosts.b.mount(hosts.backing);
+    const std::string header = read_file(hosts.backing + "/.cmkfs.volume");
+    for (const auto &args : std::vector<std::vector<std::string>>{
+             {"fsck", hosts.backing},
+             {"reencrypt", hosts.backing},
+             {"upgrade", hosts.backing},
+             {"shared-storage", "disable", hosts.backing},
+         }) {
+        auto r = hosts.c.cli(args);
+        INFO(args.front() << ": exit " << r.exit_code << " " << r.err);
+        CHECK(r.exit_code == 4);
+        CHECK_THAT(r.err, Contains("is mounted at") && Contains("host host-a") && Contains("host host-b") &&
+                              Contains(hosts.a.mountpoint()) && Contains(hosts.b.mountpoint()));
+    }
+    CHECK(read_file(hosts.backing + "/.cmkfs.volume") == header);
+
+    // Unmounted everywhere: the switch goes through, and the store is then exclusive.
+    hosts.a.unmount();
+    hosts.b.unmount();
+    auto r = hosts.c.cli({"shared-storage", "disable", hosts.backing});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(header_of(hosts.backing).at("shared_storage") == false);
+    hosts.a.mount(hosts.backing);
+    CHECK(hosts.b.refused_mount(hosts.backing).exit_code == 4);
+    r = hosts.c.cli({"fsck", hosts.backing});
+    CHECK(r.exit_code == 4);
+    CHECK_THAT(r.err, Contains("host host-a") && Contains("exclusive mount"));
+    hosts.a.unmount();
+    r = hosts.c.cli({"shared-storage", "enable", hosts.backing});
+    REQUIRE(r.exit_code == 0);
+    CHECK(header_of(hosts.backing).at("shared_storage") == true);
+    hosts.a.mount(hosts.backing);
+    hosts.b.mount(hosts.backing);
+    CHECK(hosts.a.mounted());
+    CHECK(hosts.b.mounted());
+}
+
+TEST_CASE("a shared store: close-to-open between hosts, every byte, both ways", "[shared-storage]") {
+    SharedStoreHosts hosts(/*shared_storage=*/true);
+    hosts.a.mount(hosts.backing);
+    hosts.b.mount(hosts.backing);
+
+    const std::string data = pattern(300000, 1);
+    write_file(hosts.a.path("blob"), data);
+    CHECK(read_file(hosts.b.path("blob")) == data);
+
+    // B changes a partial block in the middle and appends; A, which has read
+    // the file (its kernel saw its size and pages), sees both at the next open.
+    CHECK(read_file(hosts.a.path("blob")) == data);
+    std::string expected = data;
+    const std::string patch = pattern(1000, 2);
+    write_at(hosts.b.path("blob"), 5000, patch);
+    expected.replace(5000, patch.size(), patch);
+    const std::string tail = pattern(7000, 3);
+    write_at(hosts.b.path("blob"), expected.size(), tail);
+    expected += tail;
+    struct stat st {};
+    REQUIRE(::stat(hosts.a.path("blob").c_str(), &st) == 0);
+    CHECK(static_cast<size_t>(st.st_size) == expected.size());
+    CHECK(read_file(hosts.a.path("blob")) == expected);
+}
+
+TEST_CASE("concurrent writers of one block on two hosts: no lost update, readers never get EIO",
+          "[shared-storage]") {
+    SharedStoreHosts hosts(/*shared_storage=*/true);
+    hosts.a.mount(hosts.backing);
+    hosts.b.mount(hosts.backing);
+    write_file(hosts.a.path("f"), std::string(3 * 4096, 'x'));
+
+    // A owns the first half of block 1, B the second half: each is a
+    // partial-block read-modify-write of the same block. A lost update (one
+    // host's re-seal built on the block before the other's write) shows as
+    // a half that is not its writer's last value; a torn block as EIO.
+    constexpr int kRounds = 150;
+    std::atomic<int> read_errors{0}, mixed_halves{0}, reads{0};
+    std::atomic<bool> done{false};
+    auto writer = [&](const Host &host, size_t off, char base) {
+        for (int i = 0; i < kRounds; ++i) write_at(host.path("f"), off, std::string(2048, static_cast<char>(base + i % 20)));
+    };
+    auto reader = [&](const Host &host) {
+        while (!done) {
+            std::string got;
+            const int err = read_through_mount(host.path("f"), 4096, 4096, &got);
+            ++reads;
+            if (err != 0) {
+                ++read_errors;
+                continue;
+            }
+            if (got.size() != 4096 || got.find_first_not_of(got[0], 0) < 2048 ||
+                got.find_first_not_of(got[2048], 2048) != std::string::npos)
+                ++mixed_halves;
+        }
+    };
+    {
+        std::thread ra(reader, std::cref(hosts.a)), rb(reader, std::cref(hosts.b));
+        std::thread wa(writer, std::cref(hosts.a), 4096, 'A'), wb(writer, std::cref(hosts.b), 4096 + 2048, 'a');
+        wa.join();
+        wb.join();
+        done = true;
+        ra.join();
+        rb.join();
+    }
+    INFO("reads " << reads << ", EIO " << read_errors << ", mixed " << mixed_halves << "\nA: " << hosts.a.log()
+                  << "\nB: " << hosts.b.log());
+    CHECK(reads > 0);
+    CHECK(read_errors == 0);
+    CHECK(mixed_halves == 0);
+    const std::string last = read_file(hosts.b.path("f")).substr(4096, 4096);
+    CHECK(last == std::string(2048, static_cast<char>('A' + (kRounds - 1) % 20)) +
+                      std::string(2048, static_cast<char>('a' + (kRounds - 1) % 20)));
+    CHECK(read_file(hosts.a.path("f")) == read_file(hosts.b.path("f")));
+}
+
+TEST_CASE("mkdir of one name from two hosts at once: one directory, usable from both", "[shared-storage]") {
+    SharedStoreHosts hosts(/*shared_storage=*/true);
+    hosts.a.mount(hosts.backing);
+    hosts.b.mount(hosts.backing);
+    for (int i = 0; i < 20; ++i) {
+        const std::string name = "d" + std::to_string(i);
+        std::atomic<int> made{0}, exists{0};
+        auto make = [&](const Host &host) {
+            if (::mkdir(host.path(name).c_str(), 0755) == 0) ++made;
+            else if (errno == EEXIST) ++exists;
+        };
+        std::thread ta(make, std::cref(hosts.a)), tb(make, std::cref(hosts.b));
+        ta.join();
+        tb.join();
+        INFO(name);
+        CHECK(made == 1);
+        CHECK(exists == 1);
+        write_file(hosts.a.path(name + "/from-a"), "a");
+        write_file(hosts.b.path(name + "/from-b"), "b");
+        CHECK(listing(hosts.a.path(name)) == std::set<std::string>{"from-a", "from-b"});
+        CHECK(listing(hosts.b.path(name)) == std::set<std::string>{"from-a", "from-b"});
+    }
+    hosts.a.unmount();
+    hosts.b.unmount();
+    auto r = hosts.c.cli({"fsck", hosts.backing});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+}
+
+TEST_CASE("a rename over an existing file on A is seen at once on B", "[shared-storage]") {
+    SharedStoreHosts hosts(/*shared_storage=*/true);
+    hosts.a.mount(hosts.backing);
+    hosts.b.mount(hosts.backing);
+    write_file(hosts.a.path("manifest"), "old");
+    for (int i = 0; i < 10; ++i) {
+        // B looks at the name (its kernel would keep the entry), then A
+        // replaces it the registry's way: temp file, rename over.
+        CHECK(read_file(hosts.b.path("manifest")) == (i == 0 ? "old" : "v" + std::to_string(i - 1)));
+        write_file(hosts.a.path("manifest.tmp"), "v" + std::to_string(i));
+        REQUIRE(::rename(hosts.a.path("manifest.tmp").c_str(), hosts.a.path("manifest").c_str()) == 0);
+        CHECK(read_file(hosts.b.path("manifest")) == "v" + std::to_string(i));
+        CHECK_FALSE(fsys::exists(hosts.b.path("manifest.tmp")));
+    }
+}
+
+TEST_CASE("unlink on A while B has the file open: B reads it whole, the name is gone", "[shared-storage]") {
+    SharedStoreHosts hosts(/*shared_storage=*/true);
+    hosts.a.mount(hosts.backing);
+    hosts.b.mount(hosts.backing);
+    const std::string data = pattern(50000, 4);
+    write_file(hosts.a.path("f"), data);
+    int fd = ::open(hosts.b.path("f").c_str(), O_RDONLY);
+    REQUIRE(fd >= 0);
+    REQUIRE(::unlink(hosts.a.path("f").c_str()) == 0);
+    CHECK_FALSE(fsys::exists(hosts.b.path("f")));
+    std::string got(data.size(), '\0');
+    CHECK(::pread(fd, got.data(), got.size(), 0) == static_cast<ssize_t>(data.size()));
+    CHECK(got == data);
+    ::close(fd);
+}
