@@ -91,6 +91,9 @@ store::StoreLock lock_store_for_mount(store::Volume &volume, const std::string &
             message += "; the store is not in shared-storage mode, so one host mounts it at a time (unmount it "
                        "there first, or switch it with `cmkfs shared-storage enable` while no host mounts it)";
         throw CommandError(kBackingError, message);
+    } catch (const Error &e) {
+        if (e.error_number() == EBUSY) throw CommandError(kBackingError, e.what());  // a re-encryption's journal
+        throw;
     }
 }
 
@@ -101,6 +104,9 @@ store::StoreLock lock_store_offline(const store::Volume &volume, const std::stri
         return lock;
     } catch (const store::StoreBusy &e) {
         throw CommandError(kBackingError, offline_refusal(volume.backing(), e, what));
+    } catch (const Error &e) {
+        if (e.error_number() == EBUSY) throw CommandError(kBackingError, e.what());  // a re-encryption's journal
+        throw;
     }
 }
 

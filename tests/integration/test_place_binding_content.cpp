@@ -389,7 +389,7 @@ TEST_CASE("cmkfs upgrade moves a version-1 store to version 2", "[place-binding]
         auto r = cli({"upgrade", store.backing(), "--config", config});
         INFO(r.out << r.err);
         REQUIRE(r.exit_code == 0);
-        CHECK(r.out.find("format version 2") != std::string::npos);
+        CHECK(r.out.find("format version 3") != std::string::npos);
     }
     SECTION("killed part way, then resumed") {
         {
