@@ -9,10 +9,13 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -135,55 +138,92 @@ TEST_CASE("a shared store: close-to-open between hosts, every byte, both ways", 
     CHECK(read_file(hosts.a.path("blob")) == expected);
 }
 
+// 2048 bytes that say `round` in every 8 (a half block owned by one writer).
+std::string half_block(int round) {
+    char unit[9];
+    std::snprintf(unit, sizeof unit, "%07d|", round);
+    std::string s;
+    while (s.size() < 2048) s += unit;
+    return s;
+}
+
+// The round a half says, or -1 when its 8-byte units disagree (a mixed half).
+int round_of(std::string_view half) {
+    for (size_t i = 8; i < half.size(); i += 8)
+        if (half.substr(i, 8) != half.substr(0, 8)) return -1;
+    return std::atoi(std::string(half.substr(0, 7)).c_str());
+}
+
 TEST_CASE("concurrent writers of one block on two hosts: no lost update, readers never get EIO",
           "[shared-storage]") {
     SharedStoreHosts hosts(/*shared_storage=*/true);
     hosts.a.mount(hosts.backing);
     hosts.b.mount(hosts.backing);
-    write_file(hosts.a.path("f"), std::string(3 * 4096, 'x'));
+    write_file(hosts.a.path("f"), std::string(4096, 'x') + half_block(0) + half_block(0) + std::string(4096, 'y'));
 
-    // A owns the first half of block 1, B the second half: each is a
-    // partial-block read-modify-write of the same block. A lost update (one
-    // host's re-seal built on the block before the other's write) shows as
-    // a half that is not its writer's last value; a torn block as EIO.
-    constexpr int kRounds = 150;
-    std::atomic<int> read_errors{0}, mixed_halves{0}, reads{0};
+    // A owns the first half of block 1, B the second half: each write is a
+    // partial-block read-modify-write of the same block, the rounds counting
+    // up. A lost update (one host re-sealing the block as it was before the
+    // other's write) shows as a half going back to an older round; a torn
+    // block as EIO.
+    constexpr int kRounds = 300;
+    std::atomic<int> read_errors{0}, mixed{0}, rollbacks{0}, reads{0};
     std::atomic<bool> done{false};
-    auto writer = [&](const Host &host, size_t off, char base) {
-        for (int i = 0; i < kRounds; ++i) write_at(host.path("f"), off, std::string(2048, static_cast<char>(base + i % 20)));
+    // Each round a writer reads its own half afresh (a new open: no cached
+    // pages) and writes the next count, so a rollback that lasts until its
+    // next read also leaves its final count short.
+    auto writer = [&](const Host &host, size_t off) {
+        for (int i = 1; i <= kRounds; ++i) {
+            std::string got;
+            if (read_through_mount(host.path("f"), off, 2048, &got) != 0 || got.size() != 2048) {
+                ++read_errors;
+                continue;
+            }
+            const int round = round_of(got);
+            if (round < 0) {
+                ++mixed;
+                continue;
+            }
+            write_at(host.path("f"), off, half_block(round + 1));
+        }
     };
     auto reader = [&](const Host &host) {
+        int seen[2] = {0, 0};
         while (!done) {
             std::string got;
             const int err = read_through_mount(host.path("f"), 4096, 4096, &got);
             ++reads;
-            if (err != 0) {
+            if (err != 0 || got.size() != 4096) {
                 ++read_errors;
                 continue;
             }
-            if (got.size() != 4096 || got.find_first_not_of(got[0], 0) < 2048 ||
-                got.find_first_not_of(got[2048], 2048) != std::string::npos)
-                ++mixed_halves;
+            for (int h = 0; h < 2; ++h) {
+                const int round = round_of(std::string_view(got).substr(static_cast<size_t>(h) * 2048, 2048));
+                if (round < 0) ++mixed;
+                else if (round < seen[h]) ++rollbacks;
+                else seen[h] = round;
+            }
         }
     };
     {
         std::thread ra(reader, std::cref(hosts.a)), rb(reader, std::cref(hosts.b));
-        std::thread wa(writer, std::cref(hosts.a), 4096, 'A'), wb(writer, std::cref(hosts.b), 4096 + 2048, 'a');
+        std::thread wa(writer, std::cref(hosts.a), 4096), wb(writer, std::cref(hosts.b), 4096 + 2048);
         wa.join();
         wb.join();
         done = true;
         ra.join();
         rb.join();
     }
-    INFO("reads " << reads << ", EIO " << read_errors << ", mixed " << mixed_halves << "\nA: " << hosts.a.log()
-                  << "\nB: " << hosts.b.log());
+    INFO("reads " << reads << ", errors " << read_errors << ", mixed " << mixed << ", rollbacks " << rollbacks
+                  << "\nA: " << hosts.a.log() << "\nB: " << hosts.b.log());
     CHECK(reads > 0);
     CHECK(read_errors == 0);
-    CHECK(mixed_halves == 0);
-    const std::string last = read_file(hosts.b.path("f")).substr(4096, 4096);
-    CHECK(last == std::string(2048, static_cast<char>('A' + (kRounds - 1) % 20)) +
-                      std::string(2048, static_cast<char>('a' + (kRounds - 1) % 20)));
-    CHECK(read_file(hosts.a.path("f")) == read_file(hosts.b.path("f")));
+    CHECK(mixed == 0);
+    CHECK(rollbacks == 0);
+    // Both hosts' last writes are there, whole.
+    const std::string now = read_file(hosts.b.path("f"));
+    CHECK(now.substr(4096, 4096) == half_block(kRounds) + half_block(kRounds));
+    CHECK(now == read_file(hosts.a.path("f")));
 }
 
 TEST_CASE("mkdir of one name from two hosts at once: one directory, usable from both", "[shared-storage]") {
