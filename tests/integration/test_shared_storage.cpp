@@ -125,6 +125,9 @@ TEST_CASE("a shared store: close-to-open between hosts, every byte, both ways", 
     // B changes a partial block in the middle and appends; A, which has read
     // the file (its kernel saw its size and pages), sees both at the next open.
     CHECK(read_file(hosts.a.path("blob")) == data);
+    struct stat st {};
+    REQUIRE(::stat(hosts.a.path("blob").c_str(), &st) == 0);  // A's kernel now holds the file's attributes
+    CHECK(static_cast<size_t>(st.st_size) == data.size());
     std::string expected = data;
     const std::string patch = pattern(1000, 2);
     write_at(hosts.b.path("blob"), 5000, patch);
@@ -132,7 +135,6 @@ TEST_CASE("a shared store: close-to-open between hosts, every byte, both ways", 
     const std::string tail = pattern(7000, 3);
     write_at(hosts.b.path("blob"), expected.size(), tail);
     expected += tail;
-    struct stat st {};
     REQUIRE(::stat(hosts.a.path("blob").c_str(), &st) == 0);
     CHECK(static_cast<size_t>(st.st_size) == expected.size());
     CHECK(read_file(hosts.a.path("blob")) == expected);
@@ -277,8 +279,11 @@ TEST_CASE("unlink on A while B has the file open: B reads it whole, the name is 
     hosts.b.mount(hosts.backing);
     const std::string data = pattern(50000, 4);
     write_file(hosts.a.path("f"), data);
+    CHECK(read_file(hosts.b.path("f")) == data);
     int fd = ::open(hosts.b.path("f").c_str(), O_RDONLY);
     REQUIRE(fd >= 0);
+    struct stat st {};
+    REQUIRE(::stat(hosts.b.path("f").c_str(), &st) == 0);  // B's kernel now holds the name and its attributes
     REQUIRE(::unlink(hosts.a.path("f").c_str()) == 0);
     CHECK_FALSE(fsys::exists(hosts.b.path("f")));
     std::string got(data.size(), '\0');
