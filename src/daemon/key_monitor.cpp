@@ -39,9 +39,30 @@ KeyMonitor::KeyMonitor(store::Volume &volume, std::shared_ptr<keys::KeyProvider>
 
 KeyMonitor::~KeyMonitor() { stop(); }
 
+// Shared storage: another host's online rotation replaced the header; take
+// it up (or refuse it) before checking the key it names.
+void KeyMonitor::follow_other_hosts() {
+    if (!volume_.header().shared_storage) return;
+    try {
+        if (volume_.follow_header(*provider_)) {
+            spdlog::warn("volume header changed by another host (a key rotation): now key {}",
+                         volume_.header().versioned_key_id);
+            audit_.record("rotation-followed", {{"keyId", volume_.header().versioned_key_id}});
+        }
+    } catch (const IntegrityError &e) {
+        // Not a rotation of this volume key: stay on the current header.
+        spdlog::error("integrity: refusing the changed volume header: {}", e.what());
+        audit_.record("header-refused", {{"reason", e.what()}});
+    } catch (const std::exception &e) {
+        // Provider trouble: the check below reports it for the current key.
+        spdlog::warn("could not check the changed volume header: {}", e.what());
+    }
+}
+
 KeyMonitor::Outcome KeyMonitor::try_unwrap(std::string &detail, std::optional<format::VolumeKeys> &keys,
                                            CheckResult &result) {
     std::lock_guard key_guard(key_mutex_);
+    follow_other_hosts();
     try {
         keys.emplace(volume_.unlock(*provider_));  // also proves it is this volume's key
         detail = "ok";

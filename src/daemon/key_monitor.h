@@ -89,6 +89,8 @@ private:
     enum class Outcome { unlocked, revoked, unavailable };
     Outcome try_unwrap(std::string &detail, std::optional<format::VolumeKeys> &keys, CheckResult &result);
     bool first_unlock(bool wait_for_key, CheckResult &result);
+    // Called with key_mutex_ held.
+    void follow_other_hosts();
     void check_once(UnlockReason unlock_reason = UnlockReason::recovered);
     void run();
     void lock(const std::string &reason, LockReason why);

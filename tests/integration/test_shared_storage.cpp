@@ -291,3 +291,74 @@ TEST_CASE("unlink on A while B has the file open: B reads it whole, the name is 
     CHECK(got == data);
     ::close(fd);
 }
+
+namespace {
+
+std::string binding_of(const Host &host, const std::string &volume_id) {
+    return read_file(host.volumes_dir() + "/" + volume_id + ".yaml");
+}
+
+}  // namespace
+
+TEST_CASE("an online rotation on A is picked up by B without a remount; B then remounts with the new key",
+          "[shared-storage][rotation]") {
+    SharedStoreHosts hosts(/*shared_storage=*/true);
+    hosts.a.mount(hosts.backing, {"-o", "check_interval=1s"});
+    hosts.b.mount(hosts.backing, {"-o", "check_interval=1s"});
+    write_file(hosts.a.path("f"), "before the rotation");
+    const std::string new_kid = hosts.vault.create_key("k2");
+
+    auto r = hosts.a.cli({"encryption", "rotate-key", hosts.a.mountpoint(), "--key-encryption-key", new_kid});
+    INFO(r.out << r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(header_of(hosts.backing).at("versioned_key_id") == new_kid);
+    // B's own binding follows within a check interval or two (never a sleep: polled).
+    CHECK(wait_for([&] { return binding_of(hosts.b, hosts.volume_id).find(new_kid) != std::string::npos; }, 10) >= 0);
+    CHECK_THAT(hosts.b.log(), Contains("changed by another host"));
+    CHECK(read_file(hosts.b.path("f")) == "before the rotation");
+    write_file(hosts.b.path("g"), "after");
+
+    // Both remount: the header names k2, and each host's binding says so.
+    hosts.a.unmount();
+    hosts.b.unmount();
+    hosts.b.mount(hosts.backing);
+    CHECK(read_file(hosts.b.path("f")) == "before the rotation");
+    auto show = hosts.b.cli({"encryption", "show", hosts.b.mountpoint()});
+    CHECK(json::parse(show.out).at("keyVaultProperties").at("versionedKeyIdentifier") == new_kid);
+    hosts.a.mount(hosts.backing);
+    CHECK(read_file(hosts.a.path("g")) == "after");
+}
+
+TEST_CASE("attack: a header substituted on the backing to wrap another key is refused by every host",
+          "[shared-storage][rotation][attack]") {
+    SharedStoreHosts hosts(/*shared_storage=*/true);
+    hosts.a.mount(hosts.backing, {"-o", "check_interval=1s"});
+    hosts.b.mount(hosts.backing, {"-o", "check_interval=1s"});
+    write_file(hosts.a.path("f"), "ours");
+    const std::string before_b = binding_of(hosts.b, hosts.volume_id);
+
+    // The attacker makes a store of its own under another key of the same
+    // vault (same identity) and puts its key id, key version and wrapped key
+    // (and MAC) into this store's header: the provider unwraps it fine, to
+    // the attacker's volume key, which is not the one the binding commits to.
+    const std::string other_kid = hosts.vault.create_key("attacker");
+    const std::string other = hosts.dir / "other";
+    auto r = hosts.c.cli({"init", other, "--provider", "local", "--identity", hosts.vault.identity,
+                          "--key-encryption-key", other_kid, "--shared-storage"});
+    REQUIRE(r.exit_code == 0);
+    json forged = header_of(hosts.backing);
+    const json theirs = header_of(other);
+    for (const char *field : {"key_id", "versioned_key_id", "wrapped_key", "mac"}) forged[field] = theirs[field];
+    write_file(hosts.backing + "/.cmkfs.volume", forged.dump(2) + "\n");
+
+    // Both hosts look at it within a check interval and refuse it.
+    CHECK(wait_for([&] { return hosts.a.log().find("refusing the changed volume header") != std::string::npos &&
+                                hosts.b.log().find("refusing the changed volume header") != std::string::npos; },
+                   10) >= 0);
+    CHECK_THAT(hosts.b.log(), Contains("not the one this host's binding commits to"));
+    // B stays on its key: its binding is untouched and it still serves.
+    CHECK(binding_of(hosts.b, hosts.volume_id) == before_b);
+    CHECK(read_file(hosts.b.path("f")) == "ours");
+    auto show = hosts.b.cli({"encryption", "show", hosts.b.mountpoint()});
+    CHECK(json::parse(show.out).at("keyState").at("state") == "unlocked");
+}
