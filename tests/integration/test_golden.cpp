@@ -164,7 +164,16 @@ void check_golden(const std::string &golden) {
         return;
     }
     REQUIRE(upgrade.exit_code == 0);
-    CHECK(json::parse(read_file(store.backing() + "/.cmkfs.volume")).at("format_version") == current);
+    const json upgraded = json::parse(read_file(store.backing() + "/.cmkfs.volume"));
+    CHECK(upgraded.at("format_version") == current);
+    CHECK(upgraded.at("shared_storage") == false);
+    // 2 -> 3 rewrites the header only: the same wrapped volume key; 1 -> 3
+    // re-encrypts under a fresh one (FORMAT.md §11).
+    CHECK((upgraded.at("wrapped_key") == header.at("wrapped_key")) == (version == 2));
+    // Run again: already current, nothing changes.
+    auto again = cmkfs::test::cmkfs({"upgrade", store.backing(), "--config", config});
+    CHECK(again.exit_code == 2);
+    CHECK(read_file(store.backing() + "/.cmkfs.volume") == upgraded.dump(2) + "\n");
     fsck = cmkfs::test::cmkfs({"fsck", store.backing(), "--config", config});
     INFO(fsck.out << fsck.err);
     CHECK(fsck.exit_code == 0);
