@@ -157,6 +157,12 @@ void check_golden(const std::string &golden) {
     // same contents; the current one is refused as already current.
     const int version = manifest.at("format_version");
     const int current = kCurrentFormatVersion;
+    if (version < 3) {
+        // Shared-storage mode needs format 3: refused until the upgrade.
+        auto shared = cmkfs::test::cmkfs({"shared-storage", "enable", store.backing(), "--config", config});
+        CHECK(shared.exit_code == 2);
+        CHECK(shared.err.find("cmkfs upgrade") != std::string::npos);
+    }
     auto upgrade = cmkfs::test::cmkfs({"upgrade", store.backing(), "--config", config});
     INFO(upgrade.out << upgrade.err);
     if (version == current) {

@@ -362,3 +362,19 @@ TEST_CASE("attack: a header substituted on the backing to wrap another key is re
     auto show = hosts.b.cli({"encryption", "show", hosts.b.mountpoint()});
     CHECK(json::parse(show.out).at("keyState").at("state") == "unlocked");
 }
+
+TEST_CASE("a revocation locks every host within its check interval; a restore unlocks them all",
+          "[shared-storage][revocation]") {
+    SharedStoreHosts hosts(/*shared_storage=*/true);
+    hosts.a.mount(hosts.backing, {"-o", "check_interval=1s"});
+    hosts.b.mount(hosts.backing, {"-o", "check_interval=1s"});
+    write_file(hosts.a.path("f"), "secret");
+    REQUIRE(read_file(hosts.b.path("f")) == "secret");
+
+    hosts.vault.set_enabled(false);
+    CHECK(wait_for([&] { return read_errno(hosts.a.path("f")) == EACCES && read_errno(hosts.b.path("f")) == EACCES; },
+                   10) >= 0);
+    hosts.vault.set_enabled(true);
+    CHECK(wait_for([&] { return read_errno(hosts.a.path("f")) == 0 && read_errno(hosts.b.path("f")) == 0; }, 15) >= 0);
+    CHECK(read_file(hosts.b.path("f")) == "secret");
+}
