@@ -150,7 +150,8 @@ StoreLock::StoreLock(int root_fd, const std::string &backing, Mode mode, const s
     if (try_lock(fd_.get(), type, 0, 1, path)) return;
     auto holders = live_holders(fd_.get(), slot_);
     release_record();
-    throw StoreBusy(backing + " is in use by " + describe_holders(holders), std::move(holders));
+    const std::string message = backing + " is in use by " + describe_holders(holders);
+    throw StoreBusy(message, std::move(holders));
 }
 
 StoreLock::~StoreLock() { release_record(); }
