@@ -156,7 +156,7 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     // the kernel keeps no entries or attributes (file pages are dropped on
     // every open already), and content operations lock the backing file.
     const bool shared = opened.volume->header().shared_storage;
-    store::enable_shared_storage_locks(shared);
+    store::enable_shared_storage_locks(shared, opened.volume->root_fd());
     fs::FsOptions fs_options;
     if (shared) fs_options.attr_timeout = fs_options.entry_timeout = 0.0;
     if (shared) spdlog::info("shared-storage mode: no kernel entry/attribute caching, byte-range locks on files");

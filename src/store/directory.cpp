@@ -13,6 +13,7 @@
 #include "crypto/encoding.h"
 #include "crypto/kdf.h"
 #include "crypto/random.h"
+#include "store/shared_locks.h"
 #include "util/errors.h"
 #include "util/file_io.h"
 #include "util/unique_fd.h"
@@ -96,8 +97,7 @@ void Directory::make_subdirectory(const format::BackingName &name, std::string_v
         write_dir_id(sub.get(), binding_, id, place_of(plain));
         if (::fchmod(sub.get(), mode & 07777) != 0) throw_errno("chmod new directory");
         write_sidecar(name);
-        if (::renameat2(fd_, tmp.c_str(), fd_, name.name.c_str(), RENAME_NOREPLACE) != 0)
-            throw_errno("mkdir");
+        rename_no_replace(fd_, tmp, name.name);  // two hosts making one name: one wins (shared_locks.h)
     } catch (...) {
         UniqueFd sub(::openat(fd_, tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (sub) ::unlinkat(sub.get(), kDirIdFile.c_str(), 0);

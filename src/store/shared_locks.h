@@ -18,6 +18,7 @@
 #pragma once
 
 #include <mutex>
+#include <string>
 
 #include "util/unique_fd.h"
 
@@ -25,9 +26,17 @@ namespace cmkfs::store {
 
 // Set once at mount (before serving) from the header's shared_storage: a
 // process serves one store. A global so that the filesystem layer, which is
-// being moved, needs no new parameter on every content call.
-void enable_shared_storage_locks(bool on);
+// being moved, needs no new parameter on every content call. `root_fd` (the
+// backing root) is where the name locks of rename_no_replace live.
+void enable_shared_storage_locks(bool on, int root_fd = -1);
 bool shared_storage_locks();
+
+// renameat2(RENAME_NOREPLACE): EEXIST when `to` exists. Filesystems without
+// the flag (ceph-fuse answers EINVAL) get the same outcome from a check and a
+// plain rename made under an OFD lock on one byte of BACKING/.cmkfs.lock
+// chosen by (directory, name), so two hosts making the same name serialize
+// and the second sees the first's entry.
+void rename_no_replace(int dirfd, const std::string &from, const std::string &to);
 
 // Per inode (in ContentState): the lock descriptor and the count of reads on
 // this host that hold its shared lock.
