@@ -8,6 +8,7 @@
 
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -79,8 +80,43 @@ private:
     std::optional<MountDaemon> daemon_;
 };
 
+// Where the hosts see the backing directory. By default one local directory
+// (hosts on one machine, one filesystem). CMKFS_SHARED_BACKING_ROOTS=DIR_A:DIR_B
+// puts it on a distributed filesystem instead: DIR_A and DIR_B are two client
+// mounts of it (e.g. scripts/ceph-cluster.sh's client1 and client2); the store
+// is made in a fresh directory under DIR_A, which host B sees under DIR_B.
+class BackingPlace {
+public:
+    explicit BackingPlace(const std::string &local) {
+        const char *roots = std::getenv("CMKFS_SHARED_BACKING_ROOTS");  // NOLINT(concurrency-mt-unsafe)
+        const std::string spec = roots != nullptr ? roots : "";
+        const auto colon = spec.find(':');
+        if (colon == std::string::npos) {
+            a_ = b_ = local;
+            return;
+        }
+        std::string tmpl = spec.substr(0, colon) + "/cmkfs-shared-XXXXXX";
+        REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
+        top_ = tmpl;
+        const std::string leaf = top_.substr(top_.rfind('/'));
+        a_ = top_ + "/backing";
+        b_ = spec.substr(colon + 1) + leaf + "/backing";
+    }
+    ~BackingPlace() {
+        std::error_code ec;
+        if (!top_.empty()) std::filesystem::remove_all(top_, ec);
+    }
+    BackingPlace(const BackingPlace &) = delete;
+    BackingPlace &operator=(const BackingPlace &) = delete;
+    const std::string &a() const { return a_; }
+    const std::string &b() const { return b_; }
+
+private:
+    std::string top_, a_, b_;
+};
+
 // One store on a local vault, made by host A and trusted by host B (and C:
-// an unmounted third host for offline commands).
+// an unmounted third host for offline commands, which sees the store as A).
 struct SharedStoreHosts {
     explicit SharedStoreHosts(bool shared_storage) {
         std::vector<std::string> init{"init", backing, "--provider", "local", "--identity", vault.identity,
@@ -102,7 +138,9 @@ struct SharedStoreHosts {
 
     TempDir dir;
     LocalVault vault{dir / "vault"};
-    std::string backing = dir / "backing";
+    BackingPlace place{dir / "backing"};
+    std::string backing = place.a();    // as hosts A and C see it
+    std::string backing_b = place.b();  // as host B sees it
     Host a{"host-a", dir / "a"};
     Host b{"host-b", dir / "b"};
     Host c{"host-c", dir / "c"};

@@ -56,7 +56,7 @@ TEST_CASE("an exclusive store refuses a second host: exit 4 naming the host that
     hosts.a.mount(hosts.backing);
     write_file(hosts.a.path("f"), "from a");
 
-    auto r = hosts.b.refused_mount(hosts.backing);
+    auto r = hosts.b.refused_mount(hosts.backing_b);
     INFO(r.err);
     CHECK(r.exit_code == 4);
     CHECK_THAT(r.err, Contains("host host-a") && Contains("already mounted at " + hosts.a.mountpoint()) &&
@@ -66,7 +66,7 @@ TEST_CASE("an exclusive store refuses a second host: exit 4 naming the host that
 
     // Once A lets go, B mounts it (and A is then the one refused).
     hosts.a.unmount();
-    hosts.b.mount(hosts.backing);
+    hosts.b.mount(hosts.backing_b);
     CHECK(read_file(hosts.b.path("f")) == "from a");
     r = hosts.a.refused_mount(hosts.backing);
     CHECK(r.exit_code == 4);
@@ -76,7 +76,7 @@ TEST_CASE("an exclusive store refuses a second host: exit 4 naming the host that
 TEST_CASE("offline commands are refused while any host mounts the store, naming every host", "[shared-storage]") {
     SharedStoreHosts hosts(/*shared_storage=*/true);
     hosts.a.mount(hosts.backing);
-    hosts.b.mount(hosts.backing);
+    hosts.b.mount(hosts.backing_b);
     const std::string header = read_file(hosts.backing + "/.cmkfs.volume");
     for (const auto &args : std::vector<std::vector<std::string>>{
              {"fsck", hosts.backing},
@@ -100,7 +100,7 @@ TEST_CASE("offline commands are refused while any host mounts the store, naming 
     REQUIRE(r.exit_code == 0);
     CHECK(header_of(hosts.backing).at("shared_storage") == false);
     hosts.a.mount(hosts.backing);
-    CHECK(hosts.b.refused_mount(hosts.backing).exit_code == 4);
+    CHECK(hosts.b.refused_mount(hosts.backing_b).exit_code == 4);
     r = hosts.c.cli({"fsck", hosts.backing});
     CHECK(r.exit_code == 4);
     CHECK_THAT(r.err, Contains("host host-a") && Contains("exclusive mount"));
@@ -109,7 +109,7 @@ TEST_CASE("offline commands are refused while any host mounts the store, naming 
     REQUIRE(r.exit_code == 0);
     CHECK(header_of(hosts.backing).at("shared_storage") == true);
     hosts.a.mount(hosts.backing);
-    hosts.b.mount(hosts.backing);
+    hosts.b.mount(hosts.backing_b);
     CHECK(hosts.a.mounted());
     CHECK(hosts.b.mounted());
 }
@@ -117,7 +117,7 @@ TEST_CASE("offline commands are refused while any host mounts the store, naming 
 TEST_CASE("a shared store: close-to-open between hosts, every byte, both ways", "[shared-storage]") {
     SharedStoreHosts hosts(/*shared_storage=*/true);
     hosts.a.mount(hosts.backing);
-    hosts.b.mount(hosts.backing);
+    hosts.b.mount(hosts.backing_b);
 
     const std::string data = pattern(300000, 1);
     write_file(hosts.a.path("blob"), data);
@@ -161,7 +161,7 @@ TEST_CASE("concurrent writers of one block on two hosts: no lost update, readers
           "[shared-storage]") {
     SharedStoreHosts hosts(/*shared_storage=*/true);
     hosts.a.mount(hosts.backing);
-    hosts.b.mount(hosts.backing);
+    hosts.b.mount(hosts.backing_b);
     write_file(hosts.a.path("f"), std::string(4096, 'x') + half_block(0) + half_block(0) + std::string(4096, 'y'));
 
     // A owns the first half of block 1, B the second half: each write is a
@@ -238,7 +238,7 @@ TEST_CASE("mkdir of one name from two hosts at once: one directory, usable from 
     std::optional<ScopedEnv> fault;
     if (without_noreplace) fault.emplace("CMKFS_FAULT", "rename:noreplace:einval");
     hosts.a.mount(hosts.backing);
-    hosts.b.mount(hosts.backing);
+    hosts.b.mount(hosts.backing_b);
     fault.reset();
     for (int i = 0; i < 20; ++i) {
         const std::string name = "d" + std::to_string(i);
@@ -268,7 +268,7 @@ TEST_CASE("mkdir of one name from two hosts at once: one directory, usable from 
 TEST_CASE("a rename over an existing file on A is seen at once on B", "[shared-storage]") {
     SharedStoreHosts hosts(/*shared_storage=*/true);
     hosts.a.mount(hosts.backing);
-    hosts.b.mount(hosts.backing);
+    hosts.b.mount(hosts.backing_b);
     write_file(hosts.a.path("manifest"), "old");
     for (int i = 0; i < 10; ++i) {
         // B looks at the name (its kernel would keep the entry), then A
@@ -284,7 +284,7 @@ TEST_CASE("a rename over an existing file on A is seen at once on B", "[shared-s
 TEST_CASE("unlink on A while B has the file open: B reads it whole, the name is gone", "[shared-storage]") {
     SharedStoreHosts hosts(/*shared_storage=*/true);
     hosts.a.mount(hosts.backing);
-    hosts.b.mount(hosts.backing);
+    hosts.b.mount(hosts.backing_b);
     const std::string data = pattern(50000, 4);
     write_file(hosts.a.path("f"), data);
     CHECK(read_file(hosts.b.path("f")) == data);
@@ -312,7 +312,7 @@ TEST_CASE("an online rotation on A is picked up by B without a remount; B then r
           "[shared-storage][rotation]") {
     SharedStoreHosts hosts(/*shared_storage=*/true);
     hosts.a.mount(hosts.backing, {"-o", "check_interval=1s"});
-    hosts.b.mount(hosts.backing, {"-o", "check_interval=1s"});
+    hosts.b.mount(hosts.backing_b, {"-o", "check_interval=1s"});
     write_file(hosts.a.path("f"), "before the rotation");
     const std::string new_kid = hosts.vault.create_key("k2");
 
@@ -329,7 +329,7 @@ TEST_CASE("an online rotation on A is picked up by B without a remount; B then r
     // Both remount: the header names k2, and each host's binding says so.
     hosts.a.unmount();
     hosts.b.unmount();
-    hosts.b.mount(hosts.backing);
+    hosts.b.mount(hosts.backing_b);
     CHECK(read_file(hosts.b.path("f")) == "before the rotation");
     auto show = hosts.b.cli({"encryption", "show", hosts.b.mountpoint()});
     CHECK(json::parse(show.out).at("keyVaultProperties").at("versionedKeyIdentifier") == new_kid);
@@ -341,7 +341,7 @@ TEST_CASE("attack: a header substituted on the backing to wrap another key is re
           "[shared-storage][rotation][attack]") {
     SharedStoreHosts hosts(/*shared_storage=*/true);
     hosts.a.mount(hosts.backing, {"-o", "check_interval=1s"});
-    hosts.b.mount(hosts.backing, {"-o", "check_interval=1s"});
+    hosts.b.mount(hosts.backing_b, {"-o", "check_interval=1s"});
     write_file(hosts.a.path("f"), "ours");
     const std::string before_b = binding_of(hosts.b, hosts.volume_id);
 
@@ -375,7 +375,7 @@ TEST_CASE("a revocation locks every host within its check interval; a restore un
           "[shared-storage][revocation]") {
     SharedStoreHosts hosts(/*shared_storage=*/true);
     hosts.a.mount(hosts.backing, {"-o", "check_interval=1s"});
-    hosts.b.mount(hosts.backing, {"-o", "check_interval=1s"});
+    hosts.b.mount(hosts.backing_b, {"-o", "check_interval=1s"});
     write_file(hosts.a.path("f"), "secret");
     REQUIRE(read_file(hosts.b.path("f")) == "secret");
 
