@@ -119,12 +119,22 @@ void SharedFileLock::set(short type) {
     }
 }
 
+namespace {
+
+// Pages this host's kernel cached of the backing file may be another host's
+// old data (a FUSE client such as ceph-fuse keeps them across its own caps):
+// once the lock is ours no other host writes, so drop them and read afresh.
+void drop_cached_pages(int fd) { ::posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED); }
+
+}  // namespace
+
 SharedFileLock::Read::Read(SharedFileLock &lock, int fd) {
     if (!shared_storage_locks()) return;
     std::lock_guard guard(lock.mutex_);
     if (lock.readers_ == 0) {
         lock.descriptor(fd);
         lock.set(F_RDLCK);
+        drop_cached_pages(fd);
     }
     ++lock.readers_;
     lock_ = &lock;
@@ -146,6 +156,7 @@ SharedFileLock::Write::Write(SharedFileLock &lock, int fd) {
     std::lock_guard guard(lock.mutex_);
     lock.descriptor(fd);
     lock.set(F_WRLCK);
+    drop_cached_pages(fd);  // a read-modify-write reads the block first
     lock_ = &lock;
 }
 
