@@ -32,6 +32,7 @@
 #include "metrics/fs_metrics.h"
 #include "metrics/http_server.h"
 #include "store/keyring.h"
+#include "store/shared_locks.h"
 #include "util/errors.h"
 #include "util/fd_limit.h"
 
@@ -108,8 +109,12 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     const uint64_t fd_limit = raise_open_file_limit();
     spdlog::debug("open-file limit {} (one descriptor per inode the kernel caches)", fd_limit);
     OpenedVolume opened = open_volume_with_provider(backing, cfg);
-    const auto claims = claim_mount(opened.volume->root_fd(), backing, mountpoint);  // held while serving
-    const store::StoreLock in_use = lock_store_for_use(*opened.volume);  // held while serving
+    refuse_mount_target(opened.volume->root_fd(), backing, mountpoint);
+    // The store lock next: across hosts it is what says who holds the store
+    // (and in which mode); the claims then keep this host to one mount.
+    const store::StoreLock in_use = lock_store_for_mount(*opened.volume, mountpoint);  // held while serving
+    const auto claims = claim_mount(opened.volume->root_fd(), backing, mountpoint,
+                                    opened.volume->header().shared_storage);  // held while serving
     store::Keyring keyring;
     custody::AuditLog audit(cfg.logging.audit_file.value_or(""), mountpoint, opened.volume->header().volume_id);
     // Metrics are always counted (a relaxed add per event); only the
@@ -118,12 +123,23 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     daemon::KeyMetrics key_metrics;
     auto provider = std::make_shared<keys::TimedProvider>(std::move(opened.provider),
                                                           key_metrics.provider_call_observer());
+    // Shared storage: another host's change must show after close-to-open, so
+    // the kernel keeps no entries or attributes (file pages are dropped on
+    // every open already), content operations lock the backing file, names
+    // are made under a lock across hosts (store/tree_lock.h), and every key
+    // check reads the header again for another host's rotation.
+    const bool shared = opened.volume->header().shared_storage;
+    store::enable_shared_storage_locks(shared);
+    fs::FsOptions fs_options;
+    if (shared) fs_options.attr_timeout = fs_options.entry_timeout = 0.0;
+    if (shared) spdlog::info("shared-storage mode: no kernel entry/attribute caching, byte-range locks on files");
     custody::CustodyOptions custody_options;
     custody_options.policy = {cfg.revocation.check_interval, cfg.revocation.unavailable_grace};
+    custody_options.reread_header_each_check = shared;
     custody::Custodian custodian(*opened.volume, provider, keyring, custody_options, audit);
     // The filesystem exists before the first unlock so that its observer is
     // registered first: a lock drops the kernel caches, then it is counted.
-    fs::Filesystem filesystem(*opened.volume, keyring, fs::FsOptions{});
+    fs::Filesystem filesystem(*opened.volume, keyring, fs_options);
     fs::KernelCacheInvalidator cache_invalidator(filesystem);
     custodian.add_observer(cache_invalidator);
     custodian.add_observer(key_metrics);
