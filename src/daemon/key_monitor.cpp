@@ -275,6 +275,11 @@ MonitorStatus KeyMonitor::unlock_by_operator() {
     return status();
 }
 
+format::VolumeHeader KeyMonitor::header() {
+    std::lock_guard key_guard(key_mutex_);
+    return volume_.header();
+}
+
 std::string KeyMonitor::current_key_id() {
     std::lock_guard key_guard(key_mutex_);
     return volume_.header().versioned_key_id;

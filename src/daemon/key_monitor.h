@@ -74,6 +74,9 @@ public:
     void stop();
 
     MonitorStatus status() const;
+    // The header this daemon serves with (after its own and, in shared
+    // storage, other hosts' accepted rotations): a copy, under key_mutex_.
+    format::VolumeHeader header();
     // Operator's emergency lock: holds until unlock_by_operator().
     void emergency_lock();
     // Clears an emergency lock after re-checking the key; returns the status.
