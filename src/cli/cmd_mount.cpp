@@ -95,7 +95,16 @@ nlohmann::json handle_control(const nlohmann::json &request, custody::Custodian 
     if (op == "lock") custodian.emergency_lock();
     else if (op == "unlock") custodian.unlock_by_operator();
     else if (op != "status") return {{"ok", false}, {"error", "unknown operation '" + op + "'"}};
-    return {{"ok", true}, {"status", monitor_status_json(custodian.status())}};
+    // The key settings this daemon serves with: the backing's header may say
+    // otherwise (a substituted header this daemon refused, FORMAT.md §13.3).
+    const format::VolumeHeader header = custodian.header();
+    return {{"ok", true},
+            {"status", monitor_status_json(custodian.status())},
+            {"keySettings",
+             {{"keyId", header.key_id},
+              {"versionedKeyId", header.versioned_key_id},
+              {"identity", header.identity},
+              {"lastRotation", header.last_rotation}}}};
 }
 
 void serve(const MountArgs &args, const config::Config &cfg, const std::vector<std::string> &fuse_options,

@@ -31,9 +31,11 @@ Custodian::~Custodian() { stop(); }
 void Custodian::refresh_identity() {
     KeyIdentity id{volume_.header().key_id, provider_->name()};
     std::string versioned = volume_.header().versioned_key_id;
+    format::VolumeHeader header = volume_.header();
     std::lock_guard guard(mutex_);
     identity_ = std::move(id);
     versioned_key_id_ = std::move(versioned);
+    served_header_ = std::move(header);
 }
 
 // Shared storage: another host's online rotation replaced the header. It is
@@ -211,6 +213,11 @@ void Custodian::stop() {
 Status Custodian::status() const {
     std::lock_guard guard(mutex_);
     return state_.status();
+}
+
+format::VolumeHeader Custodian::header() const {
+    std::lock_guard guard(mutex_);
+    return served_header_;
 }
 
 bool Custodian::locked() const {

@@ -76,6 +76,11 @@ public:
     void check(UnlockReason unlock_reason = UnlockReason::recovered);
 
     Status status() const;
+    // The header this daemon serves with (after its own rotations and, in
+    // shared storage, other hosts' accepted ones): what `encryption show
+    // MOUNTPOINT` reports, never the backing's untrusted header. A copy taken
+    // when it last changed, so it never waits for a rotation's provider call.
+    format::VolumeHeader header() const;
     bool locked() const;
     // Operator's emergency lock: holds until unlock_by_operator().
     void emergency_lock();
@@ -132,6 +137,7 @@ private:
     KeyState state_;
     KeyIdentity identity_;          // the key checked now (observers' key_state)
     std::string versioned_key_id_;  // the header's, for the audit trail
+    format::VolumeHeader served_header_;  // header(): the header in effect
     std::condition_variable wake_;
     bool stopping_ = false;
     std::thread thread_;

@@ -323,6 +323,8 @@ TEST_CASE("an online rotation on A is picked up by B without a remount; B then r
     // B's own binding follows within a check interval or two (never a sleep: polled).
     CHECK(wait_for([&] { return binding_of(hosts.b, hosts.volume_id).find(new_kid) != std::string::npos; }, 10) >= 0);
     CHECK(wait_for([&] { return hosts.b.log().find("changed by another host") != std::string::npos; }, 10) >= 0);
+    auto show_b = hosts.b.cli({"encryption", "show", hosts.b.mountpoint()});
+    CHECK(json::parse(show_b.out).at("keyVaultProperties").at("versionedKeyIdentifier") == new_kid);
     CHECK(read_file(hosts.b.path("f")) == "before the rotation");
     write_file(hosts.b.path("g"), "after");
 
@@ -369,6 +371,8 @@ TEST_CASE("attack: a header substituted on the backing to wrap another key is re
     CHECK(read_file(hosts.b.path("f")) == "ours");
     auto show = hosts.b.cli({"encryption", "show", hosts.b.mountpoint()});
     CHECK(json::parse(show.out).at("keyState").at("state") == "unlocked");
+    // It shows the key it serves with, not the one the substituted header names.
+    CHECK(json::parse(show.out).at("keyVaultProperties").at("versionedKeyIdentifier") == hosts.vault.kid);
 }
 
 TEST_CASE("a revocation locks every host within its check interval; a restore unlocks them all",

@@ -107,6 +107,7 @@ TEST_CASE("re-reading the header at each check picks up a rotation made by anoth
     rig.take_events();
     rig.custodian->check();
     CHECK(rig.volume->header().versioned_key_id == "k3/v1");
+    CHECK(rig.custodian->header().versioned_key_id == "k3/v1");  // what `encryption show` reports
     CHECK(rig.take_events().back() == "second:state:unlocked:k3/v1");
     CHECK(rig.keys_installed());
 }
@@ -128,6 +129,7 @@ TEST_CASE("re-reading the header at each check refuses a header that wraps anoth
     rig.take_events();
     rig.custodian->check();
     CHECK(rig.volume->header().versioned_key_id == "k/v1");  // stays on its own header
+    CHECK(rig.custodian->header().versioned_key_id == "k/v1");
     CHECK_FALSE(rig.custodian->locked());
     CHECK(rig.keys_installed());
     CHECK(rig.audit_events().back() == "header-refused");
