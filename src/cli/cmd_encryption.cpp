@@ -59,6 +59,17 @@ nlohmann::json encryption_status_of(const std::string &target, const config::Con
         KeyState state = key_state_from_json(reply.at("status"));
         status = encryption_status_json(open_volume(mount->backing)->header(), &state);
         status["mountpoint"] = mount->mountpoint;
+        // The key the daemon serves with, not what the (untrusted) backing
+        // header says now.
+        if (const auto settings = reply.find("keySettings"); settings != reply.end() && settings->is_object()) {
+            auto &kv = status["keyVaultProperties"];
+            kv["keyIdentifier"] = settings->value("keyId", "");
+            kv["versionedKeyIdentifier"] = settings->value("versionedKeyId", "");
+            kv["identity"] = settings->value("identity", "");
+            kv["keyRotationEnabled"] = kv["keyIdentifier"] != kv["versionedKeyIdentifier"];
+            const std::string last = settings->value("lastRotation", "");
+            kv["lastKeyRotationTimestamp"] = last.empty() ? nlohmann::json(nullptr) : nlohmann::json(last);
+        }
     } else {
         OpenedVolume opened = open_volume_with_provider(target, cfg);
         KeyState state = check_now(*opened.volume, *opened.provider);

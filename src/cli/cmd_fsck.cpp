@@ -20,7 +20,7 @@ struct FsckArgs {
 void run_fsck(const FsckArgs &args) {
     config::Config cfg = load_config_or_default(args.config_path);
     OpenedVolume opened = open_volume_with_provider(absolute_path(args.backing), cfg);
-    const store::StoreLock in_use = lock_store_for_use(*opened.volume);
+    const store::StoreLock in_use = lock_store_offline(*opened.volume, "fsck");
     store::Keyring keyring;
     keyring.unlock(opened.volume->unlock(*opened.provider));
     auto access = keyring.access();

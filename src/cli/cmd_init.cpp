@@ -29,6 +29,7 @@ struct InitArgs {
     std::vector<std::string> provider_options;
     std::string config_path;
     bool plaintext_names = false;
+    bool shared_storage = false;
 };
 
 void run_init(const InitArgs &args) {
@@ -41,6 +42,7 @@ void run_init(const InitArgs &args) {
     opts.identity = !args.identity.empty() ? args.identity : cfg.key.identity.value_or("");
     opts.key_id = !args.key_id.empty() ? args.key_id : cfg.key.key_encryption_key.value_or("");
     opts.plaintext_names = args.plaintext_names;
+    opts.shared_storage = args.shared_storage;
     if (opts.identity.empty()) throw UsageError("init needs --identity (or key.identity in the config)");
     if (opts.key_id.empty())
         throw UsageError("init needs --key-encryption-key (or key.key_encryption_key in the config)");
@@ -78,6 +80,9 @@ void add_init_command(CLI::App &app) {
     cmd->add_option("--provider-option", args->provider_options, "Provider option KEY=VALUE (repeatable)");
     cmd->add_option("--config", args->config_path, "YAML config file");
     cmd->add_flag("--plaintext-names", args->plaintext_names, "Leave file names readable in the backing directory");
+    cmd->add_flag("--shared-storage", args->shared_storage,
+                  "Several hosts mount the store at once (e.g. on CephFS); switch later with "
+                  "`cmkfs shared-storage enable|disable`");
     cmd->callback([args] { run_init(*args); });
 }
 

@@ -33,6 +33,7 @@
 #include "metrics/fs_metrics.h"
 #include "metrics/http_server.h"
 #include "store/keyring.h"
+#include "store/shared_locks.h"
 #include "util/errors.h"
 #include "util/fd_limit.h"
 
@@ -95,7 +96,16 @@ nlohmann::json handle_control(const nlohmann::json &request, custody::Custodian 
     if (op == "lock") custodian.emergency_lock();
     else if (op == "unlock") custodian.unlock_by_operator();
     else if (op != "status") return {{"ok", false}, {"error", "unknown operation '" + op + "'"}};
-    return {{"ok", true}, {"status", monitor_status_json(custodian.status())}};
+    // The key settings this daemon serves with: the backing's header may say
+    // otherwise (a substituted header this daemon refused, FORMAT.md §13.3).
+    const format::VolumeHeader header = custodian.header();
+    return {{"ok", true},
+            {"status", monitor_status_json(custodian.status())},
+            {"keySettings",
+             {{"keyId", header.key_id},
+              {"versionedKeyId", header.versioned_key_id},
+              {"identity", header.identity},
+              {"lastRotation", header.last_rotation}}}};
 }
 
 void serve(const MountArgs &args, const config::Config &cfg, const std::vector<std::string> &fuse_options,
@@ -109,8 +119,12 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     const uint64_t fd_limit = raise_open_file_limit();
     spdlog::debug("open-file limit {} (one descriptor per inode the kernel caches)", fd_limit);
     OpenedVolume opened = open_volume_with_provider(backing, cfg);
-    const auto claims = claim_mount(opened.volume->root_fd(), backing, mountpoint);  // held while serving
-    const store::StoreLock in_use = lock_store_for_use(*opened.volume);  // held while serving
+    refuse_mount_target(opened.volume->root_fd(), backing, mountpoint);
+    // The store lock next: across hosts it is what says who holds the store
+    // (and in which mode); the claims then keep this host to one mount.
+    const store::StoreLock in_use = lock_store_for_mount(*opened.volume, mountpoint);  // held while serving
+    const auto claims = claim_mount(opened.volume->root_fd(), backing, mountpoint,
+                                    opened.volume->header().shared_storage);  // held while serving
     store::Keyring keyring;
     custody::AuditLog audit(cfg.logging.audit_file.value_or(""), mountpoint, opened.volume->header().volume_id);
     // Metrics are always counted (a relaxed add per event); only the
@@ -119,15 +133,32 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     daemon::KeyMetrics key_metrics;
     auto provider = std::make_shared<keys::TimedProvider>(std::move(opened.provider),
                                                           key_metrics.provider_call_observer());
+    // Shared storage: another host's change must show after close-to-open, so
+    // the kernel keeps no entries or attributes (file pages are dropped on
+    // every open already), content operations lock the backing file, names
+    // are made under a lock across hosts (store/tree_lock.h), and every key
+    // check reads the header again for another host's rotation.
+    const bool shared = opened.volume->header().shared_storage;
+    store::enable_shared_storage_locks(shared);
+    fs::FsOptions fs_options;
+    if (shared) fs_options.attr_timeout = fs_options.entry_timeout = 0.0;
+    if (shared) spdlog::info("shared-storage mode: no kernel entry/attribute caching, byte-range locks on files");
     custody::CustodyOptions custody_options;
     custody_options.policy = {cfg.revocation.check_interval, cfg.revocation.unavailable_grace};
+    custody_options.reread_header_each_check = shared;
     custody::Custodian custodian(*opened.volume, provider, keyring, custody_options, audit);
     // The filesystem exists before the first unlock so that its observers
     // are registered first: a lock drains and drops the kernel caches, then
     // it is counted.
-    fs::FsOptions fs_options;
-    // One request thread could not serve the WRITEs an lseek waits for.
-    fs_options.writeback_cache = cfg.mount.threads != 1;
+    // One request thread could not serve the WRITEs an lseek waits for; and
+    // in shared mode the kernel must not hold writes (nor trust its own file
+    // size, which a writeback cache does) while another host reads.
+    fs_options.writeback_cache = cfg.mount.threads != 1 && !shared;
+    // Shared mode: every read and write reaches the daemon, under the byte-
+    // range locks, so a block is one whole version within a host too (a
+    // reader copying a cached page while a local writer fills it could see
+    // half of each).
+    fs_options.direct_io = shared;
     fs::Filesystem filesystem(*opened.volume, keyring, fs_options);
     // A lock: the kernel writes its dirty pages back under the key first
     // (writeback cache; before_wipe), then the keys are wiped, then every

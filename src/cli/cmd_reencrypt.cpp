@@ -7,10 +7,10 @@
 
 #include "cli/command_error.h"
 #include "cli/commands.h"
-#include "cli/mount_table.h"
 #include "cli/progress_display.h"
 #include "cli/volume_access.h"
 #include "store/reencrypt.h"
+#include "store/store_lock.h"
 #include "util/errors.h"
 
 namespace cmkfs::cli {
@@ -29,9 +29,6 @@ ProgressSample sample_of(const store::ReencryptProgress &p) {
 
 void run_reencrypt(const ReencryptArgs &args) {
     const std::string backing = absolute_path(args.backing);
-    if (auto mount = find_cmkfs_mount_of_backing(backing))
-        throw CommandError(kBackingError, backing + " is mounted at " + mount->mountpoint +
-                                              "; unmount it (cmkfs umount " + mount->mountpoint + ") first");
     config::Config cfg = load_config_or_default(args.config_path);
     OpenedVolume opened = open_volume_with_provider(backing, cfg);
 
@@ -46,12 +43,20 @@ void run_reencrypt(const ReencryptArgs &args) {
             }
             display.update(sample_of(p));
         }, args.upgrade);
+    } catch (const store::StoreBusy &e) {
+        // Every host's mount holds the store lock: the refusal names them all.
+        throw CommandError(kBackingError, offline_refusal(backing, e, args.upgrade ? "upgrade" : "reencrypt"));
     } catch (const Error &e) {
         if (e.error_number() == EBUSY) throw CommandError(kBackingError, e.what());
         if (e.error_number() == EALREADY) throw CommandError(kUsage, e.what());
         throw;
     }
     display.clear();
+    if (summary.header_only) {
+        std::cout << "upgraded " << backing << " to format version " << opened.volume->header().format_version
+                  << " (header only: the data format is unchanged, the volume key is the same)\n";
+        return;
+    }
     const auto &c = summary.counts;
     std::cout << (summary.resumed ? "resumed and finished" : args.upgrade ? "upgraded" : "re-encrypted") << " "
               << backing;

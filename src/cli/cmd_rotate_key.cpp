@@ -65,7 +65,7 @@ nlohmann::json rotate_offline(const std::string &backing, const store::RotationR
     config::set_log_level("warn");
     OpenedVolume opened = open_volume_with_provider(backing, cfg);
     store::Volume &volume = *opened.volume;
-    const store::StoreLock in_use = lock_store_for_use(volume);  // not during a re-encryption
+    const store::StoreLock in_use = lock_store_offline(volume, "offline rotate-key");  // no host mounts it
     const store::RotationTarget target = store::resolve_rotation_target(volume.header(), request);
     std::unique_ptr<keys::KeyProvider> loaded;
     keys::KeyProvider *provider = opened.provider.get();

@@ -20,5 +20,6 @@ void add_volume_plugin_command(CLI::App &app);
 void add_trust_command(CLI::App &app);
 void add_upgrade_command(CLI::App &app);  // cmd_reencrypt.cpp
 void add_stats_command(CLI::App &app);
+void add_shared_storage_command(CLI::App &app);
 
 }  // namespace cmkfs::cli

@@ -23,6 +23,7 @@ nlohmann::json encryption_status_json(const format::VolumeHeader &h, const KeySt
         {"formatVersion", h.format_version},
         {"cipherSuite", h.cipher_suite},
         {"plaintextNames", h.plaintext_names},
+        {"sharedStorage", h.shared_storage},
         {"created", h.created},
     };
     if (live != nullptr) {
@@ -61,6 +62,7 @@ constexpr Row kRows[] = {
     {"Format version", "/formatVersion"},
     {"Cipher suite", "/cipherSuite"},
     {"Plaintext names", "/plaintextNames"},
+    {"Shared storage", "/sharedStorage"},
     {"Created", "/created"},
     {"Mountpoint", "/mountpoint"},
     {"Key state", "/keyState/state"},

@@ -46,6 +46,7 @@ int main(int argc, char **argv) {
     add_trust_command(app);
     add_upgrade_command(app);
     add_stats_command(app);
+    add_shared_storage_command(app);
 
     try {
         std::vector<std::string> args = command_line_for(argc, argv);

@@ -28,8 +28,7 @@ bool is_dead(const CmkfsMount &mount) {
 
 }  // namespace
 
-MountClaims claim_mount(int backing_root_fd, const std::string &backing,
-                                         const std::string &mountpoint) {
+void refuse_mount_target(int backing_root_fd, const std::string &backing, const std::string &mountpoint) {
     struct stat st {};
     if (::fstat(backing_root_fd, &st) != 0) throw CommandError(kBackingError, SystemError(errno, "stat " + backing).what());
     if (auto outer = find_cmkfs_mount_of_device(st.st_dev))
@@ -39,10 +38,17 @@ MountClaims claim_mount(int backing_root_fd, const std::string &backing,
     if (auto here = find_cmkfs_mount(mountpoint))
         throw CommandError(kMountFailed, mountpoint + " is already a cmkfs mount (of " + here->backing +
                                              "); unmount it first");
+}
+
+MountClaims claim_mount(int backing_root_fd, const std::string &backing, const std::string &mountpoint,
+                        bool shared_storage) {
     // The mount table catches mounts made before claims existed or under
     // another run directory; the claims catch concurrent mounts and any
     // other name (a bind mount, a symlink) for the same backing directory.
-    if (auto same = find_cmkfs_mount_of_backing(backing); same && !is_dead(*same))
+    // A shared-storage store is mounted by several hosts; hosts simulated on
+    // one machine (tests) see each other's mounts in this table, so only the
+    // per-host claim (run directory) keeps one mount per host then.
+    if (auto same = find_cmkfs_mount_of_backing(backing); same && !shared_storage && !is_dead(*same))
         already_mounted(backing, same->mountpoint);
     MountClaims claims;
     try {

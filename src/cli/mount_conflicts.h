@@ -19,10 +19,15 @@ struct MountClaims {
     std::unique_ptr<daemon::MountClaim> backing;
 };
 
+// Refuses with CommandError: exit 4 when the backing directory lies in a
+// cmkfs mount; exit 9 when the mountpoint is a cmkfs mount already. Run
+// before anything touches the backing directory. Paths are absolute.
+void refuse_mount_target(int backing_root_fd, const std::string &backing, const std::string &mountpoint);
+
 // Refuses with CommandError: exit 4 (naming the existing mountpoint) when the
-// store is mounted already or its backing directory lies in a cmkfs mount;
-// exit 9 when the mountpoint is a cmkfs mount already. Paths are absolute.
-MountClaims claim_mount(int backing_root_fd, const std::string &backing,
-                                         const std::string &mountpoint);
+// store is mounted already on this host (for an exclusive store, also when
+// the mount table lists a mount of it). Paths are absolute.
+MountClaims claim_mount(int backing_root_fd, const std::string &backing, const std::string &mountpoint,
+                        bool shared_storage);
 
 }  // namespace cmkfs::cli

@@ -29,9 +29,19 @@ std::unique_ptr<store::Volume> open_volume(const std::string &backing);
 // binding names (config may add or override options).
 OpenedVolume open_volume_with_provider(const std::string &backing, const config::Config &cfg);
 
-// Shared use of a store (mount, fsck) for as long as the lock lives: refused
-// (kBackingError) while a reencrypt runs or a journal says one was interrupted.
-store::StoreLock lock_store_for_use(const store::Volume &volume);
+// A mount's hold on its store for as long as the lock lives: shared for a
+// shared-storage store, exclusive otherwise. Refused (kBackingError, naming
+// the hosts that hold it) when another host holds it in a conflicting mode,
+// while a reencrypt runs or a journal says one was interrupted.
+store::StoreLock lock_store_for_mount(store::Volume &volume, const std::string &mountpoint);
+
+// An offline command's exclusive hold (fsck, offline rotation, the
+// shared-storage switch): refused (kBackingError) while any host mounts the
+// store, naming each.
+store::StoreLock lock_store_offline(const store::Volume &volume, const std::string &what);
+
+// The one-line refusal of an offline command `what` (names every holder).
+std::string offline_refusal(const std::string &backing, const store::StoreBusy &busy, const std::string &what);
 
 // Reads --config FILE when given, else defaults.
 config::Config load_config_or_default(const std::string &path);

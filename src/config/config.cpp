@@ -155,7 +155,8 @@ Config parse_config(const std::string &yaml_text, const std::string &source_name
     Config cfg;
     cfg.source = source_name;
     const Entry top{root, "", YAML::Mark()};  // an empty document is all defaults
-    r.for_each_key(top, {"volume", "provider", "key", "revocation", "logging", "fuse", "volume_plugin", "metrics"},
+    r.for_each_key(top, {"volume", "provider", "key", "revocation", "logging", "fuse", "volume_plugin", "metrics",
+                         "host_name"},
                    [&](const std::string &key, const Entry &section) {
                        if (key == "volume") read_volume(r, section, cfg.mount);
                        if (key == "provider") read_provider(r, section, cfg.provider);
@@ -165,6 +166,7 @@ Config parse_config(const std::string &yaml_text, const std::string &source_name
                        if (key == "fuse") read_fuse(r, section, cfg.mount);
                        if (key == "volume_plugin") read_volume_plugin(r, section, cfg.volume_plugin);
                        if (key == "metrics") read_metrics(r, section, cfg.metrics);
+                       if (key == "host_name") cfg.host_name = r.string(section);
                    });
     return cfg;
 }

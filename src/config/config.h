@@ -107,6 +107,9 @@ struct Config {
     MountConfig mount;
     VolumePluginConfig volume_plugin;
     MetricsConfig metrics;
+    // How this host is named to the other hosts of a shared store (messages
+    // only); unset: $CMKFS_HOST_NAME, else gethostname().
+    std::optional<std::string> host_name;
     bool operator==(const Config &) const = default;
 };
 

@@ -31,19 +31,40 @@ Custodian::~Custodian() { stop(); }
 void Custodian::refresh_identity() {
     KeyIdentity id{volume_.header().key_id, provider_->name()};
     std::string versioned = volume_.header().versioned_key_id;
+    format::VolumeHeader header = volume_.header();
     std::lock_guard guard(mutex_);
     identity_ = std::move(id);
     versioned_key_id_ = std::move(versioned);
+    served_header_ = std::move(header);
+}
+
+// Shared storage: another host's online rotation replaced the header. It is
+// taken up only when it re-wraps the volume key this host's binding commits
+// to (store::Volume::follow_header), and then recorded in the binding;
+// anything else is refused and the checks go on with the current header.
+void Custodian::follow_other_hosts() {
+    try {
+        if (volume_.follow_header(*provider_)) {
+            spdlog::warn("volume header changed by another host (a key rotation): now key {}",
+                         volume_.header().versioned_key_id);
+            audit_.record("rotation-followed", {{"keyId", volume_.header().versioned_key_id}});
+            refresh_identity();
+        }
+    } catch (const IntegrityError &e) {
+        // Not a rotation of this volume key (TrustError included).
+        spdlog::error("integrity: refusing the changed volume header: {}", e.what());
+        audit_.record("header-refused", {{"reason", e.what()}});
+    } catch (const std::exception &e) {
+        // Provider trouble: the check that follows reports it for the current key.
+        spdlog::warn("could not check the changed volume header: {}", e.what());
+    }
 }
 
 Custodian::Unwrapped Custodian::unwrap() {
     Unwrapped u;
     std::lock_guard key_guard(key_mutex_);
     try {
-        if (options_.reread_header_each_check) {
-            volume_.reload_header();  // a rotation by another host; checked against the binding
-            refresh_identity();
-        }
+        if (options_.reread_header_each_check) follow_other_hosts();
         u.keys.emplace(volume_.unlock(*provider_));  // also proves it is this volume's key
         u.detail = "ok";
         u.result = CheckResult::ok;
@@ -192,6 +213,11 @@ void Custodian::stop() {
 Status Custodian::status() const {
     std::lock_guard guard(mutex_);
     return state_.status();
+}
+
+format::VolumeHeader Custodian::header() const {
+    std::lock_guard guard(mutex_);
+    return served_header_;
 }
 
 bool Custodian::locked() const {

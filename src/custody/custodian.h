@@ -38,8 +38,11 @@ namespace cmkfs::custody {
 struct CustodyOptions {
     Policy policy;
     // Re-read the volume header from disk before every check, so that a key
-    // rotated by another host (shared storage) is picked up: the seam for
-    // format 3's shared_storage. Off: the header in memory is the truth.
+    // rotated by another host is picked up: on for format 3's shared_storage
+    // (cli/cmd_mount.cpp). A changed header is accepted only when it unwraps
+    // to the volume key the binding commits to and its MAC verifies; it is
+    // then recorded in this host's binding (store::Volume::follow_header).
+    // Off: the header in memory is the truth.
     bool reread_header_each_check = false;
 };
 
@@ -73,6 +76,11 @@ public:
     void check(UnlockReason unlock_reason = UnlockReason::recovered);
 
     Status status() const;
+    // The header this daemon serves with (after its own rotations and, in
+    // shared storage, other hosts' accepted ones): what `encryption show
+    // MOUNTPOINT` reports, never the backing's untrusted header. A copy taken
+    // when it last changed, so it never waits for a rotation's provider call.
+    format::VolumeHeader header() const;
     bool locked() const;
     // Operator's emergency lock: holds until unlock_by_operator().
     void emergency_lock();
@@ -100,6 +108,9 @@ private:
     // Re-wraps under the newest version when the key id is version-less and
     // the provider reports a newer one. Called with key_mutex_ held.
     void follow_latest_version(const format::VolumeKeys &keys);
+    // reread_header_each_check: takes up (or refuses, audited) a header
+    // another host rotated. Called with key_mutex_ held.
+    void follow_other_hosts();
     // Copies the key settings in effect for readers that must not wait for
     // key_mutex_ (a rotation holds it across provider calls). Call with
     // key_mutex_ held, after the header or the provider changed.
@@ -126,6 +137,7 @@ private:
     KeyState state_;
     KeyIdentity identity_;          // the key checked now (observers' key_state)
     std::string versioned_key_id_;  // the header's, for the audit trail
+    format::VolumeHeader served_header_;  // header(): the header in effect
     std::condition_variable wake_;
     bool stopping_ = false;
     std::thread thread_;

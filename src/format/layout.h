@@ -10,6 +10,9 @@ namespace cmkfs::format {
 
 inline constexpr uint32_t kFormatVersion = 3;  // what new stores (and reencrypt/upgrade) write
 inline constexpr uint32_t kOldestFormatVersion = 1;  // oldest version still mounted
+// Version 3 adds the authenticated `shared_storage` header member (several
+// hosts mount the store at once); its data format is version 2's.
+inline constexpr uint32_t kSharedStorageVersion = 3;
 
 // Backing-root and per-directory bookkeeping files. Every name cmkfs owns
 // starts with ".cmkfs"; encrypted names are base64url and never start with '.',

@@ -22,7 +22,7 @@ using nlohmann::json;
 
 // Everything but the MAC, in one canonical form (nlohmann sorts keys).
 json authenticated_fields(const VolumeHeader &h) {
-    return json{
+    json j{
         {"format_version", h.format_version},
         {"volume_id", h.volume_id},
         {"cipher_suite", h.cipher_suite},
@@ -38,6 +38,9 @@ json authenticated_fields(const VolumeHeader &h) {
         {"last_rotation", h.last_rotation},
         {"root_dir_id", crypto::hex_encode(h.root_dir_id)},
     };
+    // Only from version 3 on: older headers keep exactly their members (and MACs).
+    if (h.format_version >= kSharedStorageVersion) j["shared_storage"] = h.shared_storage;
+    return j;
 }
 
 std::string compute_mac(const VolumeHeader &h, const crypto::HeaderMacKey &key) {
@@ -126,6 +129,11 @@ VolumeHeader parse_volume_header(const std::string &json_text, const std::string
         if (!dir_id || dir_id->size() != kDirIdSize) malformed(origin, "root_dir_id is not 32 hex chars");
         std::copy(dir_id->begin(), dir_id->end(), h.root_dir_id.begin());
         h.mac = j.at("mac").get<std::string>();
+        if (h.format_version >= kSharedStorageVersion) {
+            const json &shared = j.at("shared_storage");
+            if (!shared.is_boolean()) malformed(origin, "shared_storage must be true or false, got " + shared.dump());
+            h.shared_storage = shared.get<bool>();
+        }
     } catch (const json::exception &e) {
         malformed(origin, e.what());
     }

@@ -33,6 +33,9 @@ struct VolumeHeader {
     std::string cipher_suite = std::string(kCipherSuite);
     uint32_t block_size = kBlockPlainSize;
     bool plaintext_names = false;
+    // Format 3: several hosts mount the store at once (shared locks, no
+    // kernel caching across opens). Absent from (and false in) older versions.
+    bool shared_storage = false;
     std::string provider;                               // plugin name or path
     std::map<std::string, std::string> provider_options;  // non-secret
     std::string key_id;             // as given by the user; version-less = follow latest

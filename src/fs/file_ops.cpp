@@ -65,6 +65,7 @@ void Filesystem::open(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi) {
         // O_APPEND writes itself; ours could be stale behind its dirty pages.
         auto handle = std::make_unique<FileHandle>(fd.release(), (fi->flags & O_APPEND) != 0 && !writeback_);
         fi->keep_cache = 0;  // never serve plaintext cached before an open
+        fi->direct_io = options_.direct_io ? 1 : 0;
         fi->fh = reinterpret_cast<uint64_t>(handle.get());
         if (fuse_reply_open(req, fi) == 0) handle.release();
     });
@@ -79,6 +80,7 @@ void Filesystem::create(fuse_req_t req, fuse_ino_t parent_ino, const char *name,
         const fuse_entry_param e = entry_param(created.entry);
         auto handle = std::make_unique<FileHandle>(created.fd.release(), (fi->flags & O_APPEND) != 0 && !writeback_);
         fi->keep_cache = 0;
+        fi->direct_io = options_.direct_io ? 1 : 0;
         fi->fh = reinterpret_cast<uint64_t>(handle.get());
         remember_entry(parent_ino, name);
         if (fuse_reply_create(req, &e, fi) == 0) handle.release();

@@ -47,6 +47,7 @@ Filesystem::Filesystem(store::Volume &volume, store::Keyring &keyring, FsOptions
     root->type = S_IFDIR;
     root->dir_id = volume.header().root_dir_id;
     inodes_.set_root(std::move(root));
+    if (volume.header().shared_storage) tree_.lock_names_across_hosts(volume.root_fd());
 }
 
 Inode &Filesystem::inode_of(fuse_ino_t ino) {

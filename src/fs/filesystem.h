@@ -33,6 +33,11 @@ struct FsOptions {
     // us in large batches. Safe only because a lock first has the kernel
     // write back every dirty page (flush_dirty_pages) and only then wipes.
     bool writeback_cache = true;
+    // Every read and write goes to the daemon, past the page cache (shared
+    // storage: the byte-range locks then make each block one whole version,
+    // within a host as across hosts). MAP_SHARED mappings are then refused by
+    // the kernel (ENODEV): they could not be kept coherent across hosts.
+    bool direct_io = false;
 };
 
 class Filesystem {

@@ -113,6 +113,9 @@ void pwrite_two(int fd, std::span<const uint8_t> head, std::span<const uint8_t> 
 
 format::FileId FileContent::ensure_file_id() {
     if (auto id = file_id()) return *id;
+    // Another host may create it meanwhile: look again under the lock.
+    SharedFileLock::Write hold(state_.shared_lock, fd_);
+    if (auto id = file_id()) return *id;
     return create_header();
 }
 
@@ -164,6 +167,9 @@ void FileContent::prefetch_after(uint64_t cipher_end, uint64_t window, uint64_t 
 }
 
 size_t FileContent::read(uint64_t offset, std::span<uint8_t> out) {
+    // Shared storage: no other host changes a block, the size or the final
+    // mark while this read sees them (shared_locks.h).
+    SharedFileLock::Read hold(state_.shared_lock, fd_);
     const auto size = format::plain_size_for(backing_size(fd_));
     if (offset >= size.size || out.empty()) {
         if (size.torn_tail && offset >= size.size && !out.empty())
@@ -211,6 +217,10 @@ size_t FileContent::read(uint64_t offset, std::span<uint8_t> out) {
 
 void FileContent::write(uint64_t offset, std::span<const uint8_t> data) {
     if (data.empty()) return;
+    // Shared storage: the size, the header (created by whichever host comes
+    // first, never rewritten) and every read-modify-write below are this
+    // host's alone until the new blocks are written (shared_locks.h).
+    SharedFileLock::Write hold(state_.shared_lock, fd_);
     const auto current = format::plain_size_for(backing_size(fd_));
     if (current.torn_tail) integrity_failure("file is truncated inside a block; refusing to write");
     const uint64_t cur = current.size;
@@ -300,6 +310,7 @@ void FileContent::write(uint64_t offset, std::span<const uint8_t> data) {
 }
 
 void FileContent::truncate(uint64_t new_size) {
+    SharedFileLock::Write hold(state_.shared_lock, fd_);
     const uint64_t backing = backing_size(fd_);
     const auto current = format::plain_size_for(backing);
     const uint64_t cur = current.size;

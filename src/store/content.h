@@ -13,6 +13,7 @@
 
 #include "format/file_layout.h"
 #include "store/keyring.h"
+#include "store/shared_locks.h"
 
 namespace cmkfs::store {
 
@@ -20,6 +21,7 @@ struct ContentState {
     std::shared_mutex mutex;
     std::mutex id_mutex;                 // guards `id` for lazy loading under a shared lock
     std::optional<format::FileId> id;    // unset until read; reset when the file empties
+    SharedFileLock shared_lock;          // the backing file's lock between hosts (shared-storage mode)
 };
 
 // Plaintext size from the backing size (a torn tail is ignored here; reads of

@@ -46,7 +46,9 @@ public:
 
     // Creates a subdirectory with a fresh id (bound to `plain` here, in v2),
     // atomically: it is built under a temporary name and renamed into place.
-    // Throws EEXIST like mkdirat.
+    // Throws EEXIST like mkdirat. Where the backing lacks RENAME_NOREPLACE
+    // (ceph-fuse: EINVAL) the last step is a check and a plain rename: the
+    // caller serializes the name (store::Tree holds it across hosts too).
     void make_subdirectory(const format::BackingName &name, std::string_view plain, mode_t mode) const;
 
     // Symlink targets sealed for (v2: bound to) the entry `plain` of this directory.

@@ -8,6 +8,7 @@
 #include "crypto/kdf.h"
 #include "format/volume_header.h"
 #include "store/fsck.h"
+#include "store/header_settings.h"
 #include "store/keyring.h"
 #include "store/reencrypt_journal.h"
 #include "store/store_lock.h"
@@ -78,7 +79,7 @@ void verify_before_start(const Volume &volume, const Keyring::Access &access,
 ReencryptSummary reencrypt_volume(Volume &volume, keys::KeyProvider &provider,
                                   const std::function<void(const ReencryptProgress &)> &progress,
                                   bool upgrade_only) {
-    StoreLock lock(volume.root_fd(), volume.backing(), StoreLock::Mode::exclusive);
+    StoreLock lock(volume.root_fd(), volume.backing(), StoreLock::Mode::exclusive, upgrade_only ? "upgrade" : "reencrypt");
     const int root = volume.root_fd();
     const std::string journal_path = volume.backing() + "/" + std::string(kReencryptJournalName);
     volume.reload_header();  // now that nothing else can change it
@@ -90,6 +91,13 @@ ReencryptSummary reencrypt_volume(Volume &volume, keys::KeyProvider &provider,
 
     std::optional<ReencryptJournal> journal = load_reencrypt_journal(root, volume.backing());
     summary.resumed = journal.has_value();
+    if (!journal && upgrade_only && header_only_upgrade(volume.header().format_version)) {
+        // 2 -> 3: the data stays as it is; one atomic header replacement
+        // (run again after a crash: the header is the old or the new one).
+        upgrade_header(volume, old_access.keys());
+        summary.header_only = true;
+        return summary;
+    }
     if (!journal) {
         if (upgrade_only && volume.header().format_version >= format::kFormatVersion)
             throw Error(EALREADY, volume.backing() + " is already at format version " +

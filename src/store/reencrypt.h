@@ -22,6 +22,7 @@ struct ReencryptProgress {
 struct ReencryptSummary {
     bool resumed = false;  // a journal from an interrupted run was found
     TreeCounts counts;     // files/bytes visited, of which `converted` this run
+    bool header_only = false;  // an upgrade that rewrote only the header (2 -> 3)
 };
 
 // Starts (or, when BACKING/.cmkfs.reencrypt exists, resumes) a re-encryption.
@@ -33,6 +34,8 @@ struct ReencryptSummary {
 // (format::kFormatVersion): re-encrypting a version-1 store upgrades it.
 // `upgrade_only` (`cmkfs upgrade`): refuse (Error(EALREADY)) to start on a
 // store already at the current version; an interrupted run is resumed either way.
+// A version-2 store is upgraded to 3 by rewriting its header only
+// (store/header_settings.h), under the same key.
 ReencryptSummary reencrypt_volume(Volume &volume, keys::KeyProvider &provider,
                                   const std::function<void(const ReencryptProgress &)> &progress,
                                   bool upgrade_only = false);

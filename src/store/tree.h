@@ -14,7 +14,8 @@
 //   - format 2's hard-link records are raised before a link is made and
 //     lowered after one is removed (store/link_count.h);
 //   - changes to one directory's names are serialized (the names lock, taken
-//     only here: tree_lock.h).
+//     only here: tree_lock.h); in shared-storage mode a new directory's name
+//     is also held against the other hosts.
 // FUSE-free: errors are thrown as util/errors.h types and become errno in
 // the caller (fs/op_guard.cpp). Callers take the key (Keyring::Access) and
 // pass it to every call that needs it.
@@ -35,6 +36,7 @@
 #include "store/binding.h"
 #include "store/directory.h"
 #include "store/keyring.h"
+#include "store/tree_lock.h"
 #include "store/tree_node.h"
 #include "util/unique_fd.h"
 
@@ -97,6 +99,11 @@ public:
     // An O_PATH fd of the backing root directory `root_fd`, and its stat.
     static UniqueFd open_root(int root_fd, struct stat &st);
     void set_step_hook(TreeStepHook hook) { step_hook_ = std::move(hook); }
+    // Shared storage: from now on, name changes that other hosts could race
+    // (mkdir's check-and-rename on a backing without RENAME_NOREPLACE) also
+    // hold the name across hosts (store/tree_lock.h). `root_fd`: the backing
+    // root, whose .cmkfs.lock the store lock made.
+    void lock_names_across_hosts(int root_fd) { host_names_ = HostNameLocks(root_fd); }
 
     // One directory's names under the key.
     struct Names {
@@ -199,6 +206,7 @@ private:
     bool plaintext_names_;
     NodeTable &nodes_;
     TreeStepHook step_hook_;
+    HostNameLocks host_names_;  // not enabled unless shared storage
 };
 
 }  // namespace cmkfs::store

@@ -58,6 +58,10 @@ Entry Tree::make_node(const Keyring::Access &access, Node &parent_node, std::str
     Node &parent = change.parent;
     Directory &dir = change.names.dir;
     auto backing = dir.encode(name);
+    // mkdir's last step is a rename that must not replace: where the backing
+    // lacks RENAME_NOREPLACE it is a check and a rename, which two hosts
+    // making one name must not interleave (directory.h).
+    if (S_ISDIR(mode)) change.lock.hold_across_hosts(host_names_, parent.fd.get(), backing.name);
     step(op, "sidecar");
     dir.write_sidecar(backing);
     step(op, "entry");

@@ -62,6 +62,7 @@ InitResult init_volume(const std::string &backing, keys::KeyProvider &provider, 
     crypto::random_bytes(volume_id);
     header.volume_id = crypto::hex_encode(volume_id);
     header.plaintext_names = options.plaintext_names;
+    header.shared_storage = options.shared_storage;
     header.provider = options.provider;
     header.provider_options = options.provider_options;
     header.key_id = options.key_id;

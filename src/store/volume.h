@@ -22,6 +22,7 @@ struct InitOptions {
     std::string key_id;
     std::string identity;
     bool plaintext_names = false;
+    bool shared_storage = false;
 };
 
 struct InitResult {
@@ -86,6 +87,16 @@ public:
     // Re-reads the header from disk (after a rotation by another process);
     // with a trust anchor, it must still match the binding.
     void reload_header();
+
+    // Shared storage: another host may have rotated the key (re-wrapped the
+    // same volume key and replaced the header). Reads the header again
+    // (bounded, untrusted); when it changed, accepts it only if nothing but
+    // the key settings changed, the provider unwraps it to the volume key the
+    // binding commits to, and its MAC verifies under that key; then this
+    // host's binding records it (prepare, record) and it becomes header().
+    // Returns whether it changed. Throws TrustError / IntegrityError (the
+    // header stays as it was), ProviderError.
+    bool follow_header(keys::KeyProvider &provider);
 
     // Replaces the header crash-safely (temp, fsync, rename, fsync dir);
     // before_step runs before each of those steps (fault injection).

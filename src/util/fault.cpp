@@ -46,6 +46,8 @@ void fault_point(std::string_view area, std::string_view step) {
     }
     if (spec.kind == "enospc")
         throw SystemError(ENOSPC, "injected fault CMKFS_FAULT=" + spec.area + ":" + spec.step + ":enospc");
+    if (spec.kind == "einval")
+        throw SystemError(EINVAL, "injected fault CMKFS_FAULT=" + spec.area + ":" + spec.step + ":einval");
 }
 
 }  // namespace cmkfs

@@ -11,7 +11,9 @@
 namespace cmkfs {
 
 // Does nothing unless CMKFS_FAULT is "<area>:<step>:kill" (the process
-// SIGKILLs itself here) or "<area>:<step>:enospc" (throws SystemError(ENOSPC)).
+// SIGKILLs itself here), "<area>:<step>:enospc" (throws SystemError(ENOSPC))
+// or "<area>:<step>:einval" (throws SystemError(EINVAL): a call the backing
+// filesystem does not support).
 void fault_point(std::string_view area, std::string_view step);
 
 }  // namespace cmkfs

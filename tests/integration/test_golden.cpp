@@ -127,14 +127,11 @@ void compare_with_manifest(const std::string &mount, const json &manifest) {
     }
 }
 
-// The newest golden store is at the current format version (each was made
-// by the cmkfs that introduced its version).
-int newest_golden_version() {
-    int newest = 0;
-    for (const auto &golden : golden_versions())
-        newest = std::max(newest, json::parse(read_file(golden + "/manifest.json")).at("format_version").get<int>());
-    return newest;
-}
+// The format version this cmkfs writes (src/format/layout.h kFormatVersion).
+// The newest golden store is at it once its golden store exists (each was
+// made by the cmkfs that introduced its version); until then every golden
+// store is older and is upgraded.
+constexpr int kCurrentFormatVersion = 3;
 
 void check_golden(const std::string &golden) {
     const json manifest = json::parse(read_file(golden + "/manifest.json"));
@@ -159,7 +156,13 @@ void check_golden(const std::string &golden) {
     // `cmkfs upgrade` moves an older store to the current version with the
     // same contents; the current one is refused as already current.
     const int version = manifest.at("format_version");
-    const int current = newest_golden_version();
+    const int current = kCurrentFormatVersion;
+    if (version < 3) {
+        // Shared-storage mode needs format 3: refused until the upgrade.
+        auto shared = cmkfs::test::cmkfs({"shared-storage", "enable", store.backing(), "--config", config});
+        CHECK(shared.exit_code == 2);
+        CHECK(shared.err.find("cmkfs upgrade") != std::string::npos);
+    }
     auto upgrade = cmkfs::test::cmkfs({"upgrade", store.backing(), "--config", config});
     INFO(upgrade.out << upgrade.err);
     if (version == current) {
@@ -167,7 +170,16 @@ void check_golden(const std::string &golden) {
         return;
     }
     REQUIRE(upgrade.exit_code == 0);
-    CHECK(json::parse(read_file(store.backing() + "/.cmkfs.volume")).at("format_version") == current);
+    const json upgraded = json::parse(read_file(store.backing() + "/.cmkfs.volume"));
+    CHECK(upgraded.at("format_version") == current);
+    CHECK(upgraded.at("shared_storage") == false);
+    // 2 -> 3 rewrites the header only: the same wrapped volume key; 1 -> 3
+    // re-encrypts under a fresh one (FORMAT.md §11).
+    CHECK((upgraded.at("wrapped_key") == header.at("wrapped_key")) == (version == 2));
+    // Run again: already current, nothing changes.
+    auto again = cmkfs::test::cmkfs({"upgrade", store.backing(), "--config", config});
+    CHECK(again.exit_code == 2);
+    CHECK(read_file(store.backing() + "/.cmkfs.volume") == upgraded.dump(2) + "\n");
     fsck = cmkfs::test::cmkfs({"fsck", store.backing(), "--config", config});
     INFO(fsck.out << fsck.err);
     CHECK(fsck.exit_code == 0);

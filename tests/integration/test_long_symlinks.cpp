@@ -24,6 +24,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "support/golden.h"
 #include "support/process.h"
 
@@ -192,6 +194,44 @@ TEST_CASE("formats 1 and 2 keep refusing long symlink targets", "[symlink][long-
     CHECK(::symlink(target_of_length(3101).c_str(), store.path("too-long").c_str()) == -1);
     CHECK(errno == ENAMETOOLONG);
     CHECK(sidecars_in(store.backing()).empty());
+}
+
+TEST_CASE("a version-2 store upgraded to 3 takes long symlink targets and the shared-storage switch",
+          "[symlink][long-target][upgrade]") {
+    MountedStore store(MountedStore::Options::unmounted());
+    const std::string config = install_golden_store(store, golden_dir(2));
+    const std::string wrapped_before =
+        nlohmann::json::parse(read_file(store.backing() + "/.cmkfs.volume")).at("wrapped_key");
+    auto up = cmkfs::test::cmkfs({"upgrade", store.backing(), "--config", config});
+    INFO(up.out << up.err);
+    REQUIRE(up.exit_code == 0);
+    CHECK(up.out.find("header only") != std::string::npos);
+    nlohmann::json header = nlohmann::json::parse(read_file(store.backing() + "/.cmkfs.volume"));
+    CHECK(header.at("format_version") == 3);
+    CHECK(header.at("shared_storage") == false);
+    CHECK(header.at("wrapped_key") == wrapped_before);  // the same volume key: nothing re-encrypted
+
+    // The format-3 features on the upgraded store: a long target, then shared mode.
+    const std::string target = target_of_length(4095);
+    store.mount({"--config", config});
+    REQUIRE(::symlink(target.c_str(), store.path("long-after-upgrade").c_str()) == 0);
+    CHECK(sidecars_in(store.backing()).size() == 1);
+    store.unmount();
+    auto on = cmkfs::test::cmkfs({"shared-storage", "enable", store.backing(), "--config", config});
+    INFO(on.out << on.err);
+    REQUIRE(on.exit_code == 0);
+    header = nlohmann::json::parse(read_file(store.backing() + "/.cmkfs.volume"));
+    CHECK(header.at("shared_storage") == true);
+    store.mount({"--config", config});
+    CHECK(fsys::read_symlink(store.path("long-after-upgrade")).string() == target);
+    REQUIRE(::symlink(target_of_length(4001).c_str(), store.path("long-in-shared-mode").c_str()) == 0);
+    CHECK(fsys::read_symlink(store.path("long-in-shared-mode")).string() == target_of_length(4001));
+    store.unmount();
+    auto fsck = cmkfs::test::cmkfs({"fsck", store.backing(), "--config", config});
+    INFO(fsck.out << fsck.err);
+    CHECK(fsck.exit_code == 0);
+    auto again = cmkfs::test::cmkfs({"upgrade", store.backing(), "--config", config});
+    CHECK(again.exit_code == 2);  // already current
 }
 
 TEST_CASE("attacks on long-target sidecars read as EIO, never as another target or a hang",

@@ -133,10 +133,11 @@ int header_version(const MountedStore &store) {
 
 }  // namespace
 
-TEST_CASE("new stores are at the current format version (3)", "[place-binding]") {
+TEST_CASE("new stores are at the current format version (3), not shared unless asked", "[place-binding]") {
     MountedStore store(MountedStore::Options::unmounted());
     const json header = json::parse(read_file(store.backing() + "/.cmkfs.volume"));
     CHECK(header.at("format_version") == 3);
+    CHECK(header.at("shared_storage") == false);
 }
 
 TEST_CASE("a backing file cut at a block boundary reads as EIO", "[place-binding]") {

@@ -120,6 +120,7 @@ TEST_CASE("offline rotate-key moves a store to another vault and identity; the o
     std::this_thread::sleep_for(3s);  // three check intervals
     CHECK(state_of(store.mountpoint()) == "unlocked");
     check_files(store, 20);
+    store.unmount();  // fsck needs the store to itself (FORMAT.md §13.1)
     auto fsck = cli({"fsck", store.backing()});
     CHECK(fsck.exit_code == 0);
 }

@@ -107,6 +107,30 @@ TEST_CASE("re-reading the header at each check picks up a rotation made by anoth
     rig.take_events();
     rig.custodian->check();
     CHECK(rig.volume->header().versioned_key_id == "k3/v1");
+    CHECK(rig.custodian->header().versioned_key_id == "k3/v1");  // what `encryption show` reports
     CHECK(rig.take_events().back() == "second:state:unlocked:k3/v1");
     CHECK(rig.keys_installed());
+}
+
+TEST_CASE("re-reading the header at each check refuses a header that wraps another volume key", "[custody][rotation]") {
+    CustodyRig rig("k/v1", {30s, 300s}, /*reread_header=*/true);
+    REQUIRE(rig.custodian->unlock_at_mount(false));
+    // The attacker writes a valid header of another store (its MAC verifies
+    // under its own volume key, unwrapped by the same provider) over this one.
+    const std::string other = rig.dir / "other";
+    std::filesystem::create_directory(other);
+    cmkfs::store::InitOptions init;
+    init.provider = "scripted";
+    init.key_id = "k3/v1";
+    init.identity = "id";
+    (void)cmkfs::store::init_volume(other, *rig.provider, init);
+    std::filesystem::copy_file(other + "/.cmkfs.volume", rig.backing + "/.cmkfs.volume",
+                               std::filesystem::copy_options::overwrite_existing);
+    rig.take_events();
+    rig.custodian->check();
+    CHECK(rig.volume->header().versioned_key_id == "k/v1");  // stays on its own header
+    CHECK(rig.custodian->header().versioned_key_id == "k/v1");
+    CHECK_FALSE(rig.custodian->locked());
+    CHECK(rig.keys_installed());
+    CHECK(rig.audit_events().back() == "header-refused");
 }

@@ -44,6 +44,7 @@ const std::vector<Edit> &edits() {
     static const std::vector<Edit> list = {
         {"volume_id", [](json &j) { j["volume_id"] = "ffffffffffffffffffffffffffffffff"; }},
         {"plaintext_names", [](json &j) { j["plaintext_names"] = true; }},
+        {"shared_storage", [](json &j) { j["shared_storage"] = !j["shared_storage"].get<bool>(); }},
         {"provider", [](json &j) { j["provider"] = "/tmp/evil.so"; }},
         {"provider_options", [](json &j) { j["provider_options"]["vault"] = "/tmp/other"; }},
         {"provider_options", [](json &j) { j["provider_options"]["extra"] = "1"; }},
@@ -94,8 +95,8 @@ TEST_CASE("volume header seal/parse/verify round trip", "[format][header]") {
     CHECK(members == std::vector<std::string>{"block_size", "cipher_suite", "created", "format_version",
                                               "identity", "key_id", "last_rotation", "mac",
                                               "plaintext_names", "provider", "provider_options",
-                                              "root_dir_id", "versioned_key_id", "volume_id",
-                                              "wrapped_key"});
+                                              "root_dir_id", "shared_storage", "versioned_key_id",
+                                              "volume_id", "wrapped_key"});
     CHECK(j["root_dir_id"] == cmkfs::crypto::hex_encode(h.root_dir_id));
 }
 
@@ -155,6 +156,7 @@ TEST_CASE("editing any field of the parsed struct fails verification", "[format]
         [](auto &x) { x.cipher_suite += "x"; },
         [](auto &x) { x.block_size = 8192; },
         [](auto &x) { x.plaintext_names = !x.plaintext_names; },
+        [](auto &x) { x.shared_storage = !x.shared_storage; },
         [](auto &x) { x.provider += "x"; },
         [](auto &x) { x.provider_options["k"] = "v"; },
         [](auto &x) { x.key_id += "x"; },
@@ -195,11 +197,11 @@ TEST_CASE("unknown format versions are refused at parse", "[format][header]") {
     }
 }
 
-TEST_CASE("format versions 1 and 2 both parse (version-1 stores still mount)", "[format][header]") {
+TEST_CASE("format versions 1, 2 and 3 parse (version-1 stores still mount)", "[format][header]") {
     auto keys = cmkfs::test::random_volume_keys();
     auto h = sample_header();
     json j = json::parse(format::seal_volume_header(h, keys.header_mac()));
-    for (int version : {1, 2}) {
+    for (int version : {1, 2, 3}) {
         j["format_version"] = version;
         INFO("version " << version);
         CHECK(format::parse_volume_header(j.dump(), "v.json").format_version == static_cast<uint32_t>(version));
@@ -302,4 +304,29 @@ TEST_CASE("the set of supported format versions is one list", "[format][header]"
     CHECK_FALSE(format::is_supported_format_version(0));
     CHECK_FALSE(format::is_supported_format_version(UINT32_MAX));
     CHECK(format::supported_format_versions_text().find('1') != std::string::npos);
+}
+
+TEST_CASE("shared_storage: authenticated from format 3 on, absent before", "[format][header]") {
+    auto keys = cmkfs::test::random_volume_keys();
+    auto h = sample_header();
+    h.shared_storage = true;
+    json j = json::parse(format::seal_volume_header(h, keys.header_mac()));
+    CHECK(j.at("shared_storage") == true);
+    CHECK(format::parse_volume_header(j.dump(), "v3").shared_storage);
+    // A format-3 header must say it: a missing or non-boolean member is refused.
+    for (const json &bad : {json(nullptr), json(1), json("true")}) {
+        json k = j;
+        if (bad.is_null()) k.erase("shared_storage");
+        else k["shared_storage"] = bad;
+        INFO(k.dump());
+        CHECK_THROWS_WITH(format::parse_volume_header(k.dump(), "v.json"), Contains("shared_storage"));
+    }
+    // A version-2 header keeps its members (and MAC): shared_storage is not one.
+    h.format_version = 2;
+    json v2 = json::parse(format::seal_volume_header(h, keys.header_mac()));
+    CHECK_FALSE(v2.contains("shared_storage"));
+    v2["shared_storage"] = true;  // unknown to version 2: ignored, not authenticated
+    auto p = format::parse_volume_header(v2.dump(), "v2");
+    CHECK_FALSE(p.shared_storage);
+    CHECK_NOTHROW(format::verify_volume_header(p, keys.header_mac(), "v2"));
 }
