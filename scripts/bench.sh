@@ -25,6 +25,9 @@
 #                   every target's data lives on this filesystem
 #   CMKFS_BIN       cmkfs binary (default <repo>/build/src/cli/cmkfs)
 #   (target "cmkfs_metrics": cmkfs with -o metrics=unix:… scraped every second)
+#   BENCH_CEPHFS=1  the CephFS variant (scripts/bench/cephfs.sh): targets
+#                   cephfs, cephfs_gocryptfs, cephfs_cmkfs on a one-node
+#                   cluster, single- and two-host workloads
 #   CMKFS_BASE_BIN  a second cmkfs binary, the target "cmkfs_base" (add it to
 #                   BENCH_TARGETS): before/after a change in one run, with a
 #                   cmkfs/cmkfs_base ratio column
@@ -40,6 +43,8 @@ source "$BENCH_LIB/lib.sh"
 source "$BENCH_LIB/targets.sh"
 # shellcheck source=bench/workloads.sh
 source "$BENCH_LIB/workloads.sh"
+# shellcheck source=bench/cephfs.sh
+source "$BENCH_LIB/cephfs.sh"
 
 if [[ ${BENCH_QUICK:-0} == 1 ]]; then
     SEQ_MB=${BENCH_SIZE_MB:-64} RAND_MB=32 RAND_RUNTIME=3 BLOB_COUNT=8 BLOB_MB=1 ROUNDS=${BENCH_ROUNDS:-1}
@@ -207,7 +212,7 @@ print_report() {
 main() {
     check_prerequisites
     WORK=$(mktemp -d "${BENCH_DIR:-${TMPDIR:-/tmp}}/cmkfs-bench.XXXXXX") || die "mktemp failed"
-    trap cleanup EXIT
+    trap 'cephfs_cleanup; cleanup' EXIT
     trap on_signal INT TERM
     mkdir -p "$WORK/logs" "$WORK/inputs" "$WORK/volumes"
     # Store bindings (trust anchors written by init) stay in the scratch directory.
@@ -215,10 +220,12 @@ main() {
     log "scratch directory $WORK"
     probe_drop_caches
     log "cold reads by: $CACHE_METHOD"
+    cephfs_configure
     make_inputs
     setup_targets
     run_rounds
     print_report
+    cephfs_print_ratios
 }
 
 main "$@"

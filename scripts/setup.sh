@@ -14,6 +14,8 @@ packages=(
   docker.io fuse-overlayfs
   systemd
   prometheus
+  ceph-mon ceph-mgr ceph-osd ceph-mds ceph-fuse ceph-common uuid-runtime
+  nginx securefs
 )
 
 missing=()

@@ -26,7 +26,8 @@ sockaddr_in loopback(uint16_t port) {
     return addr;
 }
 
-std::string config_yaml(const std::string &root, const std::string &address, const std::string &htpasswd) {
+std::string config_yaml(const std::string &root, const std::string &address, const std::string &htpasswd,
+                        const std::string &http_secret) {
     std::string yaml =
         "version: 0.1\n"
         "log:\n"
@@ -38,6 +39,7 @@ std::string config_yaml(const std::string &root, const std::string &address, con
         "    enabled: true\n"
         "http:\n"
         "  addr: " + address + "\n";
+    if (!http_secret.empty()) yaml += "  secret: " + http_secret + "\n";
     if (!htpasswd.empty())
         yaml += "auth:\n"
                 "  htpasswd:\n"
@@ -97,7 +99,8 @@ bool Registry::try_start() {
     port_ = free_loopback_port();
     address_ = "127.0.0.1:" + std::to_string(port_);
     const std::string config = dir_ / "config.yml";
-    write_file(config, config_yaml(options_.root, address_, options_.user.empty() ? "" : dir_ / "htpasswd"));
+    write_file(config, config_yaml(options_.root, address_, options_.user.empty() ? "" : dir_ / "htpasswd",
+                                     options_.http_secret));
     process_ = ChildProcess({"docker-registry", "serve", config}, dir_ / "registry.log");
     for (int i = 0; i < 1500; ++i) {
         if (http_status("/v2/") > 0) return true;

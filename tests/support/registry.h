@@ -19,6 +19,10 @@ struct RegistryOptions {
     std::string root;      // storage.filesystem.rootdirectory
     std::string user;      // non-empty: require basic auth for this user
     std::string password;  // ... with this password
+    // http.secret: replicas behind one load balancer must share it (it signs
+    // the upload state a client carries from one request to the next).
+    // Empty: the registry makes a random one of its own.
+    std::string http_secret;
 };
 
 class Registry {
