@@ -28,7 +28,7 @@ TEST_CASE("skopeo pushes through docker-credential-cmkfs; revoking the CMK stops
 
     const std::string registry_root = store.scratch() / "registry";
     fs::create_directory(registry_root);
-    Registry registry({registry_root, "registry-user", "Reg1stry-Pa55"});
+    Registry registry({registry_root, "registry-user", "Reg1stry-Pa55", ""});
     const std::string authfile = store.scratch() / "auth.json";
     write_file(authfile, R"({"credHelpers":{")" + registry.address() + R"(":"cmkfs"}})");
 
