@@ -20,6 +20,9 @@
 #include "support/mount_daemon.h"
 #include "support/process.h"
 #include "support/scoped_env.h"
+#ifdef CMKFS_SHARED_ON_CEPH
+#include "support/ceph_cluster.h"
+#endif
 
 namespace cmkfs::test {
 
@@ -52,6 +55,11 @@ public:
         daemon_.emplace(args, mountpoint_, log_);
     }
     void unmount() { daemon_.reset(); }
+    // SIGKILL the daemon (crash tests), reap it and detach its dead mount.
+    void kill_daemon() {
+        if (daemon_) daemon_->kill();
+        daemon_.reset();
+    }
     bool mounted() const { return is_mounted(mountpoint_); }
     // A mount that must be refused: returns its result, undoing it if it was not.
     CommandResult refused_mount(const std::string &backing) {
@@ -85,11 +93,17 @@ private:
 // puts it on a distributed filesystem instead: DIR_A and DIR_B are two client
 // mounts of it (e.g. scripts/ceph-cluster.sh's client1 and client2); the store
 // is made in a fresh directory under DIR_A, which host B sees under DIR_B.
+// Built with CMKFS_SHARED_ON_CEPH (the cluster_shared test binary), the roots
+// are always clients 1 and 2 of the binary's own CephCluster::shared().
 class BackingPlace {
 public:
     explicit BackingPlace(const std::string &local) {
+#ifdef CMKFS_SHARED_ON_CEPH
+        const std::string spec = CephCluster::shared().client(1) + ":" + CephCluster::shared().client(2);
+#else
         const char *roots = std::getenv("CMKFS_SHARED_BACKING_ROOTS");  // NOLINT(concurrency-mt-unsafe)
         const std::string spec = roots != nullptr ? roots : "";
+#endif
         const auto colon = spec.find(':');
         if (colon == std::string::npos) {
             a_ = b_ = local;
