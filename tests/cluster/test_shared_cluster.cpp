@@ -57,28 +57,42 @@ bool write_synced(const std::string &path, const std::string &data) {
 
 }  // namespace
 
-TEST_CASE("cluster: two hosts write distinct files at once; both read every file whole", "[cluster][shared]") {
+TEST_CASE("cluster: two hosts write distinct files in one directory at once; both list and read every file whole",
+          "[cluster][shared]") {
     SharedStoreHosts hosts(/*shared_storage=*/true);
     hosts.a.mount(hosts.backing);
     hosts.b.mount(hosts.backing_b);
     REQUIRE(::mkdir(hosts.a.path("d").c_str(), 0755) == 0);
-    constexpr int kFiles = 24;
-    std::atomic<int> failures{0};
+    constexpr int kFiles = 12;
+    std::atomic<int> failures{0}, writers_left{2}, listings{0};
     auto writer = [&](const Host &host, int base) {
         for (int i = 0; i < kFiles; ++i) {
             const int id = base + i;
             // Sizes cross block boundaries: 1..~200 KiB.
-            if (!write_synced(host.path("d/f" + std::to_string(id)), numbered(1 + static_cast<size_t>(id) * 8191, id)))
+            if (!write_synced(host.path("d/f" + std::to_string(id)), numbered(1 + static_cast<size_t>(id) * 1801, id)))
                 ++failures;
+        }
+        --writers_left;
+    };
+    // Each host also lists the directory while files appear in it, so a
+    // kernel that kept a listing (or entries) from then would show it below.
+    auto lister = [&](const Host &host) {
+        while (writers_left > 0) {
+            listing(host.path("d"));
+            ++listings;
         }
     };
     {
+        std::thread la(lister, std::cref(hosts.a)), lb(lister, std::cref(hosts.b));
         std::thread ta(writer, std::cref(hosts.a), 0), tb(writer, std::cref(hosts.b), 100);
         ta.join();
         tb.join();
+        la.join();
+        lb.join();
     }
     INFO("A: " << hosts.a.log() << "\nB: " << hosts.b.log());
     CHECK(failures == 0);
+    CHECK(listings > 0);
     std::set<std::string> names;
     for (int base : {0, 100})
         for (int i = 0; i < kFiles; ++i) names.insert("f" + std::to_string(base + i));
@@ -87,7 +101,7 @@ TEST_CASE("cluster: two hosts write distinct files at once; both read every file
     for (int base : {0, 100})
         for (int i = 0; i < kFiles; ++i) {
             const int id = base + i;
-            const std::string want = numbered(1 + static_cast<size_t>(id) * 8191, id);
+            const std::string want = numbered(1 + static_cast<size_t>(id) * 1801, id);
             for (const Host *h : {&hosts.a, &hosts.b}) {
                 std::string got;
                 INFO(h->name() << " f" << id);
@@ -103,12 +117,14 @@ TEST_CASE("cluster: two hosts write disjoint blocks of one file at once; both ho
     hosts.a.mount(hosts.backing);
     hosts.b.mount(hosts.backing_b);
     constexpr size_t kBlocks = 32;
-    constexpr int kRounds = 8;
-    write_file(hosts.a.path("f"), std::string(kBlocks * kBlock, '\0'));
-    // A owns the even blocks, B the odd ones; every round each host rewrites
-    // all of its blocks (one open, a pwrite per block, close), so each write
-    // of a block shares the file (size, neighbouring blocks in the same
-    // backing I/O) with the other host's writes.
+    constexpr int kRounds = 4;
+    write_file(hosts.a.path("f"), "");
+    // A owns the even blocks, B the odd ones; every round each host writes
+    // all of its blocks in order (one open, a pwrite per block, close). The
+    // first round grows the empty file from both hosts at once: each append
+    // re-seals the block before it as no longer final and a write past the
+    // end leaves a hole the other host fills, so each host must see the
+    // other's size and final block at every write (the file lock).
     auto block = [](size_t index, int round) { return numbered(kBlock, static_cast<int>(index) * 1000 + round); };
     std::atomic<int> failures{0};
     auto writer = [&](const Host &host, size_t first) {
@@ -322,9 +338,11 @@ TEST_CASE("cluster: seeded random operations by two hosts on their own subtrees 
     REQUIRE(::mkdir(hosts.a.path("ta").c_str(), 0755) == 0);
     REQUIRE(::mkdir(hosts.b.path("tb").c_str(), 0755) == 0);
     RandomOps ops_a(hosts.a, "ta", 1), ops_b(hosts.b, "tb", 2);
-    for (int phase = 0; phase < 3; ++phase) {
+    // Short phases: each host looks at the other's subtree soon after the
+    // other changed it (a kernel that kept entries or attributes would show).
+    for (int phase = 0; phase < 12; ++phase) {
         {
-            std::thread ta([&] { ops_a.run(60); }), tb([&] { ops_b.run(60); });
+            std::thread ta([&] { ops_a.run(15); }), tb([&] { ops_b.run(15); });
             ta.join();
             tb.join();
         }
@@ -391,6 +409,14 @@ TEST_CASE("cluster: kill -9 of host A's daemon during fsynced writes: B is unaff
     CHECK(b_went_on);
     CHECK(b_errors == 0);
     CHECK_FALSE(hosts.a.mounted());
+    // The dead daemon held no lock B now waits for: B reads every durable
+    // file of A before A is back.
+    for (int i = 0; i < durable; ++i) {
+        std::string got;
+        INFO("B reads a/f" << i << " before A remounts");
+        CHECK(read_errno(hosts.b.path("a/f" + std::to_string(i)), &got) == 0);
+        CHECK((got == numbered(20000 + static_cast<size_t>(i) * 97, i)));
+    }
 
     // A remounts (its dead daemon's claim on .cmkfs.lock went with its
     // open file description; a bounded retry covers the release reaching
