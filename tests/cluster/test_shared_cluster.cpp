@@ -482,23 +482,41 @@ TEST_CASE("cluster: host A's ceph-fuse client dies under load: B goes on, A's us
     std::atomic<int> a_reads{0}, a_wrong{0}, a_failed{0}, a_other_errno{0};
     std::mutex errnos_mutex;
     std::set<int> other_errnos;
+    auto count = [&](int err, const std::string &got) {
+        if (err == 0) {
+            if (got != a_data) ++a_wrong;
+        } else if (err == EIO || err == ENOTCONN || err == ECONNABORTED) {
+            // ECONNABORTED: a request A's cmkfs had in flight in the dead
+            // client's FUSE connection, passed through as the backing said.
+            ++a_failed;
+        } else {
+            ++a_other_errno;
+            ++a_failed;
+            const std::lock_guard<std::mutex> lock(errnos_mutex);
+            other_errnos.insert(err);
+        }
+        ++a_reads;
+    };
+    // Fresh opens (a lookup and an open first) and reads through a
+    // descriptor A opened before the client died: its cached pages dropped
+    // first (as memory pressure would), so each read reaches A's cmkfs.
     std::thread reader_a([&] {
         while (!stop) {
             std::string got;
             const int err = read_errno(a.path("a-file"), &got);
-            if (err == 0) {
-                if (got != a_data) ++a_wrong;
-            } else if (err == EIO || err == ENOTCONN || err == ECONNABORTED) {
-                // ECONNABORTED: a request A's cmkfs had in flight in the dead
-                // client's FUSE connection, passed through as the backing said.
-                ++a_failed;
-            } else {
-                ++a_other_errno;
-                ++a_failed;
-                const std::lock_guard<std::mutex> lock(errnos_mutex);
-                other_errnos.insert(err);
-            }
-            ++a_reads;
+            count(err, got);
+        }
+    });
+    const int held = ::open(a.path("a-file").c_str(), O_RDONLY);
+    REQUIRE(held >= 0);
+    std::thread held_reader_a([&] {
+        while (!stop) {
+            std::string got(a_data.size(), '\0');
+            ::posix_fadvise(held, 0, 0, POSIX_FADV_DONTNEED);
+            const ssize_t n = ::pread(held, got.data(), got.size(), 0);
+            const int err = n < 0 ? errno : 0;
+            got.resize(n < 0 ? 0 : static_cast<size_t>(n));
+            count(err, got);
         }
     });
     std::atomic<int> b_done{0}, b_errors{0};
@@ -519,6 +537,8 @@ TEST_CASE("cluster: host A's ceph-fuse client dies under load: B goes on, A's us
     const bool b_went_on = wait_for([&] { return b_done >= b_at_kill + 10; }, 60) >= 0;
     stop = true;
     reader_a.join();
+    held_reader_a.join();
+    ::close(held);
     worker_b.join();
     std::string errnos;
     for (const int e : other_errnos) errnos += std::string(" ") + std::strerror(e);
