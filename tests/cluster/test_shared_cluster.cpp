@@ -64,13 +64,31 @@ TEST_CASE("cluster: two hosts write distinct files in one directory at once; bot
     hosts.b.mount(hosts.backing_b);
     REQUIRE(::mkdir(hosts.a.path("d").c_str(), 0755) == 0);
     constexpr int kFiles = 12;
-    std::atomic<int> failures{0}, writers_left{2}, listings{0};
-    auto writer = [&](const Host &host, int base) {
+    std::atomic<int> failures{0}, writers_left{2}, listings{0}, cross_reads{0};
+    std::atomic<int> written[2] = {0, 0};  // files each host has closed
+    std::mutex mismatch_mutex;
+    std::vector<std::string> mismatches;
+    auto writer = [&](const Host &host, int me) {
+        const int base = me * 100, other_base = (1 - me) * 100;
         for (int i = 0; i < kFiles; ++i) {
             const int id = base + i;
-            // Sizes cross block boundaries: 1..~200 KiB.
+            // Sizes cross block boundaries: 1..~40 KiB.
             if (!write_synced(host.path("d/f" + std::to_string(id)), numbered(1 + static_cast<size_t>(id) * 1801, id)))
                 ++failures;
+            written[me] = i + 1;
+            // Close-to-open while both write: the other host's newest closed
+            // file, which this host's lister may have seen empty or partial.
+            const int done = written[1 - me];
+            if (done == 0) continue;
+            const int other = other_base + done - 1;
+            std::string got;
+            const int err = read_errno(host.path("d/f" + std::to_string(other)), &got);
+            ++cross_reads;
+            if (err != 0 || got != numbered(1 + static_cast<size_t>(other) * 1801, other)) {
+                const std::lock_guard<std::mutex> lock(mismatch_mutex);
+                mismatches.push_back(host.name() + " read f" + std::to_string(other) + ": errno " +
+                                     std::to_string(err) + ", " + std::to_string(got.size()) + " bytes");
+            }
         }
         --writers_left;
     };
@@ -84,7 +102,7 @@ TEST_CASE("cluster: two hosts write distinct files in one directory at once; bot
     };
     {
         std::thread la(lister, std::cref(hosts.a)), lb(lister, std::cref(hosts.b));
-        std::thread ta(writer, std::cref(hosts.a), 0), tb(writer, std::cref(hosts.b), 100);
+        std::thread ta(writer, std::cref(hosts.a), 0), tb(writer, std::cref(hosts.b), 1);
         ta.join();
         tb.join();
         la.join();
@@ -93,6 +111,9 @@ TEST_CASE("cluster: two hosts write distinct files in one directory at once; bot
     INFO("A: " << hosts.a.log() << "\nB: " << hosts.b.log());
     CHECK(failures == 0);
     CHECK(listings > 0);
+    CHECK(cross_reads > 0);
+    for (const auto &m : mismatches) UNSCOPED_INFO(m);
+    CHECK(mismatches.empty());
     std::set<std::string> names;
     for (int base : {0, 100})
         for (int i = 0; i < kFiles; ++i) names.insert("f" + std::to_string(base + i));
