@@ -90,6 +90,7 @@ TEST_CASE("cluster: registry replicas on two hosts' mounts of one store behind r
     // pushed concurrently, maybe through both replicas; a text layer; a
     // random layer of its own).
     std::vector<TestImage> images;
+    images.reserve(kImages);
     for (int i = 0; i < kImages; ++i)
         images.push_back(build_test_image(work.path(), "v" + std::to_string(i), 100 + static_cast<uint64_t>(i),
                                           static_cast<size_t>(1) << 20));
@@ -97,6 +98,7 @@ TEST_CASE("cluster: registry replicas on two hosts' mounts of one store behind r
     std::vector<CommandResult> pushes(kImages);
     {
         std::vector<std::thread> threads;
+        threads.reserve(kImages);
         for (int i = 0; i < kImages; ++i)
             threads.emplace_back([&, i] {
                 pushes[static_cast<size_t>(i)] =

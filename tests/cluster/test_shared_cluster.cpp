@@ -29,6 +29,7 @@
 #include "support/ceph_cluster.h"
 #include "support/mount_io.h"
 #include "support/test_seed.h"
+#include "util/errors.h"
 
 using namespace cmkfs::test;
 namespace fsys = std::filesystem;
@@ -220,7 +221,7 @@ private:
     std::string fresh_name(const std::string &dir) {
         return (dir.empty() ? "" : dir + "/") + "n" + std::to_string(next_++);
     }
-    void fail(const std::string &what) { errors_.push_back(what + ": " + std::strerror(errno)); }
+    void fail(const std::string &what) { errors_.push_back(what + ": " + cmkfs::errno_text(errno)); }
     bool empty_dir(const std::string &d) const {
         const std::string prefix = d + "/";
         for (const auto &[p, e] : model_)
@@ -337,7 +338,7 @@ std::string compare_entry(const std::string &path, const std::string &rel, const
 std::string compare_tree(const std::string &root, const Model &model) {
     std::string diff;
     for (const auto &[rel, want] : model)
-        if (!rel.empty()) diff += compare_entry(root + "/" + rel, rel, want);
+        if (!rel.empty()) diff += compare_entry(fsys::path(root) / rel, rel, want);
     std::set<std::string> seen;
     std::error_code ec;
     for (auto it = fsys::recursive_directory_iterator(root, ec); !ec && it != fsys::recursive_directory_iterator();
@@ -562,7 +563,7 @@ TEST_CASE("cluster: host A's ceph-fuse client dies under load: B goes on, A's us
     ::close(held);
     worker_b.join();
     std::string errnos;
-    for (const int e : other_errnos) errnos += std::string(" ") + std::strerror(e);
+    for (const int e : other_errnos) errnos += " " + cmkfs::errno_text(e);
     INFO("A reads " << a_reads << ", failed " << a_failed << ", other errno " << a_other_errno << errnos << ", wrong "
                     << a_wrong << "\nA: " << a.log() << "\nB: " << b.log());
     CHECK(a_fails);
