@@ -2,11 +2,11 @@
 // with a cmkfs environment of its own (run dir, binding registry, name). A
 // store made and written on host A is refused on host B until B trusts it,
 // then mounted and read on B byte for byte. No shared mode: one host at a
-// time (the shared-storage mode's tests are cluster_shared_storage). ceph-fuse
+// time (the shared-storage mode's tests are cluster_shared). ceph-fuse
 // refuses renameat2(RENAME_NOREPLACE) with EINVAL (test_ceph_smoke.cpp): a
 // mkdir in the store falls back to a check and a plain rename, which a
 // shared-storage mount makes under a name lock between hosts
-// (store/tree_lock.h; cluster_shared_storage races it).
+// (store/tree_lock.h; cluster_shared races it).
 #include <catch2/catch.hpp>
 
 #include <filesystem>

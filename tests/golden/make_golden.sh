@@ -121,6 +121,14 @@ if version >= 2:
     os.symlink("sub/deeper/note.txt", "dir/link-before-rename")
     os.rename("dir/link-before-rename", "dir/sub/link-after-rename")  # re-sealed for its new place
     os.symlink("../../block-4096", "dir/sub/link-in-subdir")
+
+if version >= 3:
+    # What version 3 adds (docs/FORMAT.md §11.2): symlink targets too long for
+    # a backing symlink, kept in a sidecar bound to the link's place; one
+    # renamed into another directory (its sidecar re-sealed there).
+    os.symlink("t" * 4095, "longest-target")
+    os.symlink("/" + "abc/" * 900, "dir/long-target-to-move")
+    os.rename("dir/long-target-to-move", "dir/sub/long-target-moved")
 PY
 
 # The manifest: what the mount shows.

@@ -17,7 +17,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
-#ifdef CMKFS_SHARED_STORAGE_ON_CEPH
+#ifdef CMKFS_SHARED_ON_CEPH
 #include "support/ceph_cluster.h"
 #endif
 #include "support/mount_daemon.h"
@@ -55,6 +55,11 @@ public:
         daemon_.emplace(args, mountpoint_, log_);
     }
     void unmount() { daemon_.reset(); }
+    // SIGKILL the daemon (crash tests), reap it and detach its dead mount.
+    void kill_daemon() {
+        if (daemon_) daemon_->kill();
+        daemon_.reset();
+    }
     bool mounted() const { return is_mounted(mountpoint_); }
     // A mount that must be refused: returns its result, undoing it if it was not.
     CommandResult refused_mount(const std::string &backing) {
@@ -88,10 +93,10 @@ private:
 // puts it on a distributed filesystem instead: DIR_A and DIR_B are two client
 // mounts of it (e.g. scripts/ceph-cluster.sh's client1 and client2); the store
 // is made in a fresh directory under DIR_A, which host B sees under DIR_B.
-// Built as cluster_shared_storage (CMKFS_SHARED_STORAGE_ON_CEPH), the roots
-// are clients 1 and 2 of the test binary's own CephFS (support/ceph_cluster.h).
+// Built as cluster_shared (CMKFS_SHARED_ON_CEPH), the roots are clients 1 and
+// 2 of the test binary's own CephFS (support/ceph_cluster.h).
 inline std::string shared_backing_roots() {
-#ifdef CMKFS_SHARED_STORAGE_ON_CEPH
+#ifdef CMKFS_SHARED_ON_CEPH
     CephCluster &cluster = CephCluster::shared();
     return cluster.client(1) + ":" + cluster.client(2);
 #else
