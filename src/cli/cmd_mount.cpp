@@ -153,7 +153,7 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     // One request thread could not serve the WRITEs an lseek waits for; and
     // in shared mode the kernel must not hold writes (nor trust its own file
     // size, which a writeback cache does) while another host reads.
-    fs_options.writeback_cache = cfg.mount.threads != 1 && !shared;
+    fs_options.writeback_cache = cfg.mount.writeback_cache && cfg.mount.threads != 1 && !shared;
     // Shared mode: every read and write reaches the daemon, under the byte-
     // range locks, so a block is one whole version within a host too (a
     // reader copying a cached page while a local writer fills it could see

@@ -82,7 +82,7 @@ void read_logging(const YamlReader &r, const Entry &section, LoggingConfig &l) {
 }
 
 void read_fuse(const YamlReader &r, const Entry &section, MountConfig &m) {
-    r.for_each_key(section, {"options", "allow_other", "foreground", "wait_for_key", "threads"},
+    r.for_each_key(section, {"options", "allow_other", "foreground", "wait_for_key", "threads", "writeback_cache"},
                    [&](const std::string &key, const Entry &e) {
                        if (key == "options") {
                            m.fuse_options = r.string_list(e);
@@ -93,9 +93,10 @@ void read_fuse(const YamlReader &r, const Entry &section, MountConfig &m) {
                        } else if (key == "threads") {
                            m.threads = r.integer(e, kMaxThreads);
                        } else {
-                           bool &flag = key == "allow_other" ? m.allow_other
-                                        : key == "foreground" ? m.foreground
-                                                              : m.wait_for_key;
+                           bool &flag = key == "allow_other"       ? m.allow_other
+                                        : key == "foreground"      ? m.foreground
+                                        : key == "writeback_cache" ? m.writeback_cache
+                                                                   : m.wait_for_key;
                            flag = r.boolean(e);
                        }
                    });

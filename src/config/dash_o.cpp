@@ -51,9 +51,9 @@ bool apply_dash_o(Config &cfg, std::string_view option) {
         throw UsageError("-o " + std::string(name) +
                          "= is not allowed: cmkfs sets the mount's fsname and subtype itself");
 
-    if (name == "allow_other") {
-        if (has_value) bad(name, "expected allow_other without a value", option);
-        cfg.mount.allow_other = true;
+    if (name == "allow_other" || name == "writeback_cache") {
+        if (has_value) bad(name, "expected " + std::string(name) + " without a value", option);
+        (name == "allow_other" ? cfg.mount.allow_other : cfg.mount.writeback_cache) = true;
         return true;
     }
     const bool ours = name == "check_interval" || name == "unavailable_grace" ||

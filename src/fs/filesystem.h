@@ -32,7 +32,7 @@ struct FsOptions {
     // The kernel's writeback cache: writes land in the page cache and reach
     // us in large batches. Safe only because a lock first has the kernel
     // write back every dirty page (flush_dirty_pages) and only then wipes.
-    bool writeback_cache = true;
+    bool writeback_cache = false;
     // Every read and write goes to the daemon, past the page cache (shared
     // storage: the byte-range locks then make each block one whole version,
     // within a host as across hosts). MAP_SHARED mappings are then refused by

@@ -95,27 +95,19 @@ std::string Directory::read_symlink(int fd_or_dir, const std::string &backing, s
     return *target;
 }
 
-namespace {
-
-// renameat2(RENAME_NOREPLACE): EEXIST when `to` exists. A backing filesystem
-// without the flag (ceph-fuse answers EINVAL) gets the same outcome from a
-// check and a plain rename; between hosts that is safe because the caller
-// holds the name across hosts (store::Tree's mkdir, store/tree_lock.h).
-void rename_no_replace(int dirfd, const std::string &from, const std::string &to) {
+void rename_no_replace(int dirfd, const std::string &from, const std::string &to, const char *what) {
     try {
         fault_point("rename", "noreplace");  // tests: a backing filesystem without the flag
         if (::renameat2(dirfd, from.c_str(), dirfd, to.c_str(), RENAME_NOREPLACE) == 0) return;
-        if (errno != EINVAL) throw_errno("mkdir");
+        if (errno != EINVAL) throw_errno(what);
     } catch (const SystemError &e) {
         if (e.error_number() != EINVAL) throw;
     }
     struct stat st {};
-    if (::fstatat(dirfd, to.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) throw SystemError(EEXIST, "mkdir");
-    if (errno != ENOENT) throw_errno("mkdir");
-    if (::renameat(dirfd, from.c_str(), dirfd, to.c_str()) != 0) throw_errno("mkdir");
+    if (::fstatat(dirfd, to.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) throw SystemError(EEXIST, what);
+    if (errno != ENOENT) throw_errno(what);
+    if (::renameat(dirfd, from.c_str(), dirfd, to.c_str()) != 0) throw_errno(what);
 }
-
-}  // namespace
 
 void Directory::make_subdirectory(const format::BackingName &name, std::string_view plain, mode_t mode) const {
     // Build it under a temporary name so the real name never exists without an id.
@@ -131,7 +123,7 @@ void Directory::make_subdirectory(const format::BackingName &name, std::string_v
         write_dir_id(sub.get(), binding_, id, place_of(plain));
         if (::fchmod(sub.get(), mode & 07777) != 0) throw_errno("chmod new directory");
         write_sidecar(name);
-        rename_no_replace(fd_, tmp, name.name);
+        rename_no_replace(fd_, tmp, name.name, "mkdir");
     } catch (...) {
         UniqueFd sub(::openat(fd_, tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
         if (sub) ::unlinkat(sub.get(), kDirIdFile.c_str(), 0);

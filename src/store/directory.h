@@ -21,6 +21,14 @@ namespace cmkfs::store {
 // bookkeeping, docs/FORMAT.md §1; see store/rename.h).
 inline constexpr std::string_view kRenameTempPrefix = ".cmkfs.rename.";
 
+// renameat2(RENAME_NOREPLACE) within one backing directory: EEXIST when `to`
+// exists. A backing filesystem without the flag (ceph-fuse answers EINVAL)
+// gets the same outcome from a check and a plain rename. That is safe only
+// while nobody else can make `to`: under the names lock across hosts
+// (store::Tree's mkdir, store/tree_lock.h), or offline under the store lock
+// (re-encryption). `what` names the operation in errors.
+void rename_no_replace(int dirfd, const std::string &from, const std::string &to, const char *what);
+
 class Directory {
 public:
     Directory(int dirfd, const format::DirId &id, const format::NameCodec &codec, const Binding &binding)

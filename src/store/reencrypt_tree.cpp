@@ -82,9 +82,11 @@ void write_sidecar(int dirfd, const format::BackingName &name) {
     if (name.is_long()) write_file_atomic(dirfd, name.sidecar, crypto::as_bytes(name.full), 0444);
 }
 
+// Offline, under the exclusive store lock: no other host can make `to`, so a
+// backing filesystem without RENAME_NOREPLACE (ceph-fuse) may check and rename.
 void rename_noreplace(int dirfd, const std::string &from, const std::string &to, const std::string &label) {
-    if (::renameat2(dirfd, from.c_str(), dirfd, to.c_str(), RENAME_NOREPLACE) != 0)
-        throw SystemError(errno, "rename " + label);
+    const std::string what = "rename " + label;
+    rename_no_replace(dirfd, from, to, what.c_str());
 }
 
 std::optional<format::FileId> read_file_id(int fd) {

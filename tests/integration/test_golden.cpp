@@ -25,6 +25,7 @@
 #include "crypto/kdf.h"
 #include "support/golden.h"
 #include "support/process.h"
+#include "support/scoped_env.h"
 
 using namespace cmkfs::test;
 using nlohmann::json;
@@ -222,4 +223,35 @@ TEST_CASE("a copied vault is refused without relocated_from", "[golden]") {
     CHECK(fsck.exit_code != 0);
     CHECK(fsck.exit_code != 10);
     CHECK_THAT(fsck.err, Catch::Contains("not in the configured vault"));
+}
+
+// ceph-fuse answers EINVAL to renameat2(RENAME_NOREPLACE), which re-encryption
+// uses to put each rebuilt entry in place; offline, under the exclusive store
+// lock, a check and a plain rename give the same outcome (store/directory.h).
+// The fault point makes every RENAME_NOREPLACE fail as it does there.
+TEST_CASE("a v1 store upgrades on a backing filesystem without RENAME_NOREPLACE", "[golden][upgrade]") {
+    const auto versions = golden_versions();
+    REQUIRE_FALSE(versions.empty());
+    const std::string golden = versions.front();
+    const json manifest = json::parse(read_file(golden + "/manifest.json"));
+    REQUIRE(manifest.at("format_version") == 1);
+
+    MountedStore store(MountedStore::Options::unmounted());
+    const std::string config = install_golden_store(store, golden);
+    {
+        ScopedEnv no_flag("CMKFS_FAULT", "rename:noreplace:einval");
+        auto upgrade = cmkfs::test::cmkfs({"upgrade", store.backing(), "--config", config});
+        INFO(upgrade.out << upgrade.err);
+        REQUIRE(upgrade.exit_code == 0);
+    }
+    int newest = 0;  // the newest golden store is at the current format version
+    for (const auto &g : versions)
+        newest = std::max(newest, json::parse(read_file(g + "/manifest.json")).at("format_version").get<int>());
+    CHECK(json::parse(read_file(store.backing() + "/.cmkfs.volume")).at("format_version") == newest);
+    auto fsck = cmkfs::test::cmkfs({"fsck", store.backing(), "--config", config});
+    INFO(fsck.out << fsck.err);
+    CHECK(fsck.exit_code == 0);
+    store.mount({"--config", config});
+    compare_with_manifest(store.mountpoint(), manifest);
+    store.unmount();
 }

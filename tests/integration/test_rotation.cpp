@@ -215,8 +215,12 @@ TEST_CASE("a version-less key id follows new key versions by itself; a versioned
     std::this_thread::sleep_for(1100ms);  // so the next timestamp (seconds) differs
     const std::string v2 = new_version(store.vault());
     REQUIRE(eventually([&] { return header_of(store.backing()).at("versioned_key_id") == v2; }, 10));
-    status = show(store.mountpoint());
-    CHECK(status.at("keyVaultProperties").at("versionedKeyIdentifier") == v2);
+    // The daemon shows the header it serves with, taken up just after the
+    // new one is renamed into place: wait for it too.
+    REQUIRE(eventually([&] {
+        status = show(store.mountpoint());
+        return status.at("keyVaultProperties").at("versionedKeyIdentifier") == v2;
+    }, 10));
     CHECK(status.at("keyVaultProperties").at("keyIdentifier") == latest);
     CHECK(status.at("keyVaultProperties").at("lastKeyRotationTimestamp") != first_rotation);
     CHECK(status.at("keyState").contains("lastRotationCheck"));

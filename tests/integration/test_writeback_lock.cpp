@@ -235,7 +235,7 @@ TEST_CASE("writeback cache: a lock in a write storm writes dirty pages back unde
     const bool revoke = GENERATE(false, true);
     INFO((revoke ? "revoked key" : "emergency lock"));
     MountedStore::Options options;
-    options.mount_args = {"-o", "check_interval=1s,unavailable_grace=3s"};
+    options.mount_args = {"-o", "check_interval=1s,unavailable_grace=3s,writeback_cache"};
     MountedStore store(options);
 
     // Parked: written, neither fsynced nor closed, so (with the writeback

@@ -24,6 +24,13 @@ std::string vault_dir_of(const std::string &kid) {
 
 void trust_golden(const std::string &backing, const std::string &config) {
     const json header = json::parse(read_file(backing + "/.cmkfs.volume"));
+    // Every copy of one golden store has the same volume id: a binding left by
+    // an earlier test of this process (tests run in random order; one may have
+    // re-encrypted its copy under another key) is not this copy's, and `cmkfs
+    // trust` rightly refuses to replace a binding of another key. Start from none.
+    const char *registry = std::getenv("CMKFS_VOLUMES_DIR");
+    REQUIRE(registry != nullptr);  // tests/support/catch_main.cpp sets it per process
+    fsys::remove(std::string(registry) + "/" + header.at("volume_id").get<std::string>() + ".yaml");
     auto trust = cmkfs({"trust", backing, "--provider", "local", "--key-encryption-key",
                         header.at("key_id").get<std::string>(), "--identity", "golden-id", "--config", config});
     INFO(trust.out << trust.err);
@@ -45,13 +52,6 @@ std::string install_golden_store(MountedStore &store, const std::string &golden)
     const std::string config = store.scratch() / "golden.yaml";
     write_file(config, "provider:\n  options:\n    vault: " + vault + "\n    relocated_from: " +
                            vault_dir_of(header.at("versioned_key_id")) + "\n");
-    // Every copy of one golden store has the same volume id: a binding left by
-    // an earlier test of this process (which may have re-encrypted its copy
-    // under another key) is not this copy's, and `cmkfs trust` rightly refuses
-    // to replace a binding of another key. Start from none.
-    const char *registry = std::getenv("CMKFS_VOLUMES_DIR");
-    REQUIRE(registry != nullptr);  // tests/support/catch_main.cpp sets it per process
-    fsys::remove(std::string(registry) + "/" + header.at("volume_id").get<std::string>() + ".yaml");
     // A store made elsewhere: this host binds it first, stating what it expects.
     trust_golden(store.backing(), config);
     return config;

@@ -35,7 +35,7 @@ TEST_CASE("config error: unknown key", "[config][errors]") {
     const Caught top = error_of("volume: {}\nmount:\n  backing: /x\n");
     CHECK(top.what ==
           "t.yaml:2:1: mount: expected one of volume, provider, key, revocation, logging, fuse, volume_plugin, "
-          "metrics, got unknown key \"mount\"");
+          "metrics, host_name, got unknown key \"mount\"");
 
     const Caught misplaced = error_of("volume:\n  backing: /b\n  check_interval: 5s\n");
     CHECK(misplaced.what ==
@@ -77,7 +77,7 @@ TEST_CASE("config error: wrong type", "[config][errors]") {
           "t.yaml:3:5: provider.options.vault: expected a non-empty string, got nothing (null)");
     CHECK(error_of("- volume\n").what ==
           "t.yaml:1:1: (top level): expected a map with keys volume, provider, key, revocation, logging, fuse, "
-          "volume_plugin, metrics, got a list");
+          "volume_plugin, metrics, host_name, got a list");
 }
 
 TEST_CASE("config error: an empty value is blamed on its key", "[config][errors]") {

@@ -22,6 +22,9 @@ TEST_CASE("-o: our options change the config and are consumed", "[config][dash_o
     CHECK_FALSE(cfg.mount.allow_other);
     CHECK(apply_dash_o(cfg, "allow_other"));
     CHECK(cfg.mount.allow_other);
+    CHECK_FALSE(cfg.mount.writeback_cache);  // opt-in (config.h says why)
+    CHECK(apply_dash_o(cfg, "writeback_cache"));
+    CHECK(cfg.mount.writeback_cache);
     CHECK(apply_dash_o(cfg, "log_level=debug"));
     CHECK(cfg.logging.level == "debug");
     CHECK(apply_dash_o(cfg, "metrics=127.0.0.1:9464"));
