@@ -35,7 +35,7 @@ TEST_CASE("config/cmkfs.example.yaml shows every key", "[config][example]") {
          {"volume:", "backing:", "mountpoint:", "provider:", "name:", "options:", "key:",
           "key_encryption_key:", "identity:", "revocation:", "check_interval:", "unavailable_grace:",
           "logging:", "level:", "file:", "syslog:", "audit_file:", "fuse:", "allow_other:",
-          "foreground:", "wait_for_key:", "threads:", "metrics:", "listen:"}) {
+          "foreground:", "wait_for_key:", "threads:", "writeback_cache:", "metrics:", "listen:", "host_name:"}) {
         INFO(key);
         CHECK(text.str().find(key) != std::string::npos);
     }
