@@ -1,10 +1,13 @@
 // Helpers for tests that drive a key provider through keys::load_provider:
-// the error a call that must fail throws, and byte comparison of key material.
+// the error a call that must fail throws (or a plugin that must not load),
+// and byte comparison of key material.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <span>
+#include <string>
 
 #include <catch2/catch.hpp>
 
@@ -27,6 +30,16 @@ keys::ProviderError failure(Fn &&fn) {
     }
     FAIL("provider call succeeded");
     return keys::ProviderError(keys::ProviderStatus::internal, "unreachable");
+}
+
+// The PluginLoadError message of fn, or "" when it does not throw one.
+inline std::string load_error(const std::function<void()> &fn) {
+    try {
+        fn();
+    } catch (const keys::PluginLoadError &e) {
+        return e.what();
+    }
+    return "";
 }
 
 }  // namespace cmkfs::test
