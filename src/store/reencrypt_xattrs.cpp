@@ -7,36 +7,12 @@
 #include <vector>
 
 #include "format/xattr_codec.h"
+#include "store/xattr_list.h"
 #include "util/errors.h"
 
 namespace cmkfs::store {
 
 namespace {
-
-std::vector<std::string> list_names(const std::string &path) {
-    std::string raw;
-    for (;;) {
-        ssize_t n = ::listxattr(path.c_str(), nullptr, 0);
-        if (n < 0) {
-            if (errno == ENOTSUP) return {};
-            throw_errno("listxattr");
-        }
-        raw.resize(static_cast<size_t>(n));
-        n = ::listxattr(path.c_str(), raw.data(), raw.size());
-        if (n >= 0) {
-            raw.resize(static_cast<size_t>(n));
-            break;
-        }
-        if (errno != ERANGE) throw_errno("listxattr");
-    }
-    std::vector<std::string> names;
-    for (size_t pos = 0; pos < raw.size();) {
-        std::string name(raw.c_str() + pos);
-        pos += name.size() + 1;
-        names.push_back(std::move(name));
-    }
-    return names;
-}
 
 std::string get_value(const std::string &path, const std::string &name) {
     std::string value;
@@ -90,7 +66,7 @@ bool is_user(const std::string &name) { return name.starts_with(format::kUserXat
 bool is_reserved_xattr(std::string_view name) { return name.starts_with(kReservedXattrPrefix); }
 
 bool has_user_xattrs(const std::string &path) {
-    for (const auto &name : list_names(path))
+    for (const auto &name : list_xattr_names(path, XattrsUnsupported::empty))
         if (is_user(name) && !is_reserved_xattr(name)) return true;
     return false;
 }
@@ -99,7 +75,7 @@ std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
 void copy_xattrs_resealed(const std::string &from, const std::string &to, const ReencryptKeys &keys,
                           const XattrOwners &owners, const std::string &label) {
-    for (const auto &name : list_names(from)) {
+    for (const auto &name : list_xattr_names(from, XattrsUnsupported::empty)) {
         if (!is_user(name)) {
             // security.* and the like belong to the host: carry them over when allowed.
             try {
@@ -118,7 +94,7 @@ void copy_xattrs_resealed(const std::string &from, const std::string &to, const 
 
 void convert_xattrs_in_place(const std::string &path, const ReencryptKeys &keys, const XattrOwners &owners,
                              const std::string &label) {
-    for (const auto &name : list_names(path)) {
+    for (const auto &name : list_xattr_names(path, XattrsUnsupported::empty)) {
         if (!is_user(name) || is_reserved_xattr(name)) continue;
         auto resealed = reseal(path, name, keys, owners, label);
         if (!resealed) continue;

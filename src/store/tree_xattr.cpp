@@ -16,6 +16,7 @@
 #include "crypto/wipe.h"
 #include "format/xattr_codec.h"
 #include "store/tree.h"
+#include "store/xattr_list.h"
 #include "util/errors.h"
 
 namespace cmkfs::store {
@@ -123,22 +124,8 @@ std::string Tree::getxattr(const Keyring &keyring, Node &node, std::string_view 
 std::string Tree::listxattr(const Keyring &keyring, Node &node) {
     const auto access = keyring.access();
     const std::string path = proc_path(node.fd.get());
-    std::vector<char> raw;
-    for (;;) {
-        ssize_t n = ::listxattr(path.c_str(), nullptr, 0);
-        if (n < 0) throw_errno("listxattr");
-        raw.resize(static_cast<size_t>(n));
-        n = ::listxattr(path.c_str(), raw.data(), raw.size());
-        if (n >= 0) {
-            raw.resize(static_cast<size_t>(n));
-            break;
-        }
-        if (errno != ERANGE) throw_errno("listxattr");
-    }
     std::string out;
-    for (size_t pos = 0; pos < raw.size();) {
-        std::string_view entry(raw.data() + pos);
-        pos += entry.size() + 1;
+    for (const auto &entry : list_xattr_names(path)) {
         if (auto plain = format::decrypt_xattr_name(access.keys().names(), entry)) {
             out += *plain;
             out += '\0';

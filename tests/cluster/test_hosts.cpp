@@ -13,7 +13,7 @@
 #include <string>
 
 #include "support/ceph_cluster.h"
-#include "support/cluster_host.h"
+#include "support/host.h"
 #include "support/test_seed.h"
 
 using namespace cmkfs::test;

@@ -481,7 +481,7 @@ TEST_CASE("cluster: host A's ceph-fuse client dies under load: B goes on, A's us
     const std::string top = cluster.fresh_dir("client-fault");
     TempDir dir;
     LocalVault vault(dir / "vault");
-    Host a("host-a", dir / "a"), b("host-b", dir / "b");
+    Host a("host-a"), b("host-b");
     const std::string backing_a = cluster.client(3) + "/" + top + "/backing";
     const std::string backing_b = cluster.client(2) + "/" + top + "/backing";
     auto r = a.cli({"init", backing_a, "--provider", "local", "--identity", vault.identity, "--key-encryption-key",

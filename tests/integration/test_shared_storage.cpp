@@ -24,6 +24,7 @@
 
 #include "shared_hosts.h"
 #include "support/mount_io.h"
+#include "support/scoped_env.h"
 
 using namespace cmkfs::test;
 using Catch::Matchers::Contains;

@@ -76,61 +76,61 @@ bool exists(const std::string &path) {
     return false;
 }
 
-std::string read_file(const std::string &path) {
+namespace {
+
+// Reads `path` (never through a symlink) in chunks handed to `append`; the
+// chunk buffer is wiped however the read ends, since vault files hold keys.
+template <class Append>
+void read_chunks(const std::string &path, Append &&append) {
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
     if (fd < 0) throw_io("open " + path, errno);
-    std::string out;
     char chunk[4096];
-    for (;;) {
-        ssize_t n = ::read(fd, chunk, sizeof chunk);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            int err = errno;
-            ::close(fd);
-            cleanse(out);
-            throw_io("read " + path, err);
+    try {
+        for (;;) {
+            ssize_t n = ::read(fd, chunk, sizeof chunk);
+            if (n < 0) {
+                if (errno == EINTR) continue;
+                int err = errno;
+                throw_io("read " + path, err);
+            }
+            if (n == 0) break;
+            append(std::string_view(chunk, static_cast<size_t>(n)));
         }
-        if (n == 0) break;
-        // Grow without leaving copies of (possibly secret) bytes behind.
-        if (out.size() + static_cast<size_t>(n) > out.capacity()) {
-            std::string bigger;
-            bigger.reserve((out.size() + static_cast<size_t>(n)) * 2);
-            bigger.append(out);
-            cleanse(out);
-            out.swap(bigger);
-        }
-        out.append(chunk, static_cast<size_t>(n));
+    } catch (...) {
+        ::close(fd);
+        OPENSSL_cleanse(chunk, sizeof chunk);
+        throw;
     }
     OPENSSL_cleanse(chunk, sizeof chunk);
     ::close(fd);
+}
+
+}  // namespace
+
+std::string read_file(const std::string &path) {
+    std::string out;
+    try {
+        read_chunks(path, [&](std::string_view chunk) {
+            // Grow without leaving copies of (possibly secret) bytes behind.
+            if (out.size() + chunk.size() > out.capacity()) {
+                std::string bigger;
+                bigger.reserve((out.size() + chunk.size()) * 2);
+                bigger.append(out);
+                cleanse(out);
+                out.swap(bigger);
+            }
+            out.append(chunk);
+        });
+    } catch (...) {
+        cleanse(out);
+        throw;
+    }
     return out;
 }
 
 SecretBuffer read_secret_file(const std::string &path) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0) throw_io("open " + path, errno);
     SecretBuffer out;
-    char chunk[4096];
-    for (;;) {
-        ssize_t n = ::read(fd, chunk, sizeof chunk);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            int err = errno;
-            ::close(fd);
-            OPENSSL_cleanse(chunk, sizeof chunk);
-            throw_io("read " + path, err);
-        }
-        if (n == 0) break;
-        try {
-            out.append(std::string_view(chunk, static_cast<size_t>(n)));  // grows without leaving copies
-        } catch (...) {
-            ::close(fd);
-            OPENSSL_cleanse(chunk, sizeof chunk);
-            throw;
-        }
-    }
-    OPENSSL_cleanse(chunk, sizeof chunk);
-    ::close(fd);
+    read_chunks(path, [&](std::string_view chunk) { out.append(chunk); });  // grows without leaving copies
     return out;
 }
 

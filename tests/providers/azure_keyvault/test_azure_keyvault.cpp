@@ -19,12 +19,15 @@
 #include "fake_keyvault.h"
 #include "keys/key_provider.h"
 #include "support/test_seed.h"
+#include "support/provider_calls.h"
 #include "support/random_bytes.h"
 
 using namespace cmkfs;
 using cmkfs::test::random_bytes;
 using namespace cmkfs::keys;
 using cmkfs::test::FakeKeyVault;
+using cmkfs::test::failure;
+using cmkfs::test::same;
 using Catch::Matchers::Contains;
 using json = nlohmann::json;
 
@@ -33,21 +36,6 @@ namespace {
 const std::string kIdentity = "5a1e2d3c-0000-4000-8000-00000000c0de";
 
 std::string plugin_path() { return test::build_dir() + "/plugins/libcmkfs-provider-azure-keyvault.so"; }
-
-bool same(std::span<const uint8_t> a, std::span<const uint8_t> b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
-}
-
-template <class Fn>
-ProviderError failure(Fn &&fn) {
-    try {
-        fn();
-    } catch (const ProviderError &e) {
-        return e;
-    }
-    FAIL("provider call succeeded");
-    return ProviderError(ProviderStatus::internal, "unreachable");
-}
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

@@ -28,10 +28,12 @@
 
 #include "keys/key_provider.h"
 #include "support/process.h"
+#include "support/provider_calls.h"
 
 using namespace cmkfs;
 using namespace cmkfs::keys;
 using cmkfs::test::TempDir;
+using cmkfs::test::load_error;
 using Catch::Matchers::Contains;
 
 namespace {
@@ -83,15 +85,6 @@ Failure failure_of(const std::function<void()> &call) {
         return {e.status(), e.what()};
     }
     return {};
-}
-
-std::string load_error(const std::function<void()> &fn) {
-    try {
-        fn();
-    } catch (const PluginLoadError &e) {
-        return e.what();
-    }
-    return "";
 }
 
 const KeyRef kKey{"kms:k", "alice"};

@@ -13,6 +13,7 @@
 #include "keys/key_provider.h"
 #include "unit/keys/keys_test_util.h"
 #include "support/test_seed.h"
+#include "support/provider_calls.h"
 #include "support/random_bytes.h"
 
 using namespace cmkfs;
@@ -20,28 +21,14 @@ using cmkfs::test::random_bytes;
 using namespace cmkfs::keys;
 namespace lv = cmkfs::localvault;
 using cmkfs::test::TempDir;
+using cmkfs::test::failure;
+using cmkfs::test::same;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 
 namespace {
 
 const std::string kIdentity = "registry-id";
-
-bool same(std::span<const uint8_t> a, std::span<const uint8_t> b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin());
-}
-
-// The status of a provider call that must fail.
-template <class Fn>
-ProviderError failure(Fn &&fn) {
-    try {
-        fn();
-    } catch (const ProviderError &e) {
-        return e;
-    }
-    FAIL("provider call succeeded");
-    return ProviderError(ProviderStatus::internal, "unreachable");
-}
 
 std::string standard_base64(std::span<const uint8_t> data) {
     std::string s = crypto::base64url_encode(data);

@@ -9,19 +9,8 @@
 #include "format_test_util.h"
 
 namespace format = cmkfs::format;
-
-namespace {
-format::DirId dir_id(uint8_t fill) {
-    format::DirId id{};
-    id.fill(fill);
-    return id;
-}
-format::LinkId link_id(uint8_t fill) {
-    format::LinkId id{};
-    id.fill(fill);
-    return id;
-}
-}  // namespace
+using cmkfs::test::dir_id;
+using cmkfs::test::link_id;
 
 TEST_CASE("long-target markers round-trip and nothing else parses", "[format][long-target]") {
     const format::LongTargetRef ref{link_id(0x42), 4001};

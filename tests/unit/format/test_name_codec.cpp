@@ -13,14 +13,9 @@
 
 namespace format = cmkfs::format;
 namespace crypto = cmkfs::crypto;
+using cmkfs::test::dir_id;
 
 namespace {
-
-format::DirId dir_id(uint8_t fill) {
-    format::DirId id{};
-    id.fill(fill);
-    return id;
-}
 
 bool is_base64url(std::string_view s) {
     for (char c : s)

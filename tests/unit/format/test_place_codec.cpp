@@ -6,14 +6,7 @@
 #include "format_test_util.h"
 
 namespace format = cmkfs::format;
-
-namespace {
-format::DirId dir_id(uint8_t fill) {
-    format::DirId id{};
-    id.fill(fill);
-    return id;
-}
-}  // namespace
+using cmkfs::test::dir_id;
 
 TEST_CASE("v2 symlink targets open only at the place they were sealed for", "[format][place]") {
     auto keys = cmkfs::test::random_volume_keys();

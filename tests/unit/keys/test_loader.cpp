@@ -11,6 +11,7 @@
 #include "keys/key_provider.h"
 #include "keys/plugin_loader.h"
 #include "keys_test_util.h"
+#include "support/provider_calls.h"
 #include "support/test_seed.h"
 #include "support/random_bytes.h"
 
@@ -18,19 +19,10 @@ using namespace cmkfs;
 using cmkfs::test::random_bytes;
 using namespace cmkfs::keys;
 using cmkfs::test::TempDir;
+using cmkfs::test::load_error;
 using Catch::Matchers::Contains;
 
 namespace {
-
-// The PluginLoadError message of fn, or "" when it does not throw one.
-std::string load_error(const std::function<void()> &fn) {
-    try {
-        fn();
-    } catch (const PluginLoadError &e) {
-        return e.what();
-    }
-    return "";
-}
 
 const std::string kKeyHex(64, 'a');
 
