@@ -101,11 +101,14 @@ TEST_CASE("lock waits for an in-flight access and new accesses fail fast", "[sto
             format::FileId id{};
             auto key = access.content_key(id);
             key_size_after_release = key->size();
+            // Set while `access` still holds the keyring: lock() may return
+            // as soon as its destructor runs, which is the next step.
+            released = true;
         } catch (const std::exception &e) {
             op_error = e.what();
             holding = true;  // do not leave the main thread waiting
+            released = true;
         }
-        released = true;
     });
     while (!holding) std::this_thread::sleep_for(1ms);
 
