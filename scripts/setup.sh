@@ -15,7 +15,7 @@ packages=(
   systemd
   prometheus
   ceph-mon ceph-mgr ceph-osd ceph-mds ceph-fuse ceph-common uuid-runtime
-  nginx securefs
+  nginx
   debootstrap  # scripts/fresh-machine.sh
 )
 
