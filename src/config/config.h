@@ -63,10 +63,10 @@ struct MountConfig {
     bool wait_for_key = false;  // mount locked and wait when the key is unreachable at start
     unsigned threads = 0;       // 0 = libfuse default; at most kMaxThreads
     // The kernel's writeback cache (docs/performance.md): faster small writes,
-    // drained under the key before a lock. Off by default: a file's mtime can
-    // then move to when its pages reached the store, after the write returned
-    // (which backup tools comparing mtimes see as a change).
-    bool writeback_cache = false;
+    // drained under the key before a lock; the kernel owns mtimes and the
+    // daemon keeps them (store/content.h). Never in shared-storage mode or
+    // with one request thread.
+    bool writeback_cache = true;
     bool operator==(const MountConfig &) const = default;
 };
 

@@ -51,9 +51,10 @@ bool apply_dash_o(Config &cfg, std::string_view option) {
         throw UsageError("-o " + std::string(name) +
                          "= is not allowed: cmkfs sets the mount's fsname and subtype itself");
 
-    if (name == "allow_other" || name == "writeback_cache") {
+    if (name == "allow_other" || name == "writeback_cache" || name == "no_writeback_cache") {
         if (has_value) bad(name, "expected " + std::string(name) + " without a value", option);
-        (name == "allow_other" ? cfg.mount.allow_other : cfg.mount.writeback_cache) = true;
+        if (name == "allow_other") cfg.mount.allow_other = true;
+        else cfg.mount.writeback_cache = name == "writeback_cache";
         return true;
     }
     const bool ours = name == "check_interval" || name == "unavailable_grace" ||

@@ -123,7 +123,13 @@ void Filesystem::write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t 
             // Page-cache writeback (mmap) may go through an O_APPEND handle
             // too, and must land where the page is, not at the end.
             uint64_t offset = handle->append && !fi->writepage ? content.size() : static_cast<uint64_t>(off);
-            content.write(offset, std::span(reinterpret_cast<const uint8_t *>(data), size));
+            const std::span bytes(reinterpret_cast<const uint8_t *>(data), size);
+            // With the writeback cache the kernel owns the mtime and sends it
+            // itself (store/content.h) -- except while a lock drains the
+            // cache: its SETATTR would be refused after the wipe, so the time
+            // the pages land is the best mtime the file can keep.
+            if (writeback_ && !keyring_.draining_writeback()) content.write_keeping_mtime(offset, bytes);
+            else content.write(offset, bytes);
         }
         metrics::bytes_written().inc(size);
         fuse_reply_write(req, size);

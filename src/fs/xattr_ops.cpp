@@ -31,9 +31,10 @@ void Filesystem::setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, cons
 void Filesystem::getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size) {
     guard(req, "getxattr", [&] {
         // The kernel asks for security.capability before writes (to clear
-        // it): a plain reply, without the key, an exception or a syscall.
-        if (!store::Tree::stores_xattr(name)) {
-            fuse_reply_err(req, ENODATA);
+        // it), ls for security.selinux and ACLs: a plain reply, without the
+        // key, an exception or a syscall (store/tree.h says why EOPNOTSUPP).
+        if (const int refusal = store::Tree::xattr_refusal(name)) {
+            fuse_reply_err(req, refusal);
             return;
         }
         if (size == 0) {

@@ -215,6 +215,14 @@ size_t FileContent::read(uint64_t offset, std::span<uint8_t> out) {
     return produced;
 }
 
+void FileContent::write_keeping_mtime(uint64_t offset, std::span<const uint8_t> data) {
+    struct stat before {};
+    if (::fstat(fd_, &before) != 0) throw_errno("fstat before write");
+    write(offset, data);
+    const struct timespec times[2] = {{0, UTIME_OMIT}, before.st_mtim};
+    if (::futimens(fd_, times) != 0) throw_errno("keep mtime after write");
+}
+
 void FileContent::write(uint64_t offset, std::span<const uint8_t> data) {
     if (data.empty()) return;
     // Shared storage: the size, the header (created by whichever host comes

@@ -58,6 +58,9 @@ public:
     // a gate on operations during one lock sequence, not a state: whether the
     // volume is locked is custody's key_state alone (custody/key_state.h).
     void refuse_all_but_writeback();
+    // Whether that drain is under way (fs: its WRITEs take the time they land
+    // as the file's mtime, since the kernel's own is refused after the lock).
+    bool draining_writeback() const { return writeback_only_.load(); }
 
     // Installs keys.
     void unlock(format::VolumeKeys keys);

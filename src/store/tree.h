@@ -166,11 +166,21 @@ public:
 
     // ---- extended attributes, user.* only (tree_xattr.cpp) ----
     // They check the attribute's namespace before taking the key.
-    // Whether `name` is in a namespace the store keeps (user.*): any other
-    // has no value here (ENODATA), known without the key or a syscall. The
-    // kernel asks for security.capability before every write, so fs answers
-    // that from this instead of an exception.
+    // Whether `name` is one the store keeps (user.* with a name), known
+    // without the key or a syscall.
     static bool stores_xattr(std::string_view name);
+    // The errno for reading or removing an attribute the store cannot keep,
+    // or 0 for one it can: another namespace is EOPNOTSUPP (as setxattr
+    // says); an empty user.* name and security.capability have no value
+    // (ENODATA: Docker's vfs driver copies the latter and fails on
+    // anything else). fs answers from
+    // this without an exception or the key. EOPNOTSUPP matters: the kernel
+    // asks for security.capability before every write, and `ls -l`,
+    // `cp -a` and tar ask security.selinux and system.posix_acl_access of
+    // every file unless the filesystem said once that it has no such
+    // namespace; ENODATA made them ask again per file (2 GETXATTR per entry
+    // of a cold `ls -lR`, 88% of its requests).
+    static int xattr_refusal(std::string_view name);
     void setxattr(const Keyring &keyring, Node &node, std::string_view name, std::string_view value, int flags);
     // The plaintext size of a value, without opening it.
     size_t getxattr_size(const Keyring &keyring, Node &node, std::string_view name);

@@ -69,6 +69,10 @@ void Tree::chown(Node &node, uid_t uid, gid_t gid) {
 }
 
 void Tree::utimens(Node &node, const struct timespec times[2]) {
+    // Not between a WRITE's write and its putting the mtime back
+    // (FileContent::write_keeping_mtime).
+    std::unique_lock<std::shared_mutex> content_lock;
+    if (node.type == S_IFREG) content_lock = std::unique_lock(node.content.mutex);
     int rc = node.type == S_IFLNK ? ::utimensat(node.fd.get(), "", times, AT_EMPTY_PATH)
                                   : ::utimensat(AT_FDCWD, proc_path(node.fd.get()).c_str(), times, 0);
     if (rc != 0) throw_errno("utimens");

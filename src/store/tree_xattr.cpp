@@ -23,9 +23,10 @@ namespace cmkfs::store {
 
 namespace {
 
-// Throws ENODATA/EOPNOTSUPP for namespaces we do not store.
-void require_user_namespace(std::string_view name, int unsupported_errno) {
-    if (!Tree::stores_xattr(name)) throw Error(unsupported_errno, "only user.* extended attributes are supported");
+// Throws EOPNOTSUPP for namespaces we do not store (ENODATA for "user.").
+void require_user_namespace(std::string_view name) {
+    if (const int refusal = Tree::xattr_refusal(name))
+        throw Error(refusal, "only user.* extended attributes are supported");
 }
 
 // The sealed value of backing attribute `backing_name` of `path`.
@@ -48,6 +49,15 @@ std::string read_sealed(const std::string &path, const std::string &backing_name
 
 bool Tree::stores_xattr(std::string_view name) {
     return name.starts_with(format::kUserXattrPrefix) && name.size() > format::kUserXattrPrefix.size();
+}
+
+int Tree::xattr_refusal(std::string_view name) {
+    if (stores_xattr(name)) return 0;
+    // A file here has no capabilities (setting them is refused): Docker's
+    // vfs driver copies security.capability of every file of a layer and
+    // takes only "no value" for an answer.
+    if (name.starts_with(format::kUserXattrPrefix) || name == "security.capability") return ENODATA;
+    return EOPNOTSUPP;
 }
 
 std::vector<uint8_t> Tree::xattr_owner(const Keyring::Access &access, Node &node, bool create) {
@@ -86,7 +96,8 @@ std::vector<uint8_t> Tree::xattr_owner(const Keyring::Access &access, Node &node
 
 void Tree::setxattr(const Keyring &keyring, Node &node, std::string_view name, std::string_view value,
                     int flags) {
-    require_user_namespace(name, EOPNOTSUPP);
+    // "user." has no name to encrypt: EOPNOTSUPP like any other (ext4 says EINVAL).
+    if (!stores_xattr(name)) throw Error(EOPNOTSUPP, "only user.* extended attributes are supported");
     const auto access = keyring.access();
     const auto owner = xattr_owner(access, node, /*create=*/true);
     std::string sealed = format::seal_xattr_value(access.keys().meta(), name, value, owner);
@@ -96,7 +107,7 @@ void Tree::setxattr(const Keyring &keyring, Node &node, std::string_view name, s
 }
 
 size_t Tree::getxattr_size(const Keyring &keyring, Node &node, std::string_view name) {
-    require_user_namespace(name, ENODATA);
+    require_user_namespace(name);
     const auto access = keyring.access();
     const std::string sealed =
         read_sealed(proc_path(node.fd.get()), format::encrypt_xattr_name(access.keys().names(), name));
@@ -105,7 +116,7 @@ size_t Tree::getxattr_size(const Keyring &keyring, Node &node, std::string_view 
 }
 
 std::string Tree::getxattr(const Keyring &keyring, Node &node, std::string_view name) {
-    require_user_namespace(name, ENODATA);
+    require_user_namespace(name);
     const auto access = keyring.access();
     const std::string sealed =
         read_sealed(proc_path(node.fd.get()), format::encrypt_xattr_name(access.keys().names(), name));
@@ -135,7 +146,7 @@ std::string Tree::listxattr(const Keyring &keyring, Node &node) {
 }
 
 void Tree::removexattr(const Keyring &keyring, Node &node, std::string_view name) {
-    require_user_namespace(name, ENODATA);
+    require_user_namespace(name);
     const auto access = keyring.access();
     if (::removexattr(proc_path(node.fd.get()).c_str(),
                       format::encrypt_xattr_name(access.keys().names(), name).c_str()) != 0)

@@ -22,9 +22,12 @@ TEST_CASE("-o: our options change the config and are consumed", "[config][dash_o
     CHECK_FALSE(cfg.mount.allow_other);
     CHECK(apply_dash_o(cfg, "allow_other"));
     CHECK(cfg.mount.allow_other);
-    CHECK_FALSE(cfg.mount.writeback_cache);  // opt-in (config.h says why)
+    CHECK(cfg.mount.writeback_cache);  // on by default (config.h)
+    CHECK(apply_dash_o(cfg, "no_writeback_cache"));
+    CHECK_FALSE(cfg.mount.writeback_cache);
     CHECK(apply_dash_o(cfg, "writeback_cache"));
     CHECK(cfg.mount.writeback_cache);
+    CHECK_THROWS_AS(apply_dash_o(cfg, "no_writeback_cache=1"), ConfigError);
     CHECK(apply_dash_o(cfg, "log_level=debug"));
     CHECK(cfg.logging.level == "debug");
     CHECK(apply_dash_o(cfg, "metrics=127.0.0.1:9464"));
