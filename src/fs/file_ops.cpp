@@ -42,6 +42,8 @@ void Filesystem::setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int 
             tree_.chown(inode, uid, gid);
         }
         if (to_set & FUSE_SET_ATTR_MODE) tree_.chmod(inode, attr->st_mode);
+        // A truncate by a caller without CAP_FSETID (killpriv.h).
+        if ((to_set & FUSE_SET_ATTR_SIZE) && Killpriv::request_kills_suidgid()) tree_.kill_suidgid(inode);
         if (to_set & FUSE_SET_ATTR_SIZE)
             tree_.truncate(access, inode, fi ? handle_of(fi)->fd : -1, static_cast<uint64_t>(attr->st_size));
         if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)) {
@@ -116,6 +118,8 @@ void Filesystem::write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t 
         auto access = keyring_.access_for_writeback();
         Inode &inode = inode_of(ino);
         FileHandle *handle = handle_of(fi);
+        // A writer without CAP_FSETID: setuid/setgid go first (killpriv.h).
+        if (Killpriv::request_kills_suidgid()) tree_.kill_suidgid(inode);
         {
             std::unique_lock lock(inode.content.mutex);
             store::FileContent content(handle->fd, inode.content, access, volume_.header().format_version);
@@ -134,11 +138,6 @@ void Filesystem::write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t 
         metrics::bytes_written().inc(size);
         fuse_reply_write(req, size);
     });
-}
-
-void Filesystem::flush(fuse_req_t req, fuse_ino_t, fuse_file_info *) {
-    // Nothing is buffered in the daemon: every write already reached the backing file.
-    fuse_reply_err(req, 0);
 }
 
 void Filesystem::release(fuse_req_t req, fuse_ino_t, fuse_file_info *fi) {

@@ -74,23 +74,23 @@ void Filesystem::init(fuse_conn_info *conn) {
     if (writeback_) conn->want |= FUSE_CAP_WRITEBACK_CACHE;
     else conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
     conn->want &= ~(FUSE_CAP_SPLICE_READ | FUSE_CAP_SPLICE_WRITE | FUSE_CAP_SPLICE_MOVE);
-    // Setuid/setgid clearing on write, truncate and chown is left to the
-    // kernel: without HANDLE_KILLPRIV it decides from the writer's own
-    // credentials (CAP_FSETID, group membership, exactly as for ext4) and
-    // sends us a SETATTR with the cleared mode. With it, the daemon would have
-    // to clear the bits itself on every write, but libfuse 3.14 does not pass
-    // the kernel's per-write "kill" flag to us, and the daemon (root) cannot
-    // tell a privileged writer from another. So never negotiate it.
+    // Setuid/setgid clearing on write and truncate: HANDLE_KILLPRIV (v1)
+    // would leave it to the daemon with no word of who writes, and the daemon
+    // (root) cannot tell a privileged writer from another: never. Version 2
+    // carries the kernel's decision (the writer lacks CAP_FSETID) in each
+    // WRITE and SETATTR; libfuse 3.14 knows nothing of it, so fs/killpriv.h
+    // negotiates it and reads the flags. Chown needs nothing of ours: the
+    // backing chown (as root) clears the bits as the kernel would. In shared
+    // storage another host may set the bits behind the kernel's S_NOSEC mark:
+    // not there.
     conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
-    // For the same reason O_TRUNC is not atomic: with ATOMIC_O_TRUNC the
-    // kernel hands the truncate to our open and drops the clearing it would
-    // have done (fuse_setattr returns early for ATTR_OPEN); without it, it
-    // sends a SETATTR of size 0 with the cleared mode, one round trip more
-    // per truncating open.
+    killpriv_.want(!options_.direct_io);
+    // O_TRUNC is not atomic: with ATOMIC_O_TRUNC the kernel hands the
+    // truncate to our open and, without killpriv v2, drops the clearing it
+    // would have done (fuse_setattr returns early for ATTR_OPEN); without
+    // it, it sends a SETATTR of size 0 that carries the clearing, one round
+    // trip more per truncating open.
     conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
-#ifdef FUSE_CAP_HANDLE_KILLPRIV_V2
-    conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV_V2;
-#endif
     if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
     if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
     // Larger requests amortize the kernel round trip; 1 MiB is libfuse's ceiling.

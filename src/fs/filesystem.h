@@ -18,6 +18,7 @@
 #include "store/keyring.h"
 #include "store/tree.h"
 #include "store/volume.h"
+#include "fs/killpriv.h"
 
 namespace cmkfs::fs {
 
@@ -52,6 +53,8 @@ public:
     // a fraction of a second: it makes a second pass (see the .cpp).
     void invalidate_kernel_caches();
     void set_session(fuse_session *session) { session_ = session; }
+    // Setuid/setgid clearing by the daemon, negotiated past libfuse (killpriv.h).
+    Killpriv &killpriv() { return killpriv_; }
     // The before-wipe step of a lock (writeback cache; fs/writeback_drain.h):
     // makes the kernel write back every dirty page of every inode now, through
     // ordinary WRITE requests served under the still-present key, and drop the
@@ -80,7 +83,6 @@ public:
     void create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, fuse_file_info *fi);
     void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info *fi);
     void write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, fuse_file_info *fi);
-    void flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi);
     void release(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi);
     void fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info *fi);
     void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi);
@@ -115,6 +117,7 @@ private:
     store::Tree tree_;  // every backing syscall and ordering protocol
     fuse_session *session_ = nullptr;
     bool writeback_ = false;  // the kernel agreed to the writeback cache (set in init)
+    Killpriv killpriv_;
 
     struct RecentEntry {
         std::chrono::steady_clock::time_point when;

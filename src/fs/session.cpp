@@ -58,6 +58,7 @@ void run_session(Filesystem &fs, const SessionOptions &options, const std::funct
         fuse_remove_signal_handlers(session.get());
         throw Error(EIO, "cannot mount on " + options.mountpoint);
     }
+    fs.killpriv().install(session.get());
     fs.set_session(session.get());
     spdlog::info("mounted {} on {}", options.fsname, options.mountpoint);
     int rc = 0;

@@ -149,6 +149,9 @@ public:
     struct stat stat(const Node &node) const;  // plaintext sizes
     struct statvfs statfs(int root_fd) const;
     void chmod(Node &node, mode_t mode);
+    // What the kernel does to a file written or truncated by a caller
+    // without CAP_FSETID: setuid goes, setgid too if group-executable.
+    void kill_suidgid(Node &node);
     void chown(Node &node, uid_t uid, gid_t gid);  // -1: unchanged
     void utimens(Node &node, const struct timespec times[2]);
     // An fd for reading and writing contents (read-only when only that is

@@ -64,6 +64,15 @@ void Tree::chmod(Node &node, mode_t mode) {
     if (::chmod(proc_path(node.fd.get()).c_str(), mode) != 0) throw_errno("chmod");
 }
 
+void Tree::kill_suidgid(Node &node) {
+    struct stat st {};
+    if (::fstat(node.fd.get(), &st) != 0) throw_errno("stat for setuid clearing");
+    mode_t mode = st.st_mode & 07777;
+    mode &= ~S_ISUID;
+    if (mode & S_IXGRP) mode &= ~S_ISGID;  // without group execute it marks mandatory locking
+    if (mode != (st.st_mode & 07777)) chmod(node, mode);
+}
+
 void Tree::chown(Node &node, uid_t uid, gid_t gid) {
     if (::fchownat(node.fd.get(), "", uid, gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) != 0) throw_errno("chown");
 }
