@@ -101,9 +101,12 @@ void Filesystem::init(fuse_conn_info *conn) {
 void Filesystem::lookup(fuse_req_t req, fuse_ino_t parent_ino, const char *name) {
     guard(req, "lookup", [&] {
         auto access = keyring_.access();
-        const fuse_entry_param e = entry_param(tree_.lookup(access, inode_of(parent_ino), name));
+        const auto entry = tree_.find(access, inode_of(parent_ino), name);
+        if (!entry) return ENOENT;
+        const fuse_entry_param e = entry_param(*entry);
         remember_entry(parent_ino, name);
         fuse_reply_entry(req, &e);
+        return 0;
     });
 }
 

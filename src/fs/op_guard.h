@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <new>
+#include <type_traits>
 
 #include <spdlog/spdlog.h>
 
@@ -22,12 +23,22 @@ int current_exception_errno(const char *op) noexcept;
 // Every replying operation passes here, so this is also where operations are
 // counted and timed (docs/metrics.md): `site` is one per call site (each body
 // is its own lambda type), so the op's instruments are looked up once.
+// A body may also return an errno (0: it replied) for an expected failure
+// on a hot path, where an exception would cost more than the operation
+// (a negative lookup).
 template <class Body>
 void guard(fuse_req_t req, const char *op, Body &&body) noexcept {
     static metrics::FuseOpSite site;
     metrics::OpTimer timer(site.stats(op));
     try {
-        body();
+        if constexpr (std::is_same_v<std::invoke_result_t<Body>, int>) {
+            if (const int err = body()) {
+                timer.failed(err);
+                fuse_reply_err(req, err);
+            }
+        } else {
+            body();
+        }
     } catch (...) {
         const int err = current_exception_errno(op);
         timer.failed(err);

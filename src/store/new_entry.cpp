@@ -6,6 +6,7 @@
 
 #include <cstdio>
 
+#include "store/tree_node.h"
 #include "util/errors.h"
 
 namespace cmkfs::store {
@@ -25,12 +26,10 @@ void settle_new_entry(int fd, int parent_fd, mode_t mode, const std::optional<Cr
     if (S_ISLNK(mode)) return;
     mode_t perms = mode & 07777;
     if (S_ISDIR(mode) && inherit_group) perms |= S_ISGID;
-    // By /proc path: `fd` may be an O_PATH descriptor (fchmod refuses those),
-    // and the path names exactly that object (no name lookup an attacker of
-    // the backing directory could redirect).
-    char path[40];
-    std::snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
-    if (::chmod(path, perms) != 0) throw_errno("chmod new entry");
+    // `fd` may be an O_PATH descriptor (fchmod refuses those); chmod_fd
+    // names exactly that object (no name lookup an attacker of the backing
+    // directory could redirect).
+    if (chmod_fd(fd, perms) != 0) throw_errno("chmod new entry");
 }
 
 }  // namespace cmkfs::store

@@ -83,6 +83,10 @@ Entry Tree::make_entry(Node &parent, const Directory &dir, std::string_view plai
                        bool parent_locked) {
     UniqueFd fd(::openat(parent.fd.get(), backing.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) throw SystemError(errno, "lookup");
+    return make_entry(parent, dir, plain, std::move(fd), parent_locked);
+}
+
+Entry Tree::make_entry(Node &parent, const Directory &dir, std::string_view plain, UniqueFd fd, bool parent_locked) {
     bool long_target = false;
     struct stat attr = stat_plaintext(fd.get(), version_, &long_target);
     Node &node = nodes_.intern(std::move(fd), attr);
@@ -108,8 +112,20 @@ Entry Tree::make_entry(Node &parent, const Directory &dir, std::string_view plai
 }
 
 Entry Tree::lookup(const Keyring::Access &access, Node &parent, std::string_view name) {
+    auto entry = find(access, parent, name);
+    if (!entry) throw SystemError(ENOENT, "lookup");
+    return *entry;
+}
+
+std::optional<Entry> Tree::find(const Keyring::Access &access, Node &parent, std::string_view name) {
     Names names(*this, access, parent);
-    return make_entry(parent, names.dir, name, names.dir.encode(name).name, /*parent_locked=*/false);
+    const std::string backing = names.dir.encode(name).name;
+    UniqueFd fd(::openat(parent.fd.get(), backing.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+    if (!fd) {
+        if (errno == ENOENT) return std::nullopt;
+        throw SystemError(errno, "lookup");
+    }
+    return make_entry(parent, names.dir, name, std::move(fd), /*parent_locked=*/false);
 }
 
 Entry Tree::lookup_listed(Node &parent, const Names &names, std::string_view plain, const std::string &backing) {

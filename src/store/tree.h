@@ -120,6 +120,9 @@ public:
 
     // ---- names (tree_names.cpp) ----
     Entry lookup(const Keyring::Access &access, Node &parent, std::string_view name);
+    // The same, with no entry of that name an empty result instead of an
+    // ENOENT exception (the kernel's negative lookups are frequent).
+    std::optional<Entry> find(const Keyring::Access &access, Node &parent, std::string_view name);
     // The entry `backing` (named `plain`) listed in `names`' directory `parent`.
     Entry lookup_listed(Node &parent, const Names &names, std::string_view plain, const std::string &backing);
     Entry mknod(const Keyring::Access &access, Node &parent, std::string_view name, mode_t mode, dev_t rdev,
@@ -204,6 +207,8 @@ private:
     // caller holds parent's names lock.
     Entry make_entry(Node &parent, const Directory &dir, std::string_view plain, const std::string &backing,
                      bool parent_locked);
+    // The same for a backing entry already opened (O_PATH) as `fd`.
+    Entry make_entry(Node &parent, const Directory &dir, std::string_view plain, UniqueFd fd, bool parent_locked);
     // Format 2: verifies (or re-verifies, when reached at another place) a
     // directory's id for `place`, finishing an interrupted rename of it.
     void verify_directory(Node &node, Node &parent, const Directory &dir, std::string_view plain,

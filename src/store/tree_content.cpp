@@ -61,7 +61,7 @@ struct statvfs Tree::statfs(int root_fd) const {
 
 void Tree::chmod(Node &node, mode_t mode) {
     // By path: the caller may hold a directory stream, which has no fd of ours.
-    if (::chmod(proc_path(node.fd.get()).c_str(), mode) != 0) throw_errno("chmod");
+    if (chmod_fd(node.fd.get(), mode) != 0) throw_errno("chmod");
 }
 
 void Tree::kill_suidgid(Node &node) {
@@ -82,9 +82,7 @@ void Tree::utimens(Node &node, const struct timespec times[2]) {
     // (FileContent::write_keeping_mtime).
     std::unique_lock<std::shared_mutex> content_lock;
     if (node.type == S_IFREG) content_lock = std::unique_lock(node.content.mutex);
-    int rc = node.type == S_IFLNK ? ::utimensat(node.fd.get(), "", times, AT_EMPTY_PATH)
-                                  : ::utimensat(AT_FDCWD, proc_path(node.fd.get()).c_str(), times, 0);
-    if (rc != 0) throw_errno("utimens");
+    if (utimens_fd(node.fd.get(), times) != 0) throw_errno("utimens");
 }
 
 UniqueFd Tree::open(const Keyring::Access &access, Node &node, int flags) {

@@ -67,4 +67,12 @@ public:
 // "/proc/self/fd/N": reopens or addresses an O_PATH fd by path.
 std::string proc_path(int fd);
 
+// chmod and utimensat of the object an fd (O_PATH or not) refers to, with no
+// path lookup where the kernel allows it (fchmodat2 and utimensat with
+// AT_EMPTY_PATH; a SETATTR is two or three of these, and resolving
+// /proc/self/fd/N cost more than the change itself). Older kernels: the
+// /proc path. -1 and errno on failure.
+int chmod_fd(int fd, mode_t mode);
+int utimens_fd(int fd, const struct timespec times[2]);
+
 }  // namespace cmkfs::store

@@ -26,6 +26,10 @@ TEST_CASE("Tree creates, finds, lists and removes names", "[store][tree]") {
     CHECK(t.list(t.root) == std::vector<std::string>{"dir", "fifo", "file", "link"});
     CHECK(&t.tree.lookup(a, t.root, "file").node == &created.entry.node);
     CHECK(errno_of([&] { t.tree.lookup(a, t.root, "missing"); }) == ENOENT);
+    // find: the same answers, a missing name without an exception.
+    CHECK(&t.tree.find(a, t.root, "file")->node == &created.entry.node);
+    CHECK_FALSE(t.tree.find(a, t.root, "missing").has_value());
+    CHECK_FALSE(t.tree.find(a, t.root, long_name('m')).has_value());
     CHECK(errno_of([&] { t.tree.create(a, t.root, "file", 0644, O_EXCL, {}); }) == EEXIST);
     CHECK(errno_of([&] { t.tree.mkdir(a, t.root, "dir", 0755, {}); }) == EEXIST);
 
