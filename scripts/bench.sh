@@ -36,6 +36,8 @@
 #   CMKFS_BASE_BIN  a second cmkfs binary, the target "cmkfs_base" (add it to
 #                   BENCH_TARGETS): before/after a change in one run, with a
 #                   cmkfs/cmkfs_base ratio column
+#   CMKFS_BASE_OPTIONS  mount options of cmkfs_base (e.g. "-o no_writeback_cache";
+#                   with no CMKFS_BASE_BIN, the same binary): one option's worth
 #   BENCH_STEP_TIMEOUT  seconds before one step is declared hung (default 900)
 # shellcheck source-path=SCRIPTDIR
 set -uo pipefail

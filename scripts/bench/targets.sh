@@ -108,12 +108,19 @@ target_cmkfs_mount() { cmkfs_target_mount cmkfs "$CMKFS_BIN"; }
 target_cmkfs_unmount() { fuse_stop "$WORK/cmkfs/mnt"; }
 
 # ---- cmkfs_base: another cmkfs build (CMKFS_BASE_BIN), e.g. main before a change,
-# so that "before" and "after" are measured in the same run ---------------------
+# or the same build with other mount options (CMKFS_BASE_OPTIONS, e.g.
+# "-o no_writeback_cache"), so that "before" and "after" are measured in the
+# same run ------------------------------------------------------------------------
 target_cmkfs_base_setup() {
-    [[ -n ${CMKFS_BASE_BIN:-} ]] || { FAIL_REASON="set CMKFS_BASE_BIN to the cmkfs binary to compare with"; return 1; }
-    cmkfs_target_setup cmkfs_base "$CMKFS_BASE_BIN"
+    [[ -n ${CMKFS_BASE_BIN:-}${CMKFS_BASE_OPTIONS:-} ]] ||
+        { FAIL_REASON="set CMKFS_BASE_BIN (a cmkfs binary) or CMKFS_BASE_OPTIONS (mount options) to compare with"; return 1; }
+    cmkfs_target_setup cmkfs_base "${CMKFS_BASE_BIN:-$CMKFS_BIN}"
 }
-target_cmkfs_base_mount() { cmkfs_target_mount cmkfs_base "$CMKFS_BASE_BIN"; }
+target_cmkfs_base_mount() {
+    local options
+    read -ra options <<<"${CMKFS_BASE_OPTIONS:-}"
+    cmkfs_target_mount cmkfs_base "${CMKFS_BASE_BIN:-$CMKFS_BIN}" "${options[@]}"
+}
 target_cmkfs_base_unmount() { fuse_stop "$WORK/cmkfs_base/mnt"; }
 
 # ---- cmkfs_metrics: cmkfs with its Prometheus endpoint on, scraped every
