@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstring>
 #include <stdexcept>
 
 #include "crypto/aead.h"
@@ -31,11 +32,22 @@ bool all_zero(std::span<const uint8_t> data) {
 }
 }  // namespace
 
+void BlockCodec::draw_nonces(size_t blocks) {
+    nonces_.resize(blocks * kNonceSize);
+    next_nonce_ = 0;
+    crypto::random_bytes(nonces_);
+}
+
 void BlockCodec::seal(uint64_t index, bool last, std::span<const uint8_t> plain, std::span<uint8_t> out) {
     if (out.size() != plain.size() + kBlockOverhead || plain.size() > kBlockPlainSize)
         throw std::invalid_argument("BlockCodec::seal: bad sizes");
     auto nonce = out.first(kNonceSize);
-    crypto::random_bytes(nonce);
+    if (next_nonce_ + kNonceSize <= nonces_.size()) {
+        std::memcpy(nonce.data(), nonces_.data() + next_nonce_, kNonceSize);
+        next_nonce_ += kNonceSize;
+    } else {
+        crypto::random_bytes(nonce);
+    }
     const auto aad = make_aad(id_, index, last, version_);
     cipher_.seal(nonce, aad.span(), plain, out.subspan(kNonceSize, plain.size()), out.last(kTagSize));
 }

@@ -282,6 +282,7 @@ void FileContent::write(uint64_t offset, std::span<const uint8_t> data) {
     std::vector<uint8_t> &buf = cipher_buffer(kRangeSlot, cend - cbegin);
     auto key = keys_.content_key(id);
     format::BlockCodec codec(*key, id, version_);
+    codec.draw_nonces(last - begin + 1);
 
     for (uint64_t index = begin; index <= last; ++index) {
         const uint64_t block_start = index * kBlockPlainSize;

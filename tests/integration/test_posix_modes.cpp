@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "metrics_support.h"
 #include "support/process.h"
 
 using namespace cmkfs::test;
@@ -129,10 +130,10 @@ TEST_CASE("a write or truncate by a non-owner clears setuid/setgid exactly as ex
                     // Limit, pinned: a set-group-ID file without group execute
                     // (the old mandatory-locking marker) written by a
                     // non-member. Linux >= 6.0 filesystems clear S_ISGID
-                    // (setattr_should_drop_sgid); the FUSE kernel module
-                    // recomputes the mode with the older rule (S_ISGID only
-                    // with S_IXGRP) and sends no SETATTR, and libfuse does not
-                    // tell the daemon who wrote with which capabilities.
+                    // (setattr_should_drop_sgid); FUSE's killpriv v2, which
+                    // tells the daemon the writer lacks CAP_FSETID, defines
+                    // the older rule (S_ISGID only with S_IXGRP) and does not
+                    // say whether the writer is in the file's group.
                     CHECK(results[0] == std::pair<int, mode_t>{0, 02767});
                 } else {
                     CHECK(results[0] == results[1]);
@@ -229,4 +230,20 @@ TEST_CASE("a set-group-ID directory passes its group and the bit on, as ext4 doe
         CHECK(a.st_gid == 4242);
         CHECK(a.st_uid == kOther);
     }
+}
+
+TEST_CASE("killpriv v2: the kernel asks for security.capability once per file, not before every write",
+          "[posix][killpriv]") {
+    // Without FUSE_HANDLE_KILLPRIV_V2 the kernel cannot mark an inode
+    // S_NOSEC and asks before each write(2) whether there are file
+    // capabilities to clear: one GETXATTR round trip per write.
+    MountedStore store;
+    const std::string path = store.path("many-writes");
+    const double before = op_count(stats(store.mountpoint()), "getxattr");
+    const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_EXCL, 0644);
+    REQUIRE(fd >= 0);
+    for (int i = 0; i < 64; ++i) REQUIRE(::write(fd, "0123456789abcdef", 16) == 16);
+    REQUIRE(::close(fd) == 0);
+    CHECK(op_count(stats(store.mountpoint()), "getxattr") - before <= 2);
+    CHECK(read_file(path).size() == 64 * 16);
 }

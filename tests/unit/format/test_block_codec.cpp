@@ -164,3 +164,20 @@ TEST_CASE("format 1 ignores the last flag; versions do not open each other's blo
     CHECK(f.codec.open(4, true, sealed, out) == format::BlockOpen::bad);
     CHECK(v1.open(4, true, f.seal(4, plain, true), out) == format::BlockOpen::bad);
 }
+
+TEST_CASE("nonces drawn ahead are each used once, then each seal draws its own", "[format][block]") {
+    Fixture f;
+    const Bytes plain = cmkfs::test::random_bytes<Bytes>(4096, 4096);
+    f.codec.draw_nonces(4);
+    std::vector<Bytes> nonces;
+    for (uint64_t i = 0; i < 7; ++i) {  // 4 from the batch, 3 past its end
+        const Bytes cipher = f.seal(i, plain);
+        nonces.emplace_back(cipher.begin(), cipher.begin() + 12);
+        Bytes back(plain.size());
+        CHECK(f.codec.open(i, false, cipher, back) == format::BlockOpen::ok);
+        CHECK(back == plain);
+    }
+    std::sort(nonces.begin(), nonces.end());
+    CHECK(std::adjacent_find(nonces.begin(), nonces.end()) == nonces.end());
+    CHECK(std::none_of(nonces.begin(), nonces.end(), [](const Bytes &n) { return n == Bytes(12, 0); }));
+}
