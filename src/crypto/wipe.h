@@ -5,15 +5,18 @@
 // lock still holds them.
 #pragma once
 
-#include <openssl/crypto.h>
+#include <string.h>  // explicit_bzero
 
 #include <cstddef>
 
 namespace cmkfs::crypto {
 
-// OPENSSL_cleanse: a wipe the compiler cannot drop as a dead store.
+// explicit_bzero: a wipe the compiler cannot drop as a dead store, at
+// memset's speed (glibc's vectorized memset behind a barrier).
+// OPENSSL_cleanse is as safe but stores one word at a time: wiping the 1 MiB
+// request buffer of every WRITE cost 4% of the daemon's time in a blob push.
 inline void wipe(void *data, size_t size) noexcept {
-    if (data != nullptr && size > 0) OPENSSL_cleanse(data, size);
+    if (data != nullptr && size > 0) ::explicit_bzero(data, size);
 }
 
 // Wipes a range when the scope ends, however it ends.

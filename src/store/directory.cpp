@@ -136,6 +136,9 @@ Directory::Detached Directory::detach_empty_subdirectory(const format::BackingNa
     Detached d;
     d.fd.reset(::openat(fd_, name.name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!d.fd) throw_errno("open subdirectory");
+    // One pass (rm -rf makes one rmdir per directory): it stops at the first
+    // entry that is not bookkeeping, and notes the leftovers to remove.
+    std::vector<std::string> leftovers;
     {
         UniqueFd dup(::dup(d.fd.get()));
         if (!dup) throw_errno("dup");
@@ -143,23 +146,23 @@ Directory::Detached Directory::detach_empty_subdirectory(const format::BackingNa
         if (dir == nullptr) throw_errno("opendir");
         dup.release();
         bool empty = true;
-        while (dirent *e = ::readdir(dir)) {
+        while (dirent *e = ::readdir(dir)) {  // NOLINT(concurrency-mt-unsafe): a stream of our own
             std::string_view n(e->d_name);
+            if (n == "." || n == "..") continue;
             // Id files, and temporaries of a rebind, go with the directory.
             // So do long-target sidecars: with no symlink left, any is an orphan.
-            if (n == "." || n == ".." || n.starts_with(kDirIdFile) || n.starts_with(kRenameTempPrefix) ||
-                format::is_long_target_sidecar(n))
-                continue;
-            empty = false;
-            break;
+            if (!n.starts_with(kDirIdFile) && !n.starts_with(kRenameTempPrefix) && !format::is_long_target_sidecar(n)) {
+                empty = false;
+                break;
+            }
+            // The id files themselves are DirIdFiles::take's (below); the rest
+            // is a crashed rebind's or rename's temporary, or an orphan sidecar.
+            if (n != kDirIdFile && n != format::kDirIdNextName) leftovers.emplace_back(n);
         }
         ::closedir(dir);
         if (!empty) throw Error(ENOTEMPTY, "directory not empty");
     }
-    for (const auto &n : list_directory(d.fd.get()))
-        if ((n.starts_with(kDirIdFile) && n != kDirIdFile && n != format::kDirIdNextName) ||
-            n.starts_with(kRenameTempPrefix) || format::is_long_target_sidecar(n))
-            ::unlinkat(d.fd.get(), n.c_str(), 0);  // a crashed rebind's or rename's temporary, an orphan sidecar
+    for (const auto &n : leftovers) ::unlinkat(d.fd.get(), n.c_str(), 0);
     d.ids = DirIdFiles::take(d.fd.get());
     return d;
 }
