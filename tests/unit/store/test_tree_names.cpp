@@ -4,7 +4,13 @@
 // directory must still be consistent.
 #include <sys/stat.h>
 
+#include <fcntl.h>
+
+#include "format/long_target.h"
+#include "format/place_codec.h"
+#include "store/directory.h"
 #include "store/link_record.h"
+#include "util/unique_fd.h"
 #include "tree_fixture.h"
 
 namespace store = cmkfs::store;
@@ -64,6 +70,29 @@ TEST_CASE("a directory made by Tree has its id, bound to its place", "[store][tr
     CHECK(t.list(d.node) == std::vector<std::string>{"inside"});
     CHECK(errno_of([&] { t.tree.rmdir(a, t.root, "d"); }) == ENOTEMPTY);
     t.tree.unlink(a, d.node, "inside");
+    t.tree.rmdir(a, t.root, "d");
+    CHECK_FALSE(t.exists_in(t.root, t.backing(t.root, "d").name));
+}
+
+TEST_CASE("rmdir takes a crash's leftovers with the directory, and only when nothing else is there",
+          "[store][tree]") {
+    TreeStore t;
+    const auto a = t.access();
+    auto d = t.tree.mkdir(a, t.root, "d", 0755, {});
+    const int dirfd = d.node.fd.get();
+    // What a crash can leave: a pending id rebind, a rename's temporary, a
+    // long target's sidecar whose symlink is gone.
+    const std::vector<std::string> leftovers = {
+        std::string(cmkfs::format::kDirIdNextName), std::string(cmkfs::store::kRenameTempPrefix) + "x1",
+        cmkfs::format::long_target_sidecar_name(cmkfs::format::LinkId{7})};
+    for (const auto &name : leftovers) {
+        cmkfs::UniqueFd fd(::openat(dirfd, name.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+        REQUIRE(fd);
+    }
+    t.tree.create(a, d.node, "kept", 0644, 0, {});
+    CHECK(errno_of([&] { t.tree.rmdir(a, t.root, "d"); }) == ENOTEMPTY);
+    for (const auto &name : leftovers) CHECK(t.exists_in(d.node, name));  // untouched by a refusal
+    t.tree.unlink(a, d.node, "kept");
     t.tree.rmdir(a, t.root, "d");
     CHECK_FALSE(t.exists_in(t.root, t.backing(t.root, "d").name));
 }
