@@ -257,7 +257,8 @@ void add_mount_command(CLI::App &app) {
     cmd->add_flag("--wait-for-key", args->wait_for_key, "Mount locked when the key is not accessible yet");
     cmd->add_option("-o", args->options,
                     "Mount options: check_interval=DUR, unavailable_grace=DUR, allow_other, log_level=L, "
-                    "metrics=ADDR (127.0.0.1:PORT, [::1]:PORT, unix:/PATH), config=FILE, or FUSE options");
+                    "metrics=ADDR (127.0.0.1:PORT, [::1]:PORT, unix:/PATH), config=FILE, "
+                    "[no_]writeback_cache (on by default), or FUSE options");
     cmd->add_option("--config", args->config_path, "YAML config file");
     cmd->callback([args] { run_mount(*args); });
 }
