@@ -132,8 +132,9 @@ void Filesystem::write(fuse_req_t req, fuse_ino_t ino, const char *data, size_t 
             // itself (store/content.h) -- except while a lock drains the
             // cache: its SETATTR would be refused after the wipe, so the time
             // the pages land is the best mtime the file can keep.
-            if (writeback_ && !keyring_.draining_writeback()) content.write_keeping_mtime(offset, bytes);
-            else content.write(offset, bytes);
+            const bool kernel_owns_mtime = writeback_ && !keyring_.draining_writeback();
+            content.write(offset, bytes, kernel_owns_mtime ? store::FileContent::Mtime::kept
+                                                           : store::FileContent::Mtime::moves);
         }
         metrics::bytes_written().inc(size);
         fuse_reply_write(req, size);

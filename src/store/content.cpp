@@ -215,21 +215,15 @@ size_t FileContent::read(uint64_t offset, std::span<uint8_t> out) {
     return produced;
 }
 
-void FileContent::write_keeping_mtime(uint64_t offset, std::span<const uint8_t> data) {
-    struct stat before {};
-    if (::fstat(fd_, &before) != 0) throw_errno("fstat before write");
-    write(offset, data);
-    const struct timespec times[2] = {{0, UTIME_OMIT}, before.st_mtim};
-    if (::futimens(fd_, times) != 0) throw_errno("keep mtime after write");
-}
-
-void FileContent::write(uint64_t offset, std::span<const uint8_t> data) {
+void FileContent::write(uint64_t offset, std::span<const uint8_t> data, Mtime mtime) {
     if (data.empty()) return;
     // Shared storage: the size, the header (created by whichever host comes
     // first, never rewritten) and every read-modify-write below are this
     // host's alone until the new blocks are written (shared_locks.h).
     SharedFileLock::Write hold(state_.shared_lock, fd_);
-    const auto current = format::plain_size_for(backing_size(fd_));
+    struct stat before {};  // the size, and the mtime to keep: one fstat
+    if (::fstat(fd_, &before) != 0) throw_errno("fstat");
+    const auto current = format::plain_size_for(static_cast<uint64_t>(before.st_size));
     if (current.torn_tail) integrity_failure("file is truncated inside a block; refusing to write");
     const uint64_t cur = current.size;
     auto existing = file_id();
@@ -315,6 +309,10 @@ void FileContent::write(uint64_t offset, std::span<const uint8_t> data) {
     if (reseal_after) {
         read_block(id, old_final, false, kBlockPlainSize, scratch);
         write_block(id, old_final, false, std::span(scratch, kBlockPlainSize));
+    }
+    if (mtime == Mtime::kept) {
+        const struct timespec times[2] = {{0, UTIME_OMIT}, before.st_mtim};
+        if (::futimens(fd_, times) != 0) throw_errno("keep mtime after write");
     }
 }
 

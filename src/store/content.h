@@ -42,16 +42,17 @@ public:
 
     // Shared lock held by caller. Returns bytes read (short at EOF).
     size_t read(uint64_t offset, std::span<uint8_t> out);
+    // What a write does to the backing file's mtime. `kept`: it stays as it
+    // was. With the kernel's writeback cache the kernel owns a file's mtime:
+    // it took the time of the write(2) and sends it in a SETATTR of its own,
+    // which may reach us before the pages do (close sends both; the WRITEs go
+    // in the background). A WRITE that moved the mtime to when the pages
+    // landed would make a file look changed after a remount (backup tools
+    // compare mtimes). Tree::utimens takes the same lock, so the two cannot
+    // interleave.
+    enum class Mtime { moves, kept };
     // Exclusive lock held by caller. Writes all or throws; extends with holes.
-    void write(uint64_t offset, std::span<const uint8_t> data);
-    // The same, leaving the backing file's mtime as it was. With the kernel's
-    // writeback cache the kernel owns a file's mtime: it took the time of the
-    // write(2) and sends it in a SETATTR of its own, which may reach us before
-    // the pages do (close sends both; the WRITEs go in the background). A
-    // WRITE that moved the mtime to when the pages landed would make a file
-    // look changed after a remount (backup tools compare mtimes). Tree::utimens
-    // takes the same lock, so the two cannot interleave.
-    void write_keeping_mtime(uint64_t offset, std::span<const uint8_t> data);
+    void write(uint64_t offset, std::span<const uint8_t> data, Mtime mtime = Mtime::moves);
     // Exclusive lock held by caller.
     void truncate(uint64_t new_size);
     uint64_t size() const { return content_size(fd_); }

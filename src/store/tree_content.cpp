@@ -79,7 +79,7 @@ void Tree::chown(Node &node, uid_t uid, gid_t gid) {
 
 void Tree::utimens(Node &node, const struct timespec times[2]) {
     // Not between a WRITE's write and its putting the mtime back
-    // (FileContent::write_keeping_mtime).
+    // (FileContent::Mtime::kept).
     std::unique_lock<std::shared_mutex> content_lock;
     if (node.type == S_IFREG) content_lock = std::unique_lock(node.content.mutex);
     if (utimens_fd(node.fd.get(), times) != 0) throw_errno("utimens");
