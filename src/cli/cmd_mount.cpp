@@ -159,6 +159,7 @@ void serve(const MountArgs &args, const config::Config &cfg, const std::vector<s
     // reader copying a cached page while a local writer fills it could see
     // half of each).
     fs_options.direct_io = shared;
+    fs_options.killpriv_v2 = !shared;
     fs::Filesystem filesystem(*opened.volume, keyring, fs_options);
     // A lock: the kernel writes its dirty pages back under the key first
     // (writeback cache; before_wipe), then the keys are wiped, then every

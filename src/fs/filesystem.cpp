@@ -80,11 +80,9 @@ void Filesystem::init(fuse_conn_info *conn) {
     // carries the kernel's decision (the writer lacks CAP_FSETID) in each
     // WRITE and SETATTR; libfuse 3.14 knows nothing of it, so fs/killpriv.h
     // negotiates it and reads the flags. Chown needs nothing of ours: the
-    // backing chown (as root) clears the bits as the kernel would. In shared
-    // storage another host may set the bits behind the kernel's S_NOSEC mark:
-    // not there.
+    // backing chown (as root) clears the bits as the kernel would.
     conn->want &= ~FUSE_CAP_HANDLE_KILLPRIV;
-    killpriv_.want(!options_.direct_io);
+    killpriv_.want(options_.killpriv_v2);
     // O_TRUNC is not atomic: with ATOMIC_O_TRUNC the kernel hands the
     // truncate to our open and, without killpriv v2, drops the clearing it
     // would have done (fuse_setattr returns early for ATTR_OPEN); without

@@ -39,6 +39,10 @@ struct FsOptions {
     // within a host as across hosts). MAP_SHARED mappings are then refused by
     // the kernel (ENODEV): they could not be kept coherent across hosts.
     bool direct_io = false;
+    // The daemon clears setuid/setgid for the kernel (fs/killpriv.h), which
+    // then marks inodes S_NOSEC. Not in shared storage: another host may set
+    // the bits behind that mark.
+    bool killpriv_v2 = true;
 };
 
 class Filesystem {
