@@ -87,6 +87,7 @@ public:
     void create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, fuse_file_info *fi);
     void read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info *fi);
     void write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off, fuse_file_info *fi);
+    void flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi);
     void release(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi);
     void fsync(fuse_req_t req, fuse_ino_t ino, int datasync, fuse_file_info *fi);
     void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info *fi);
