@@ -4,12 +4,15 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 namespace cmkfs::test {
 
@@ -21,11 +24,20 @@ std::chrono::milliseconds since(Clock::time_point start) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start);
 }
 
-// The process `pid` runs a Ceph program (not a PID reused since).
+// The process `pid` runs a Ceph daemon or client (not a PID reused since).
+// The names are exact: the script's owner watcher (run/watch.pid) is
+// briefly called "ceph-cluster.sh" too, between the exec of the script and
+// env's exec of bash, and a prefix match counted it as a seventh daemon
+// when a test looked in that window (CI, stop 18).
 bool runs_ceph(pid_t pid) {
+    // Not a static std::set: CephCluster::shared() stops its cluster from an
+    // atexit handler, after function-local statics made later are destroyed.
+    constexpr std::array<std::string_view, 5> kPrograms = {"ceph-mon", "ceph-mgr", "ceph-osd", "ceph-mds",
+                                                           "ceph-fuse"};
     std::ifstream comm("/proc/" + std::to_string(pid) + "/comm");
     std::string name;
-    return comm && std::getline(comm, name) && name.rfind("ceph-", 0) == 0;
+    return comm && std::getline(comm, name) &&
+           std::find(kPrograms.begin(), kPrograms.end(), name) != kPrograms.end();
 }
 
 }  // namespace
